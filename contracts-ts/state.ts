@@ -1,0 +1,80 @@
+/**
+ * What contract code may touch: storage, nonces and class hashes of contracts, nothing else.
+ * No IO, no clock, no randomness: time comes from the block context, and every read is
+ * synchronous so execution is a plain deterministic function of (state, transaction, block).
+ *
+ * The node implements StateAccess over its Merkle-ized state with a per-transaction journal:
+ * when a transaction throws TxRevert, every write it made is undone.
+ */
+export interface StateAccess {
+  getStorage(address: bigint, key: bigint): bigint;
+  setStorage(address: bigint, key: bigint, value: bigint): void;
+  getNonce(address: bigint): bigint;
+  setNonce(address: bigint, nonce: bigint): void;
+  /** 0n when nothing is deployed at the address. */
+  getClassHash(address: bigint): bigint;
+  deploy(address: bigint, classHash: bigint): void;
+}
+
+export interface BlockContext {
+  blockNumber: bigint;
+  /** Seconds since the Unix epoch, from the block header: the only clock contracts see. */
+  timestamp: bigint;
+  /** Chain id as a felt (short string, e.g. PERPNODE_DEVNET). */
+  chainId: bigint;
+  sequencerAddress: bigint;
+}
+
+export interface ExecContext {
+  block: BlockContext;
+  /**
+   * Signature check against an x-only stark key. The node passes a cached verifier (ingress
+   * already checked most signatures); the answer is the same as crypto.verify, so execution
+   * stays deterministic.
+   */
+  verify(msgHash: bigint, starkKey: bigint, r: bigint, s: bigint): boolean;
+}
+
+export interface ContractEvent {
+  fromAddress: bigint;
+  keys: bigint[];
+  data: bigint[];
+}
+
+/** A transaction that fails a rule. The executor undoes its writes and records the reason. */
+export class TxRevert extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'TxRevert';
+  }
+}
+
+/** A plain in-memory StateAccess, for tests and tools (the node has its own). */
+export class MemoryState implements StateAccess {
+  readonly storage = new Map<string, bigint>();
+  readonly nonces = new Map<bigint, bigint>();
+  readonly classes = new Map<bigint, bigint>();
+  getStorage(address: bigint, key: bigint): bigint {
+    return this.storage.get(address.toString(16) + ':' + key.toString(16)) ?? 0n;
+  }
+  setStorage(address: bigint, key: bigint, value: bigint): void {
+    const k = address.toString(16) + ':' + key.toString(16);
+    if (value === 0n) this.storage.delete(k);
+    else this.storage.set(k, value);
+  }
+  getNonce(address: bigint): bigint {
+    return this.nonces.get(address) ?? 0n;
+  }
+  setNonce(address: bigint, nonce: bigint): void {
+    this.nonces.set(address, nonce);
+  }
+  getClassHash(address: bigint): bigint {
+    return this.classes.get(address) ?? 0n;
+  }
+  deploy(address: bigint, classHash: bigint): void {
+    this.classes.set(address, classHash);
+  }
+}
