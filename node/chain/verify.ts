@@ -1,0 +1,113 @@
+/**
+ * Integrity checks. `quickCheck` runs at every start before anything serves: the head's
+ * signature, its state root against the committed tries, and the root nodes' hashes from
+ * their children. `fullCheck` (perpnode verify --full) recomputes everything from scratch.
+ * Neither ever repairs: a mismatch is reported and the node refuses to start.
+ */
+import { P, verify } from '../crypto/index.ts';
+import { createTrie, MemoryNodeStore } from '../trie/index.ts';
+import { blockHash, stateDiffCommitment } from './header.ts';
+import { commitments } from './block.ts';
+import { ChainStore } from './store.ts';
+import type { Genesis } from './genesis.ts';
+import { classLeaf, contractLeaf, globalRoot, hashFn, type WorldState, type TrieHash } from '../state/index.ts';
+
+export class IntegrityError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'IntegrityError';
+  }
+}
+
+const hex = (x: bigint) => '0x' + x.toString(16);
+
+async function checkRootNode(world: WorldState, root: bigint, kind: TrieHash, what: string): Promise<void> {
+  if (root === 0n) return;
+  const node = await world.nodes.get(root);
+  if (!node) throw new IntegrityError(`${what} root node ${hex(root)} is missing from the database`);
+  const h = hashFn(kind);
+  const computed = node.kind === 'binary' ? h(node.left, node.right) : (h(node.child, node.path) + BigInt(node.length)) % P;
+  if (computed !== root) throw new IntegrityError(`${what} root node does not hash to its key: stored ${hex(root)}, computed ${hex(computed)}`);
+}
+
+export async function quickCheck(chain: ChainStore, world: WorldState, g: Genesis): Promise<{ number: bigint; hash: bigint }> {
+  const head = await chain.head();
+  if (!head) throw new IntegrityError('the database has no head block');
+  const h = await chain.header(head.number);
+  if (!h) throw new IntegrityError(`head block ${head.number} has no stored header`);
+  const recomputed = blockHash(h.header);
+  if (recomputed !== head.hash || h.hash !== head.hash) throw new IntegrityError(`head block ${head.number}: stored hash ${hex(head.hash)} but its header hashes to ${hex(recomputed)}`);
+  const sig = await chain.signature(head.number);
+  if (!sig) throw new IntegrityError(`head block ${head.number} has no signature`);
+  const unsignedGenesis = head.number === 0n && sig[0] === 0n && sig[1] === 0n;
+  if (!unsignedGenesis && !verify(head.hash, g.sequencer.publicKey, sig)) throw new IntegrityError(`head block ${head.number}: the sequencer signature does not verify against the genesis key`);
+  if (world.root !== h.header.new_root)
+    throw new IntegrityError(`state root mismatch at head ${head.number}: the signed header says ${hex(h.header.new_root)}, the stored state commits to ${hex(world.root)}`);
+  await checkRootNode(world, world.contractsRoot, world.hash, 'contracts trie');
+  await checkRootNode(world, world.classesRoot, 'poseidon', 'classes trie');
+  return head;
+}
+
+/**
+ * Recomputes every storage root, the contracts and classes tries and the global root from the
+ * flat tables, in memory; then walks the chain from genesis checking hashes, links,
+ * signatures, commitments and state-diff commitments. Returns the problems found.
+ */
+export async function fullCheck(chain: ChainStore, world: WorldState, g: Genesis, progress?: (msg: string) => void): Promise<string[]> {
+  const problems: string[] = [];
+  const mem = new MemoryNodeStore();
+  const contractsTrie = createTrie({ hash: world.hash, height: 251, store: mem, root: 0n });
+  for (const [address, rec] of world.contracts) {
+    const t = createTrie({ hash: world.hash, height: 251, store: mem, root: 0n });
+    for (const [k, v] of world.storage.get(address) ?? []) await t.put(k, v);
+    const sroot = await t.commit();
+    if (sroot !== rec.storageRoot) problems.push(`contract ${hex(address)}: storage root recomputed ${hex(sroot)} but recorded ${hex(rec.storageRoot)}`);
+    await contractsTrie.put(address, contractLeaf(world.hash, rec.classHash, sroot, rec.nonce));
+  }
+  for (const address of world.storage.keys()) if (!world.contracts.has(address)) problems.push(`storage for ${hex(address)} without a contract record`);
+  const contractsRoot = await contractsTrie.commit();
+  const classesTrie = createTrie({ hash: 'poseidon', height: 251, store: mem, root: 0n });
+  for (const [ch, compiled] of world.declared) await classesTrie.put(ch, classLeaf(compiled));
+  const classesRoot = await classesTrie.commit();
+  const root = globalRoot(contractsRoot, classesRoot);
+  progress?.(`state recomputed: ${world.contracts.size} contracts, root ${hex(root)}`);
+  const head = await chain.head();
+  if (!head) return [...problems, 'no head block'];
+  const headHeader = await chain.header(head.number);
+  if (headHeader && headHeader.header.new_root !== root) problems.push(`recomputed state root ${hex(root)} differs from the head header's ${hex(headHeader.header.new_root)}`);
+
+  let parent = 0n;
+  for (let n = 0n; n <= head.number; n++) {
+    const b = await chain.block(n);
+    if (!b) {
+      problems.push(`block ${n} is missing`);
+      break;
+    }
+    const hh = blockHash(b.header);
+    if (hh !== b.hash) problems.push(`block ${n}: header hashes to ${hex(hh)}, stored ${hex(b.hash)}`);
+    if (b.header.parent_hash !== parent) problems.push(`block ${n}: parent_hash ${hex(b.header.parent_hash)} does not link to ${hex(parent)}`);
+    const unsignedGenesis = n === 0n && b.signature[0] === 0n && b.signature[1] === 0n;
+    if (!unsignedGenesis && !verify(b.hash, g.sequencer.publicKey, b.signature)) problems.push(`block ${n}: bad sequencer signature`);
+    const c = commitments(b.transactions, b.receipts);
+    if (c.transaction_commitment !== b.header.transaction_commitment) problems.push(`block ${n}: transaction commitment mismatch`);
+    if (c.event_commitment !== b.header.event_commitment) problems.push(`block ${n}: event commitment mismatch`);
+    if (c.receipt_commitment !== b.header.receipt_commitment) problems.push(`block ${n}: receipt commitment mismatch`);
+    const diff = await chain.stateDiff(n);
+    if (diff && stateDiffCommitment(parseDiff(diff)) !== b.header.state_diff_commitment) problems.push(`block ${n}: state diff commitment mismatch`);
+    parent = b.hash;
+    if (n % 1000n === 0n) progress?.(`checked block ${n}`);
+  }
+  return problems;
+}
+
+/** A stored state diff (hex JSON) back to bigints. */
+export function parseDiff(j: any) {
+  return {
+    storage_diffs: j.storage_diffs.map((s: any) => ({ address: BigInt(s.address), storage_entries: s.storage_entries.map((e: any) => ({ key: BigInt(e.key), value: BigInt(e.value) })) })),
+    deprecated_declared_classes: j.deprecated_declared_classes.map(BigInt),
+    declared_classes: j.declared_classes.map((d: any) => ({ class_hash: BigInt(d.class_hash), compiled_class_hash: BigInt(d.compiled_class_hash) })),
+    deployed_contracts: j.deployed_contracts.map((d: any) => ({ address: BigInt(d.address), class_hash: BigInt(d.class_hash) })),
+    replaced_classes: j.replaced_classes.map((d: any) => ({ contract_address: BigInt(d.contract_address), class_hash: BigInt(d.class_hash) })),
+    nonces: j.nonces.map((d: any) => ({ contract_address: BigInt(d.contract_address), nonce: BigInt(d.nonce) })),
+  };
+}

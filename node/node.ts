@@ -1,0 +1,141 @@
+/**
+ * A running perpnode: data directory, chain, state, block producer and RPC, wired together
+ * with one `modules` object. `openChain` is the shared part every CLI command uses.
+ */
+import { ChainStore } from './chain/store.ts';
+import { buildGenesisBlock, loadGenesis, type Genesis } from './chain/genesis.ts';
+import { quickCheck } from './chain/verify.ts';
+import { decodeJson, encodeJson, metaKey } from './storage/schema.ts';
+import { openDataDir, type OpenedDataDir } from './storage/open.ts';
+import { WorldState, type Db } from './state/index.ts';
+import type { Logger } from './log.ts';
+import { Producer } from './sequencer/producer.ts';
+import { Dispatcher } from './rpc/jsonrpc.ts';
+import { closeServer, startHttp, type CallContext } from './rpc/http.ts';
+import { rpcMethods } from './rpc/methods.ts';
+import type { RpcModules } from './rpc/context.ts';
+
+export interface Chain {
+  dir: OpenedDataDir;
+  db: Db;
+  chain: ChainStore;
+  world: WorldState;
+  genesis: Genesis;
+  close(): Promise<void>;
+}
+
+export class StartupError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'StartupError';
+  }
+}
+
+const hex = (x: bigint) => '0x' + x.toString(16);
+
+/**
+ * Opens (or initialises from genesis) a data directory and checks it before anything serves:
+ * the genesis must be the one the directory was made with, and the head must pass quickCheck.
+ */
+export async function openChain(opts: { dataDir: string; genesisPath: string; log: Logger; skipCheck?: boolean }): Promise<Chain> {
+  const genesis = loadGenesis(opts.genesisPath);
+  const dir = await openDataDir(opts.dataDir);
+  try {
+    const db = dir.db;
+    const chain = new ChainStore(db);
+    const stored = await db.get(metaKey('genesis'));
+    let head = await chain.head();
+    if (!head) {
+      const { block, state } = await buildGenesisBlock(genesis, WorldState.empty(db, genesis.stateHash));
+      await db.batch(
+        [...state.ops, ...ChainStore.blockOps(block, state.stateDiff, state.reverseDiff), { type: 'put', key: metaKey('genesis'), value: encodeJson({ chain_id: genesis.chainIdName, block_hash: block.hash, state_hash: genesis.stateHash }) }] as any,
+        { sync: true },
+      );
+      opts.log.info(`initialised ${opts.dataDir} from ${opts.genesisPath}: block 0 ${hex(block.hash)}, state root ${hex(block.header.new_root)}`);
+      head = { number: 0n, hash: block.hash };
+    } else if (stored) {
+      const j = decodeJson(stored);
+      const g0 = await chain.header(0n);
+      const { block } = await buildGenesisBlock(genesis, WorldState.empty(db, genesis.stateHash));
+      if (j.chain_id !== genesis.chainIdName || !g0 || g0.hash !== block.hash)
+        throw new StartupError(`data directory ${opts.dataDir} belongs to chain ${j.chain_id} (block 0 ${j.block_hash}); ${opts.genesisPath} defines ${genesis.chainIdName} with block 0 ${hex(block.hash)}`);
+    }
+    const world = await WorldState.load(db, genesis.stateHash);
+    if (!opts.skipCheck) {
+      try {
+        await quickCheck(chain, world, genesis);
+      } catch (e) {
+        throw new StartupError(`refusing to start: ${(e as Error).message}. The data directory was not modified; run \`perpnode verify --full\` to see everything that differs, or roll back to a checkpoint.`);
+      }
+    }
+    return { dir, db, chain, world, genesis, close: () => dir.close() };
+  } catch (e) {
+    await dir.close();
+    throw e;
+  }
+}
+
+export interface StartOptions {
+  dataDir: string;
+  genesisPath: string;
+  rpcHost: string;
+  rpcPort: number;
+  blockTimeMs?: number;
+  log: Logger;
+  /** Milliseconds clock for the producer (tests). */
+  clock?: () => number;
+}
+
+export interface RunningNode {
+  chain: Chain;
+  producer: Producer;
+  rpcUrl: string;
+  stop(): Promise<void>;
+}
+
+/** Starts a sequencer: opens and checks the chain, starts block production and JSON-RPC. */
+export async function startSequencer(opts: StartOptions): Promise<RunningNode> {
+  const chain = await openChain({ dataDir: opts.dataDir, genesisPath: opts.genesisPath, log: opts.log });
+  const g = chain.genesis;
+  let producer: Producer | undefined;
+  let server: import('node:http').Server | undefined;
+  try {
+    if (!g.sequencer.privateKey) throw new StartupError('this genesis holds no sequencer private key: only its sequencer can produce blocks (start as a follower instead)');
+    producer = await Producer.create(
+      { db: chain.db, chain: chain.chain, world: chain.world, genesis: g, log: opts.log.child('producer'), signingKey: g.sequencer.privateKey, clock: opts.clock },
+      { blockTimeMs: opts.blockTimeMs ?? g.blockTimeMs, heartbeatMs: g.heartbeatMs, maxBlockTransactions: g.maxBlockTransactions, maxQueue: 10_000 },
+    );
+    const modules: RpcModules = { chain: chain.chain, world: chain.world, genesis: g, producer };
+    const dispatcher = new Dispatcher<CallContext>(rpcMethods(modules), {
+      maxBatch: 100,
+      onInternalError: (method, e) => opts.log.error(`rpc ${method} failed: ${(e as Error)?.stack ?? e}`),
+    });
+    server = await startHttp(dispatcher, { host: opts.rpcHost, port: opts.rpcPort, paths: ['/', '/rpc/v0_10'], maxBodyBytes: 1 << 20, requestTimeoutMs: 30_000, ratePerSec: 2000, burst: 4000 });
+    const addr = server.address();
+    const port = typeof addr === 'object' && addr ? addr.port : opts.rpcPort;
+    producer.start();
+    const rpcUrl = `http://${opts.rpcHost}:${port}`;
+    opts.log.info(`sequencer for ${g.chainIdName} at block ${producer.head.number}; JSON-RPC on ${rpcUrl}`);
+    let stopped = false;
+    const p = producer;
+    const s = server;
+    return {
+      chain,
+      producer: p,
+      rpcUrl,
+      async stop() {
+        if (stopped) return;
+        stopped = true;
+        await closeServer(s);
+        await p.stop();
+        await chain.close();
+      },
+    };
+  } catch (e) {
+    if (server) await closeServer(server);
+    if (producer) await producer.stop().catch(() => undefined);
+    await chain.close();
+    throw e;
+  }
+}
+

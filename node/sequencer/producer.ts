@@ -1,0 +1,281 @@
+/**
+ * Block production. Transactions execute the moment they arrive, into the OPEN block (the
+ * block RPC calls `pre_confirmed`): a wallet learns at once whether its transaction is in, and
+ * the matcher settles each fill against exactly the state the block will commit. A
+ * transaction that fails a rule is rejected to its sender and never enters a block, so every
+ * transaction in a block succeeded (followers reject a block where one does not).
+ *
+ * Sealing: system transactions (funding, liquidations), invariant guards, then one state
+ * commit, the header, the block hash, the sequencer signature (RFC 6979, so the same block
+ * always gets the same signature), and ONE synchronous LevelDB batch with the head pointer.
+ * Nothing is published before that batch is durable.
+ */
+import { EventEmitter } from 'node:events';
+import { checkInvariants, executeTransaction, findLiquidations, proposeFunding, txHash, txSignature, txToJson, type PerpTx } from '../../contracts-ts/index.ts';
+import { TxRevert, type ContractEvent, type ExecContext } from '../../contracts-ts/state.ts';
+import { sign, verify } from '../crypto/index.ts';
+import { commitments, type Block, type ChainTx, type Receipt } from '../chain/block.ts';
+import { execContext, headerTemplate, toPair, type Genesis } from '../chain/genesis.ts';
+import { blockHash, stateDiffCommitment, stateDiffLength, type BlockHeader } from '../chain/header.ts';
+import { ChainStore } from '../chain/store.ts';
+import type { Logger } from '../log.ts';
+import type { Db, DbOp, PendingState, WorldState } from '../state/index.ts';
+import { Mutex } from './mutex.ts';
+import { SignatureCache } from './sigcache.ts';
+
+export interface ProducerModules {
+  db: Db;
+  chain: ChainStore;
+  world: WorldState;
+  genesis: Genesis;
+  log: Logger;
+  /** Sequencer private key (from genesis on devnet, or a key file). */
+  signingKey: bigint;
+  /** Milliseconds clock; injectable for tests. Only the producer reads it, never contracts. */
+  clock?: () => number;
+  /** Extra ops to persist with each sealed block (the order book's changes). */
+  extraOps?: () => DbOp[];
+}
+
+export interface OpenBlock {
+  number: bigint;
+  timestamp: bigint;
+  openedAtMs: number;
+  pending: PendingState;
+  txs: ChainTx[];
+  receipts: Receipt[];
+  hashes: Set<bigint>;
+  ctx: ExecContext;
+}
+
+export interface ProducerOptions {
+  blockTimeMs: number;
+  heartbeatMs: number;
+  maxBlockTransactions: number;
+  /** Bound on transactions waiting for the lock; beyond it submissions are refused. */
+  maxQueue: number;
+}
+
+export class RejectedError extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'RejectedError';
+  }
+}
+
+export class Producer extends EventEmitter {
+  readonly lock = new Mutex();
+  private open: OpenBlock | null = null;
+  private timer: NodeJS.Timeout | null = null;
+  private stopping = false;
+  private lastSealMs: number;
+  halted: string | null = null;
+  readonly sigCache = new SignatureCache();
+  head!: { number: bigint; hash: bigint; header: BlockHeader };
+
+  private constructor(
+    readonly m: ProducerModules,
+    readonly opts: ProducerOptions,
+  ) {
+    super();
+    this.lastSealMs = this.now();
+  }
+
+  static async create(m: ProducerModules, opts: ProducerOptions): Promise<Producer> {
+    const p = new Producer(m, opts);
+    const head = await m.chain.head();
+    if (!head) throw new Error('no head: initialise the chain with its genesis block first');
+    const h = await m.chain.header(head.number);
+    if (!h) throw new Error(`head block ${head.number} has no header`);
+    p.head = { number: head.number, hash: head.hash, header: h.header };
+    return p;
+  }
+
+  private now(): number {
+    return (this.m.clock ?? Date.now)();
+  }
+
+  /** The open block, created on demand (timestamp fixed when its first transaction arrives). */
+  private ensureOpen(): OpenBlock {
+    if (this.open) return this.open;
+    const number = this.head.number + 1n;
+    const nowS = BigInt(Math.floor(this.now() / 1000));
+    const timestamp = nowS > this.head.header.timestamp ? nowS : this.head.header.timestamp;
+    this.open = {
+      number,
+      timestamp,
+      openedAtMs: this.now(),
+      pending: this.m.world.newBlock(),
+      txs: [],
+      receipts: [],
+      hashes: new Set(),
+      ctx: execContext(this.m.genesis, number, timestamp, (h, k, sig) => this.sigCache.verify(h, k, sig as [bigint, bigint])),
+    };
+    return this.open;
+  }
+
+  /** The block being built, for `pre_confirmed` reads. */
+  get openBlock(): OpenBlock | null {
+    return this.open;
+  }
+
+  /**
+   * Executes one transaction into the open block. Must run under `lock`. Throws TxRevert
+   * (rule failure) or RejectedError (duplicate, halted); on any throw nothing changed.
+   */
+  executeLocked(tx: PerpTx): { hash: bigint; receipt: Receipt } {
+    if (this.halted) throw new RejectedError('HALTED', `block production is halted: ${this.halted}`);
+    const open = this.ensureOpen();
+    const hash = txHash(tx, this.m.genesis.chainId);
+    if (open.hashes.has(hash)) throw new RejectedError('DUPLICATE_TX', 'transaction already in the pending block');
+    open.pending.beginTx();
+    let events: ContractEvent[];
+    try {
+      events = executeTransaction(tx, open.pending, open.ctx, this.m.genesis.exchange).events;
+      open.pending.commitTx();
+    } catch (e) {
+      open.pending.revertTx();
+      throw e;
+    }
+    const receipt: Receipt = { transaction_hash: hash, events };
+    open.txs.push({ hash, signature: txSignature(tx), body: txToJson(tx) });
+    open.receipts.push(receipt);
+    open.hashes.add(hash);
+    this.emit('tx', { hash, receipt, blockNumber: open.number });
+    if (open.txs.length >= this.opts.maxBlockTransactions) queueMicrotask(() => void this.sealNow().catch((e) => this.m.log.error(`seal failed: ${e}`)));
+    return { hash, receipt };
+  }
+
+  /** Submits a wallet or oracle transaction: checks it is new, then executes it. */
+  async submit(tx: PerpTx): Promise<{ hash: bigint; receipt: Receipt }> {
+    if (this.stopping) throw new RejectedError('SHUTTING_DOWN', 'the node is shutting down');
+    if (this.lock.queued >= this.opts.maxQueue) throw new RejectedError('MEMPOOL_FULL', 'too many transactions waiting; retry later');
+    const hash = txHash(tx, this.m.genesis.chainId);
+    if (await this.m.chain.txLocation(hash)) throw new RejectedError('DUPLICATE_TX', 'transaction already included in a block');
+    return this.lock.run(() => this.executeLocked(tx));
+  }
+
+  /** System transactions the sequencer proposes at seal time; a failing one is skipped. */
+  private proposeSystemTxs(open: OpenBlock): void {
+    const cfg = this.m.genesis.exchange;
+    const proposals: PerpTx[] = [];
+    try {
+      const f = proposeFunding(open.pending, cfg, open.ctx);
+      if (f) proposals.push(f);
+    } catch (e) {
+      this.m.log.warn(`funding proposal failed: ${(e as Error).message}`);
+    }
+    for (const tx of proposals) this.trySystem(tx);
+    // Liquidations after funding: funding can push an account under maintenance.
+    let rounds = 0;
+    while (rounds++ < 8) {
+      let liqs: PerpTx[] = [];
+      try {
+        liqs = findLiquidations(open.pending, cfg);
+      } catch (e) {
+        this.m.log.warn(`liquidation scan failed: ${(e as Error).message}`);
+      }
+      let applied = 0;
+      for (const tx of liqs) if (this.trySystem(tx)) applied++;
+      if (applied === 0) break;
+    }
+  }
+
+  private trySystem(tx: PerpTx): boolean {
+    try {
+      this.executeLocked(tx);
+      return true;
+    } catch (e) {
+      if (e instanceof TxRevert) this.m.log.debug(`system tx skipped: ${e.code} ${e.message}`);
+      else if (e instanceof RejectedError) this.m.log.debug(`system tx skipped: ${e.message}`);
+      else throw e;
+      return false;
+    }
+  }
+
+  /** Seals the open block (if any, or a heartbeat block when `heartbeat`). */
+  async sealNow(heartbeat = false): Promise<Block | null> {
+    return this.lock.run(() => this.sealLocked(heartbeat));
+  }
+
+  private async sealLocked(heartbeat: boolean): Promise<Block | null> {
+    if (this.halted) return null;
+    if (!this.open && !heartbeat) return null;
+    const open = this.ensureOpen();
+    this.proposeSystemTxs(open);
+    const cfg = this.m.genesis.exchange;
+    const violations = checkInvariants(open.pending, cfg, open.pending.touchedAddresses());
+    if (violations.length) {
+      this.halt(`invariant violated before signing block ${open.number}: ${violations.join('; ')}`);
+      return null;
+    }
+    const state = await open.pending.finalize();
+    const c = commitments(open.txs, open.receipts);
+    const header: BlockHeader = {
+      ...headerTemplate(this.m.genesis),
+      block_number: open.number,
+      parent_hash: this.head.hash,
+      new_root: state.root,
+      timestamp: open.timestamp,
+      transaction_count: c.transaction_count,
+      event_count: c.event_count,
+      state_diff_length: stateDiffLength(state.stateDiff),
+      state_diff_commitment: stateDiffCommitment(state.stateDiff),
+      transaction_commitment: c.transaction_commitment,
+      event_commitment: c.event_commitment,
+      receipt_commitment: c.receipt_commitment,
+    };
+    const hash = blockHash(header);
+    const signature = toPair(sign(hash, this.m.signingKey));
+    const block: Block = { header, hash, signature, transactions: open.txs, receipts: open.receipts };
+    const ops = [...state.ops, ...ChainStore.blockOps(block, state.stateDiff, state.reverseDiff), ...(this.m.extraOps?.() ?? [])];
+    await this.m.db.batch(ops as any, { sync: true });
+    state.apply();
+    this.open = null;
+    this.head = { number: header.block_number, hash, header };
+    this.lastSealMs = this.now();
+    this.m.log.debug(`block ${header.block_number} ${'0x' + hash.toString(16)} txs=${open.txs.length} root=0x${state.root.toString(16)}`);
+    this.emit('block', block);
+    return block;
+  }
+
+  /** Stops production for good (until an operator acts): nothing more is signed. */
+  halt(reason: string): void {
+    if (this.halted) return;
+    this.halted = reason;
+    this.open = null; // the unsigned open block is discarded, never committed
+    this.m.log.error(`HALTED: ${reason}`);
+    this.emit('halt', reason);
+  }
+
+  /** Runs the block clock: a block every blockTimeMs while transactions wait, heartbeats otherwise. */
+  start(): void {
+    const tick = async () => {
+      if (this.stopping) return;
+      try {
+        const now = this.now();
+        if (this.open && this.open.txs.length > 0 && now - this.open.openedAtMs >= this.opts.blockTimeMs) await this.sealNow();
+        else if ((!this.open || this.open.txs.length === 0) && now - this.lastSealMs >= this.opts.heartbeatMs) await this.sealNow(true);
+      } catch (e) {
+        this.halt(`block production failed: ${(e as Error).stack ?? e}`);
+      }
+      if (!this.stopping) this.timer = setTimeout(tick, Math.min(50, this.opts.blockTimeMs));
+    };
+    this.timer = setTimeout(tick, Math.min(50, this.opts.blockTimeMs));
+  }
+
+  /** Stops the clock; seals the open block if it holds transactions (finish, never half-write). */
+  async stop(): Promise<void> {
+    this.stopping = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    await this.lock.run(async () => {
+      if (this.open && this.open.txs.length > 0 && !this.halted) await this.sealLocked(false);
+    });
+  }
+}
+
+export { verify };

@@ -1,0 +1,375 @@
+/**
+ * The world state: flat at-head tables held in memory (loaded once at startup), Merkle
+ * commitments over them, and a per-block overlay with a per-transaction journal.
+ *
+ * Why in memory: contract execution is synchronous and deterministic (contracts-ts has no IO),
+ * and the exchange's hot state is small per account. LevelDB is the durable copy; tries are
+ * only touched once per block, in `finalize`, where every changed path is rehashed once.
+ */
+import type { StateAccess } from '../../contracts-ts/state.ts';
+import { createTrie, type TrieNode } from '../trie/index.ts';
+import { decodeJson, decodeStorageKey, decodeFeltKey, encodeJson, feltKey, metaKey, storageKey, Tag, tagRange, bigIntToBytes32, bytesToBigInt } from '../storage/schema.ts';
+import { classLeaf, contractLeaf, globalRoot, type TrieHash } from './commitment.ts';
+import { LevelNodeStore, type Db } from './nodestore.ts';
+import { emptyStateDiff, type StateDiff } from '../chain/header.ts';
+
+export interface ContractRecord {
+  classHash: bigint;
+  nonce: bigint;
+  storageRoot: bigint;
+}
+
+export type DbOp = { type: 'put'; key: Uint8Array; value: Uint8Array } | { type: 'del'; key: Uint8Array };
+
+/** What undoes one block's state changes (kept per block for rollback). */
+export interface ReverseDiff {
+  storage: { address: bigint; key: bigint; prev: bigint }[];
+  contracts: { address: bigint; prev: ContractRecord | null }[];
+  declared: { class_hash: bigint; prev: bigint | null }[];
+  roots: { contracts_root: bigint; classes_root: bigint };
+}
+
+export interface FinalizedState {
+  root: bigint;
+  contractsRoot: bigint;
+  classesRoot: bigint;
+  stateDiff: StateDiff;
+  reverseDiff: ReverseDiff;
+  ops: DbOp[];
+  /** Applies the block to the in-memory head; call only after the batch is durable. */
+  apply(): void;
+}
+
+const hex = (x: bigint) => '0x' + x.toString(16);
+
+function recordJson(r: ContractRecord) {
+  return { class_hash: hex(r.classHash), nonce: hex(r.nonce), storage_root: hex(r.storageRoot) };
+}
+function recordFromJson(j: { class_hash: string; nonce: string; storage_root: string }): ContractRecord {
+  return { classHash: BigInt(j.class_hash), nonce: BigInt(j.nonce), storageRoot: BigInt(j.storage_root) };
+}
+
+export class WorldState {
+  readonly contracts = new Map<bigint, ContractRecord>();
+  readonly storage = new Map<bigint, Map<bigint, bigint>>();
+  readonly declared = new Map<bigint, bigint>();
+  contractsRoot = 0n;
+  classesRoot = 0n;
+
+  private constructor(
+    readonly hash: TrieHash,
+    readonly nodes: LevelNodeStore,
+    readonly db: Db,
+  ) {}
+
+  get root(): bigint {
+    return globalRoot(this.contractsRoot, this.classesRoot);
+  }
+
+  /** An empty world over a database (genesis construction; reads nothing). */
+  static empty(db: Db, hash: TrieHash): WorldState {
+    return new WorldState(hash, new LevelNodeStore(db), db);
+  }
+
+  /** Loads the flat at-head tables into memory. */
+  static async load(db: Db, hash: TrieHash): Promise<WorldState> {
+    const w = new WorldState(hash, new LevelNodeStore(db), db);
+    for await (const [k, v] of db.iterator(tagRange(Tag.contract))) w.contracts.set(decodeFeltKey(k), recordFromJson(decodeJson(v)));
+    for await (const [k, v] of db.iterator(tagRange(Tag.storage))) {
+      const { address, key } = decodeStorageKey(k);
+      let m = w.storage.get(address);
+      if (!m) w.storage.set(address, (m = new Map()));
+      m.set(key, bytesToBigInt(v));
+    }
+    for await (const [k, v] of db.iterator(tagRange(Tag.declaredClass))) w.declared.set(decodeFeltKey(k), bytesToBigInt(v));
+    const roots = await db.get(metaKey('state_roots'));
+    if (roots) {
+      const j = decodeJson(roots);
+      w.contractsRoot = BigInt(j.contracts_root);
+      w.classesRoot = BigInt(j.classes_root);
+    }
+    return w;
+  }
+
+  getStorage(address: bigint, key: bigint): bigint {
+    return this.storage.get(address)?.get(key) ?? 0n;
+  }
+  getNonce(address: bigint): bigint {
+    return this.contracts.get(address)?.nonce ?? 0n;
+  }
+  getClassHash(address: bigint): bigint {
+    return this.contracts.get(address)?.classHash ?? 0n;
+  }
+
+  newBlock(): PendingState {
+    return new PendingState(this);
+  }
+
+  /** Opens a storage trie of a contract at a given root (historical reads, proofs). */
+  storageTrie(root: bigint) {
+    return createTrie({ hash: this.hash, height: 251, store: this.nodes, root, cache: this.nodes.cache, trackWrites: true });
+  }
+  contractsTrie(root: bigint) {
+    return createTrie({ hash: this.hash, height: 251, store: this.nodes, root, cache: this.nodes.cache, trackWrites: true });
+  }
+  classesTrie(root: bigint) {
+    return createTrie({ hash: 'poseidon', height: 251, store: this.nodes, root, cache: this.nodes.cache, trackWrites: true });
+  }
+
+  /** The contract record behind a contract leaf (content-addressed table C). */
+  async contractStateByLeaf(leaf: bigint): Promise<ContractRecord | undefined> {
+    const raw = await this.db.get(feltKey(Tag.contractState, leaf));
+    return raw ? recordFromJson(decodeJson(raw)) : undefined;
+  }
+
+  /**
+   * Ops that undo one block (from its reverse diff), and a function applying the same to the
+   * in-memory head. Trie nodes need no undo: the previous roots are still in table T.
+   */
+  unwind(rev: ReverseDiff): { ops: DbOp[]; apply(): void } {
+    const ops: DbOp[] = [];
+    for (const s of rev.storage) {
+      const k = storageKey(s.address, s.key);
+      ops.push(s.prev === 0n ? { type: 'del', key: k } : { type: 'put', key: k, value: bigIntToBytes32(s.prev) });
+    }
+    for (const c of rev.contracts) {
+      const k = feltKey(Tag.contract, c.address);
+      ops.push(c.prev ? { type: 'put', key: k, value: encodeJson(recordJson(c.prev)) } : { type: 'del', key: k });
+    }
+    for (const d of rev.declared) {
+      const k = feltKey(Tag.declaredClass, d.class_hash);
+      ops.push(d.prev === null ? { type: 'del', key: k } : { type: 'put', key: k, value: bigIntToBytes32(d.prev) });
+    }
+    ops.push({ type: 'put', key: metaKey('state_roots'), value: encodeJson(rev.roots) });
+    return {
+      ops,
+      apply: () => {
+        for (const s of rev.storage) {
+          let m = this.storage.get(s.address);
+          if (!m) this.storage.set(s.address, (m = new Map()));
+          if (s.prev === 0n) m.delete(s.key);
+          else m.set(s.key, s.prev);
+          if (m.size === 0) this.storage.delete(s.address);
+        }
+        for (const c of rev.contracts) {
+          if (c.prev) this.contracts.set(c.address, { ...c.prev });
+          else this.contracts.delete(c.address);
+        }
+        for (const d of rev.declared) {
+          if (d.prev === null) this.declared.delete(d.class_hash);
+          else this.declared.set(d.class_hash, d.prev);
+        }
+        this.contractsRoot = BigInt(rev.roots.contracts_root);
+        this.classesRoot = BigInt(rev.roots.classes_root);
+      },
+    };
+  }
+}
+
+type Undo = () => void;
+
+/**
+ * One block's writes over the head. Reads see the overlay first. `beginTx/commitTx/revertTx`
+ * bracket each transaction so a reverted one leaves no trace.
+ */
+export class PendingState implements StateAccess {
+  private readonly storageW = new Map<bigint, Map<bigint, bigint>>();
+  private readonly nonceW = new Map<bigint, bigint>();
+  private readonly classW = new Map<bigint, bigint>();
+  private readonly declaredW = new Map<bigint, bigint>();
+  private journal: Undo[] | null = null;
+
+  constructor(readonly base: WorldState) {}
+
+  beginTx(): void {
+    if (this.journal) throw new Error('transaction already open');
+    this.journal = [];
+  }
+  commitTx(): void {
+    this.journal = null;
+  }
+  revertTx(): void {
+    const j = this.journal;
+    this.journal = null;
+    if (j) for (let i = j.length - 1; i >= 0; i--) j[i]!();
+  }
+
+  private record<K>(map: Map<K, bigint>, key: K): void {
+    if (!this.journal) return;
+    const had = map.has(key);
+    const prev = map.get(key);
+    this.journal.push(had ? () => map.set(key, prev!) : () => map.delete(key));
+  }
+
+  getStorage(address: bigint, key: bigint): bigint {
+    const v = this.storageW.get(address)?.get(key);
+    return v !== undefined ? v : this.base.getStorage(address, key);
+  }
+  setStorage(address: bigint, key: bigint, value: bigint): void {
+    let m = this.storageW.get(address);
+    if (!m) this.storageW.set(address, (m = new Map()));
+    this.record(m, key);
+    m.set(key, value);
+  }
+  getNonce(address: bigint): bigint {
+    return this.nonceW.get(address) ?? this.base.getNonce(address);
+  }
+  setNonce(address: bigint, nonce: bigint): void {
+    this.record(this.nonceW, address);
+    this.nonceW.set(address, nonce);
+  }
+  getClassHash(address: bigint): bigint {
+    return this.classW.get(address) ?? this.base.getClassHash(address);
+  }
+  deploy(address: bigint, classHash: bigint): void {
+    this.record(this.classW, address);
+    this.classW.set(address, classHash);
+  }
+  declareClass(classHash: bigint, compiledClassHash: bigint): void {
+    this.record(this.declaredW, classHash);
+    this.declaredW.set(classHash, compiledClassHash);
+  }
+
+  /** Contracts whose storage, nonce or class this block wrote (for O(touched) guards). */
+  touchedAddresses(): bigint[] {
+    return [...new Set([...this.storageW.keys(), ...this.nonceW.keys(), ...this.classW.keys()])];
+  }
+
+  /** True when nothing changed relative to the head. */
+  isEmpty(): boolean {
+    return this.storageW.size === 0 && this.nonceW.size === 0 && this.classW.size === 0 && this.declaredW.size === 0;
+  }
+
+  /**
+   * Commits the overlay into the tries: one storage-trie commit per touched contract, one
+   * contracts-trie and one classes-trie commit. Returns the new root, the Starknet state diff,
+   * the reverse diff and the batch ops (trie nodes, contract states, flat tables, roots).
+   * The head is not modified until `apply()`.
+   */
+  async finalize(): Promise<FinalizedState> {
+    if (this.journal) throw new Error('finalize with an open transaction');
+    const base = this.base;
+    const ops: DbOp[] = [];
+    const newNodes = new Map<bigint, TrieNode>();
+    const diff = emptyStateDiff();
+    const rev: ReverseDiff = { storage: [], contracts: [], declared: [], roots: { contracts_root: base.contractsRoot, classes_root: base.classesRoot } };
+
+    // Storage: keep only real changes.
+    const storageChanges = new Map<bigint, { key: bigint; value: bigint; prev: bigint }[]>();
+    for (const [address, m] of this.storageW) {
+      const changes: { key: bigint; value: bigint; prev: bigint }[] = [];
+      for (const [key, value] of m) {
+        const prev = base.getStorage(address, key);
+        if (prev !== value) changes.push({ key, value, prev });
+      }
+      if (changes.length) storageChanges.set(address, changes);
+    }
+    const touched = new Set<bigint>([...storageChanges.keys(), ...this.nonceW.keys(), ...this.classW.keys()]);
+    const newRecords = new Map<bigint, ContractRecord>();
+
+    const sortedTouched = [...touched].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+    const contractsTrie = base.contractsTrie(base.contractsRoot);
+    for (const address of sortedTouched) {
+      const prev = base.contracts.get(address);
+      const rec: ContractRecord = prev ? { ...prev } : { classHash: 0n, nonce: 0n, storageRoot: 0n };
+      const changes = storageChanges.get(address);
+      if (changes) {
+        const t = base.storageTrie(rec.storageRoot);
+        for (const c of changes) await t.put(c.key, c.value);
+        rec.storageRoot = await t.commit();
+        for (const [h, n] of t.takeWrites()) newNodes.set(h, n);
+        diff.storage_diffs.push({ address, storage_entries: changes.map((c) => ({ key: c.key, value: c.value })) });
+        for (const c of changes) rev.storage.push({ address, key: c.key, prev: c.prev });
+      }
+      const nonce = this.nonceW.get(address);
+      if (nonce !== undefined && nonce !== rec.nonce) {
+        rec.nonce = nonce;
+        diff.nonces.push({ contract_address: address, nonce });
+      }
+      const cls = this.classW.get(address);
+      if (cls !== undefined && cls !== rec.classHash) {
+        if (rec.classHash === 0n) diff.deployed_contracts.push({ address, class_hash: cls });
+        else diff.replaced_classes.push({ contract_address: address, class_hash: cls });
+        rec.classHash = cls;
+      }
+      if (prev && prev.classHash === rec.classHash && prev.nonce === rec.nonce && prev.storageRoot === rec.storageRoot) continue;
+      newRecords.set(address, rec);
+      rev.contracts.push({ address, prev: prev ? { ...prev } : null });
+      const leaf = contractLeaf(base.hash, rec.classHash, rec.storageRoot, rec.nonce);
+      await contractsTrie.put(address, leaf);
+      ops.push({ type: 'put', key: feltKey(Tag.contractState, leaf), value: encodeJson(recordJson(rec)) });
+      ops.push({ type: 'put', key: feltKey(Tag.contract, address), value: encodeJson(recordJson(rec)) });
+    }
+    const contractsRoot = newRecords.size ? await contractsTrie.commit() : base.contractsRoot;
+    for (const [h, n] of contractsTrie.takeWrites()) newNodes.set(h, n);
+
+    let classesRoot = base.classesRoot;
+    const declaredChanges: { class_hash: bigint; compiled: bigint; prev: bigint | null }[] = [];
+    for (const [ch, compiled] of this.declaredW) {
+      const prev = base.declared.get(ch);
+      if (prev !== compiled) declaredChanges.push({ class_hash: ch, compiled, prev: prev ?? null });
+    }
+    if (declaredChanges.length) {
+      const ct = base.classesTrie(base.classesRoot);
+      for (const d of declaredChanges) {
+        await ct.put(d.class_hash, classLeaf(d.compiled));
+        diff.declared_classes.push({ class_hash: d.class_hash, compiled_class_hash: d.compiled });
+        rev.declared.push({ class_hash: d.class_hash, prev: d.prev });
+        ops.push({ type: 'put', key: feltKey(Tag.declaredClass, d.class_hash), value: bigIntToBytes32(d.compiled) });
+      }
+      classesRoot = await ct.commit();
+      for (const [h, n] of ct.takeWrites()) newNodes.set(h, n);
+    }
+
+    for (const [address, changes] of storageChanges)
+      for (const c of changes) {
+        const k = storageKey(address, c.key);
+        ops.push(c.value === 0n ? { type: 'del', key: k } : { type: 'put', key: k, value: bigIntToBytes32(c.value) });
+      }
+    ops.push(...LevelNodeStore.ops(newNodes));
+    ops.push({ type: 'put', key: metaKey('state_roots'), value: encodeJson({ contracts_root: contractsRoot, classes_root: classesRoot }) });
+
+    return {
+      root: globalRoot(contractsRoot, classesRoot),
+      contractsRoot,
+      classesRoot,
+      stateDiff: diff,
+      reverseDiff: rev,
+      ops,
+      apply: () => {
+        for (const [address, changes] of storageChanges) {
+          let m = base.storage.get(address);
+          if (!m) base.storage.set(address, (m = new Map()));
+          for (const c of changes) {
+            if (c.value === 0n) m.delete(c.key);
+            else m.set(c.key, c.value);
+          }
+          if (m.size === 0) base.storage.delete(address);
+        }
+        for (const [address, rec] of newRecords) base.contracts.set(address, rec);
+        for (const d of declaredChanges) base.declared.set(d.class_hash, d.compiled);
+        base.contractsRoot = contractsRoot;
+        base.classesRoot = classesRoot;
+        for (const [h, n] of newNodes) base.nodes.remember(h, n);
+      },
+    };
+  }
+}
+
+export function reverseDiffToJson(r: ReverseDiff): unknown {
+  return {
+    storage: r.storage,
+    contracts: r.contracts.map((c) => ({ address: c.address, prev: c.prev ? recordJson(c.prev) : null })),
+    declared: r.declared,
+    roots: r.roots,
+  };
+}
+
+export function reverseDiffFromJson(j: any): ReverseDiff {
+  return {
+    storage: j.storage.map((s: any) => ({ address: BigInt(s.address), key: BigInt(s.key), prev: BigInt(s.prev) })),
+    contracts: j.contracts.map((c: any) => ({ address: BigInt(c.address), prev: c.prev ? recordFromJson(c.prev) : null })),
+    declared: j.declared.map((d: any) => ({ class_hash: BigInt(d.class_hash), prev: d.prev === null ? null : BigInt(d.prev) })),
+    roots: { contracts_root: BigInt(j.roots.contracts_root), classes_root: BigInt(j.roots.classes_root) },
+  };
+}
