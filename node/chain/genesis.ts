@@ -143,7 +143,7 @@ export function headerTemplate(g: Genesis): Pick<BlockHeader, 'sequencer_address
   };
 }
 
-export function execContext(g: Genesis, blockNumber: bigint, timestamp: bigint, verifier = verify): ExecContext {
+export function execContext(g: Genesis, blockNumber: bigint, timestamp: bigint, verifier: (msgHash: bigint, starkKey: bigint, sig: readonly [bigint, bigint]) => boolean = (m, k, s) => verify(m, k, s)): ExecContext {
   return {
     block: { blockNumber, timestamp, chainId: g.chainId, sequencerAddress: g.sequencer.address },
     verify: (msgHash, starkKey, r, s) => verifier(msgHash, starkKey, [r, s]),

@@ -45,7 +45,38 @@ export async function quickCheck(chain: ChainStore, world: WorldState, g: Genesi
     throw new IntegrityError(`state root mismatch at head ${head.number}: the signed header says ${hex(h.header.new_root)}, the stored state commits to ${hex(world.root)}`);
   await checkRootNode(world, world.contractsRoot, world.hash, 'contracts trie');
   await checkRootNode(world, world.classesRoot, 'poseidon', 'classes trie');
+  if (world.storedDigest !== undefined && world.digest.value !== world.storedDigest) {
+    const diffs = await diagnoseFlat(world, 10);
+    throw new IntegrityError(`the stored state was altered after block ${head.number} was committed: ${diffs.length ? diffs.join('; ') : 'an entry of the flat state tables was removed'}`);
+  }
   return head;
+}
+
+/**
+ * Where the flat tables disagree with the committed tries (slow: one verified trie read per
+ * flat entry; run only when the digest says something changed).
+ */
+export async function diagnoseFlat(world: WorldState, limit: number): Promise<string[]> {
+  const out: string[] = [];
+  const contracts = world.contractsTrie(world.contractsRoot);
+  for (const [address, rec] of world.contracts) {
+    const leaf = await contracts.get(address);
+    const expected = contractLeaf(world.hash, rec.classHash, rec.storageRoot, rec.nonce);
+    if (leaf !== expected) {
+      const committed = leaf ? await world.contractStateByLeaf(leaf) : undefined;
+      out.push(`contract ${hex(address)}: flat record (class ${hex(rec.classHash)}, nonce ${rec.nonce}, storage root ${hex(rec.storageRoot)}) is not the committed one${committed ? ` (class ${hex(committed.classHash)}, nonce ${committed.nonce}, storage root ${hex(committed.storageRoot)})` : ''}`);
+      if (out.length >= limit) return out;
+    }
+    const t = world.storageTrie(rec.storageRoot);
+    for (const [key, value] of world.storage.get(address) ?? []) {
+      const committed = await t.get(key);
+      if (committed !== value) {
+        out.push(`contract ${hex(address)} storage key ${hex(key)}: stored value ${hex(value)}, committed value ${hex(committed)}`);
+        if (out.length >= limit) return out;
+      }
+    }
+  }
+  return out;
 }
 
 /**

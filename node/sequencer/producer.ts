@@ -112,7 +112,7 @@ export class Producer extends EventEmitter {
       txs: [],
       receipts: [],
       hashes: new Set(),
-      ctx: execContext(this.m.genesis, number, timestamp, (h, k, sig) => this.sigCache.verify(h, k, sig as [bigint, bigint])),
+      ctx: execContext(this.m.genesis, number, timestamp, (h, k, sig) => this.sigCache.verify(h, k, sig)),
     };
     return this.open;
   }

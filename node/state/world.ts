@@ -12,6 +12,7 @@ import { decodeJson, decodeStorageKey, decodeFeltKey, encodeJson, feltKey, metaK
 import { classLeaf, contractLeaf, globalRoot, type TrieHash } from './commitment.ts';
 import { LevelNodeStore, type Db } from './nodestore.ts';
 import { emptyStateDiff, type StateDiff } from '../chain/header.ts';
+import { entryHash, FlatDigest } from './digest.ts';
 
 export interface ContractRecord {
   classHash: bigint;
@@ -55,6 +56,9 @@ export class WorldState {
   readonly declared = new Map<bigint, bigint>();
   contractsRoot = 0n;
   classesRoot = 0n;
+  /** Digest of the flat tables as loaded/maintained; `storedDigest` is what the head batch recorded. */
+  readonly digest = new FlatDigest();
+  storedDigest: bigint | undefined;
 
   private constructor(
     readonly hash: TrieHash,
@@ -74,19 +78,32 @@ export class WorldState {
   /** Loads the flat at-head tables into memory. */
   static async load(db: Db, hash: TrieHash): Promise<WorldState> {
     const w = new WorldState(hash, new LevelNodeStore(db), db);
-    for await (const [k, v] of db.iterator(tagRange(Tag.contract))) w.contracts.set(decodeFeltKey(k), recordFromJson(decodeJson(v)));
+    for await (const [k, v] of db.iterator(tagRange(Tag.contract))) {
+      const address = decodeFeltKey(k);
+      const rec = recordFromJson(decodeJson(v));
+      w.contracts.set(address, rec);
+      w.digest.add(entryHash.contract(address, rec.classHash, rec.nonce, rec.storageRoot));
+    }
     for await (const [k, v] of db.iterator(tagRange(Tag.storage))) {
       const { address, key } = decodeStorageKey(k);
       let m = w.storage.get(address);
       if (!m) w.storage.set(address, (m = new Map()));
-      m.set(key, bytesToBigInt(v));
+      const value = bytesToBigInt(v);
+      m.set(key, value);
+      w.digest.add(entryHash.storage(address, key, value));
     }
-    for await (const [k, v] of db.iterator(tagRange(Tag.declaredClass))) w.declared.set(decodeFeltKey(k), bytesToBigInt(v));
+    for await (const [k, v] of db.iterator(tagRange(Tag.declaredClass))) {
+      const ch = decodeFeltKey(k);
+      const compiled = bytesToBigInt(v);
+      w.declared.set(ch, compiled);
+      w.digest.add(entryHash.declared(ch, compiled));
+    }
     const roots = await db.get(metaKey('state_roots'));
     if (roots) {
       const j = decodeJson(roots);
       w.contractsRoot = BigInt(j.contracts_root);
       w.classesRoot = BigInt(j.classes_root);
+      w.storedDigest = j.flat_digest === undefined ? undefined : BigInt(j.flat_digest);
     }
     return w;
   }
@@ -140,10 +157,28 @@ export class WorldState {
       const k = feltKey(Tag.declaredClass, d.class_hash);
       ops.push(d.prev === null ? { type: 'del', key: k } : { type: 'put', key: k, value: bigIntToBytes32(d.prev) });
     }
-    ops.push({ type: 'put', key: metaKey('state_roots'), value: encodeJson(rev.roots) });
+    const d = new FlatDigest(this.digest.value);
+    for (const s of rev.storage) {
+      const cur = this.getStorage(s.address, s.key);
+      if (cur !== 0n) d.sub(entryHash.storage(s.address, s.key, cur));
+      if (s.prev !== 0n) d.add(entryHash.storage(s.address, s.key, s.prev));
+    }
+    for (const c of rev.contracts) {
+      const cur = this.contracts.get(c.address);
+      if (cur) d.sub(entryHash.contract(c.address, cur.classHash, cur.nonce, cur.storageRoot));
+      if (c.prev) d.add(entryHash.contract(c.address, c.prev.classHash, c.prev.nonce, c.prev.storageRoot));
+    }
+    for (const x of rev.declared) {
+      const cur = this.declared.get(x.class_hash);
+      if (cur !== undefined) d.sub(entryHash.declared(x.class_hash, cur));
+      if (x.prev !== null) d.add(entryHash.declared(x.class_hash, x.prev));
+    }
+    ops.push({ type: 'put', key: metaKey('state_roots'), value: encodeJson({ ...rev.roots, flat_digest: d.value }) });
     return {
       ops,
       apply: () => {
+        this.digest.value = d.value;
+        this.storedDigest = d.value;
         for (const s of rev.storage) {
           let m = this.storage.get(s.address);
           if (!m) this.storage.set(s.address, (m = new Map()));
@@ -327,7 +362,22 @@ export class PendingState implements StateAccess {
         ops.push(c.value === 0n ? { type: 'del', key: k } : { type: 'put', key: k, value: bigIntToBytes32(c.value) });
       }
     ops.push(...LevelNodeStore.ops(newNodes));
-    ops.push({ type: 'put', key: metaKey('state_roots'), value: encodeJson({ contracts_root: contractsRoot, classes_root: classesRoot }) });
+    const digest = new FlatDigest(base.digest.value);
+    for (const [address, changes] of storageChanges)
+      for (const c of changes) {
+        if (c.prev !== 0n) digest.sub(entryHash.storage(address, c.key, c.prev));
+        if (c.value !== 0n) digest.add(entryHash.storage(address, c.key, c.value));
+      }
+    for (const [address, rec] of newRecords) {
+      const prev = base.contracts.get(address);
+      if (prev) digest.sub(entryHash.contract(address, prev.classHash, prev.nonce, prev.storageRoot));
+      digest.add(entryHash.contract(address, rec.classHash, rec.nonce, rec.storageRoot));
+    }
+    for (const d of declaredChanges) {
+      if (d.prev !== null) digest.sub(entryHash.declared(d.class_hash, d.prev));
+      digest.add(entryHash.declared(d.class_hash, d.compiled));
+    }
+    ops.push({ type: 'put', key: metaKey('state_roots'), value: encodeJson({ contracts_root: contractsRoot, classes_root: classesRoot, flat_digest: digest.value }) });
 
     return {
       root: globalRoot(contractsRoot, classesRoot),
@@ -350,6 +400,8 @@ export class PendingState implements StateAccess {
         for (const d of declaredChanges) base.declared.set(d.class_hash, d.compiled);
         base.contractsRoot = contractsRoot;
         base.classesRoot = classesRoot;
+        base.digest.value = digest.value;
+        base.storedDigest = digest.value;
         for (const [h, n] of newNodes) base.nodes.remember(h, n);
       },
     };

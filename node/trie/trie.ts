@@ -89,8 +89,8 @@ export class Trie {
 
   private committed: bigint;
   private pending = new Map<bigint, bigint>();
-  /** Puts being merged by an in-flight commit (still visible to get). */
-  private inflight: Map<bigint, bigint> | null = null;
+  /** Puts handed to commits that have not finished, oldest first (still visible to get). */
+  private queued: Map<bigint, bigint>[] = [];
   /** Nodes created since the last takeWrites() (trackWrites mode); readable until taken. */
   private writes = new Map<bigint, TrieNode>();
   private readonly cache: NodeCache | null;
@@ -144,8 +144,10 @@ export class Trie {
     this.checkKey(key);
     const p = this.pending.get(key);
     if (p !== undefined) return p;
-    const f = this.inflight?.get(key);
-    if (f !== undefined) return f;
+    for (let i = this.queued.length - 1; i >= 0; i--) {
+      const f = this.queued[i]!.get(key);
+      if (f !== undefined) return f;
+    }
     return this.getAt(this.committed, key);
   }
 
@@ -211,8 +213,15 @@ export class Trie {
    */
   static commitAll(tries: readonly Trie[]): Promise<bigint[]> {
     if (new Set(tries).size !== tries.length) throw new TrieError('commitAll: the same trie is listed twice');
+    // The puts made before this call belong to this commit, whatever is still in flight.
+    const snaps = tries.map((t) => {
+      const snap = t.pending;
+      t.pending = new Map();
+      t.queued.push(snap);
+      return snap;
+    });
     const prev = Promise.all(tries.map((t) => t.tail));
-    const run = prev.then(() => Trie.runCommit(tries));
+    const run = prev.then(() => Trie.runCommit(tries, snaps));
     const settled = run.then(
       () => undefined,
       () => undefined,
@@ -325,13 +334,16 @@ export class Trie {
     return n;
   }
 
-  private static async runCommit(tries: readonly Trie[]): Promise<bigint[]> {
+  private static async runCommit(tries: readonly Trie[], snaps: readonly Map<bigint, bigint>[]): Promise<bigint[]> {
     const jobs: Job[] = [];
-    for (const t of tries) {
-      if (t.pending.size === 0) continue;
-      const snapshot = t.pending;
-      t.pending = new Map();
-      t.inflight = snapshot;
+    for (let i = 0; i < tries.length; i++) {
+      const t = tries[i]!;
+      const snapshot = snaps[i]!;
+      if (snapshot.size === 0) {
+        t.stats.lastCommitHashes = 0;
+        t.queued.shift();
+        continue;
+      }
       const keys = Array.from(snapshot.keys()).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
       const vals = keys.map((k) => snapshot.get(k)!);
       jobs.push({ trie: t, keys, vals, snapshot });
@@ -372,17 +384,18 @@ export class Trie {
           else t.cache?.set(h, n);
         }
         t.committed = j.sub!.h;
-        t.inflight = null;
+        t.queued.shift();
         t.stats.commits++;
         t.stats.lastCommitHashes = j.nodes!.length;
         t.stats.hashes += j.nodes!.length;
       });
     } catch (e) {
-      // Give the puts back (newer puts made during the commit win).
+      // Hand the puts on to the next commit (newer puts win), or back to pending.
       for (const j of jobs) {
         const t = j.trie;
-        for (const [k, v] of j.snapshot) if (!t.pending.has(k)) t.pending.set(k, v);
-        t.inflight = null;
+        t.queued.shift();
+        const into = t.queued[0] ?? t.pending;
+        for (const [k, v] of j.snapshot) if (!into.has(k)) into.set(k, v);
       }
       throw e;
     }

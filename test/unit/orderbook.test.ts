@@ -308,19 +308,20 @@ describe('orderbook: reduce-only', () => {
     expect(m.getOrder(ro.hash)).to.equal(undefined);
   });
 
-  it('a taker reduce-only is re-checked between fills', () => {
+  it('a taker reduce-only is re-checked between fills (capped, then stopped)', () => {
     const { m, ctx } = setup();
-    ctx.setPosition(B, BTC, 3n);
+    ctx.setPosition(B, BTC, 4n);
     m.submit(ord({ account: A, side: 'BUY', price: 100n, size: 2n }), ctx);
     m.submit(ord({ account: C, side: 'BUY', price: 100n, size: 2n }), ctx);
+    m.submit(ord({ account: C, side: 'BUY', price: 100n, size: 2n }), ctx);
     // the first settlement also moves B's position (as if a liquidation ran in the same tx batch)
-    ctx.script = (f, n) => {
+    ctx.script = (_f, n) => {
       if (n === 0) ctx.setPosition(B, BTC, ctx.positionOf(B, BTC) - 1n);
       return 'ok';
     };
-    const r = m.submit(ord({ account: B, side: 'SELL', reduceOnly: true, price: 100n, size: 3n }), ctx);
-    expect(r.fills.map((f) => f.size)).to.deep.equal([2n]);
-    expect(r.record).to.include({ status: 'CANCELLED', reason: REASONS.REDUCE_ONLY, filled: 2n });
+    const r = m.submit(ord({ account: B, side: 'SELL', reduceOnly: true, price: 100n, size: 4n }), ctx);
+    expect(r.fills.map((f) => f.size)).to.deep.equal([2n, 1n]);
+    expect(r.record).to.include({ status: 'CANCELLED', reason: REASONS.REDUCE_ONLY, filled: 3n });
     expect(ctx.positionOf(B, BTC)).to.equal(0n);
   });
 });

@@ -190,7 +190,6 @@ export class Matcher {
       typeof o.expiry !== 'bigint'
     )
       return R.INVALID_ORDER;
-    if (this.live.has(signed.hash) || this.seen.has(signed.hash)) return R.DUPLICATE;
     const mb = this.books.get(o.market);
     if (!mb) return R.UNKNOWN_MARKET;
     const { tickSize, stepSize, minSize } = mb.spec;
@@ -200,7 +199,10 @@ export class Matcher {
       if (o.timeInForce === 'POST_ONLY') return R.INVALID_TIF;
     } else if (o.price <= 0n || o.price % tickSize !== 0n) return R.INVALID_PRICE;
     if (isConditional(o.orderType) ? o.triggerPrice <= 0n : o.triggerPrice < 0n) return R.INVALID_TRIGGER;
+    // Expiry before duplicates: an expired hash is rejected the same way whether or not its
+    // closed record is still remembered (so a restored matcher answers exactly like the original).
     if (o.expiry <= now) return R.EXPIRED;
+    if (this.live.has(signed.hash) || this.seen.has(signed.hash)) return R.DUPLICATE;
     return undefined;
   }
 
@@ -305,7 +307,6 @@ export class Matcher {
       if (o.reduceOnly) {
         const red = reducible(o.side, ctx.positionOf(o.account, o.market));
         if (red === 0n) return REASONS.REDUCE_ONLY;
-        size = min(size, red);
       }
       if (mo.reduceOnly) {
         const red = reducible(mo.side, ctx.positionOf(mo.account, mo.market));

@@ -1,0 +1,102 @@
+/**
+ * Verifying a block by re-execution: what a follower does with every block it receives, and
+ * what `perpnode replay`/the bench's --replay measure. A block is accepted only if its
+ * signature verifies against the genesis key, it links to our head, and re-executing its
+ * transactions with the same contracts-ts code gives the same receipts, state root,
+ * commitments and block hash. On any mismatch nothing is written.
+ */
+import { executeTransaction, parseTx, txHash, txSignature, checkInvariants } from '../../contracts-ts/index.ts';
+import { verify } from '../crypto/index.ts';
+import type { Db, DbOp, FinalizedState, WorldState } from '../state/index.ts';
+import { commitments, receiptToJson, type Block, type Receipt } from './block.ts';
+import { execContext, headerTemplate, type Genesis } from './genesis.ts';
+import { blockHash, stateDiffCommitment, stateDiffLength, type BlockHeader } from './header.ts';
+import { ChainStore } from './store.ts';
+
+export class BlockRejected extends Error {
+  constructor(
+    readonly reason: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'BlockRejected';
+  }
+}
+
+const hex = (x: bigint) => '0x' + x.toString(16);
+
+export interface ReplayResult {
+  state: FinalizedState;
+  ops: DbOp[];
+}
+
+export interface ReplayOptions {
+  /** Signature check for transactions (a cache or worker pool); defaults to crypto.verify. */
+  verifier?: (msgHash: bigint, starkKey: bigint, sig: readonly [bigint, bigint]) => boolean;
+}
+
+/** Checks and re-executes `block` on top of `parent`; returns what to write. Throws BlockRejected. */
+export async function replayBlock(block: Block, parent: { hash: bigint; header: BlockHeader }, world: WorldState, g: Genesis, opts: ReplayOptions = {}): Promise<ReplayResult> {
+  const h = block.header;
+  if (!verify(block.hash, g.sequencer.publicKey, block.signature)) throw new BlockRejected('bad_signature', `block ${h.block_number}: sequencer signature does not verify`);
+  if (blockHash(h) !== block.hash) throw new BlockRejected('bad_hash', `block ${h.block_number}: header does not hash to ${hex(block.hash)}`);
+  if (h.block_number !== parent.header.block_number + 1n) throw new BlockRejected('not_next', `block ${h.block_number} does not follow head ${parent.header.block_number}`);
+  if (h.parent_hash !== parent.hash) throw new BlockRejected('bad_parent', `block ${h.block_number}: parent ${hex(h.parent_hash)} is not our head ${hex(parent.hash)}`);
+  if (h.timestamp < parent.header.timestamp) throw new BlockRejected('bad_timestamp', `block ${h.block_number}: timestamp goes backwards`);
+  const t = headerTemplate(g);
+  for (const k of Object.keys(t) as (keyof typeof t)[])
+    if (JSON.stringify(t[k], (_k, v) => (typeof v === 'bigint' ? v.toString() : v)) !== JSON.stringify(h[k], (_k, v) => (typeof v === 'bigint' ? v.toString() : v)))
+      throw new BlockRejected('bad_header', `block ${h.block_number}: ${k} differs from this chain's`);
+  if (block.transactions.length !== block.receipts.length) throw new BlockRejected('bad_body', `block ${h.block_number}: ${block.transactions.length} transactions but ${block.receipts.length} receipts`);
+
+  const verifier = opts.verifier ?? ((m, k, s) => verify(m, k, s));
+  const ctx = execContext(g, h.block_number, h.timestamp, verifier);
+  const pending = world.newBlock();
+  const receipts: Receipt[] = [];
+  for (let i = 0; i < block.transactions.length; i++) {
+    const ct = block.transactions[i]!;
+    let tx;
+    try {
+      tx = parseTx(ct.body);
+    } catch (e) {
+      throw new BlockRejected('bad_tx', `block ${h.block_number} tx ${i}: ${(e as Error).message}`);
+    }
+    const hash = txHash(tx, g.chainId);
+    if (hash !== ct.hash) throw new BlockRejected('bad_tx_hash', `block ${h.block_number} tx ${i}: hash ${hex(ct.hash)} but the body hashes to ${hex(hash)}`);
+    const sig = txSignature(tx);
+    if (sig.length !== ct.signature.length || sig.some((x, j) => x !== ct.signature[j])) throw new BlockRejected('bad_tx_signature', `block ${h.block_number} tx ${i}: signature field differs from the body's`);
+    pending.beginTx();
+    try {
+      const { events } = executeTransaction(tx, pending, ctx, g.exchange);
+      pending.commitTx();
+      receipts.push({ transaction_hash: hash, events });
+    } catch (e) {
+      pending.revertTx();
+      throw new BlockRejected('tx_failed', `block ${h.block_number} tx ${i} (${hex(hash)}) fails on re-execution: ${(e as Error).message}`);
+    }
+    if (JSON.stringify(receiptToJson(receipts[i]!)) !== JSON.stringify(receiptToJson(block.receipts[i]!))) throw new BlockRejected('bad_receipt', `block ${h.block_number} tx ${i}: receipt differs on re-execution`);
+  }
+  const violations = checkInvariants(pending, g.exchange, pending.touchedAddresses());
+  if (violations.length) throw new BlockRejected('invariant', `block ${h.block_number} breaks invariants: ${violations.join('; ')}`);
+  const state = await pending.finalize();
+  if (state.root !== h.new_root) throw new BlockRejected('bad_state_root', `block ${h.block_number}: re-execution gives state root ${hex(state.root)}, header says ${hex(h.new_root)}`);
+  const c = commitments(block.transactions, receipts);
+  const checks: [string, bigint, bigint][] = [
+    ['transaction_commitment', c.transaction_commitment, h.transaction_commitment],
+    ['event_commitment', c.event_commitment, h.event_commitment],
+    ['receipt_commitment', c.receipt_commitment, h.receipt_commitment],
+    ['transaction_count', c.transaction_count, h.transaction_count],
+    ['event_count', c.event_count, h.event_count],
+    ['state_diff_commitment', stateDiffCommitment(state.stateDiff), h.state_diff_commitment],
+    ['state_diff_length', stateDiffLength(state.stateDiff), h.state_diff_length],
+  ];
+  for (const [name, got, want] of checks) if (got !== want) throw new BlockRejected('bad_commitment', `block ${h.block_number}: ${name} recomputed ${hex(got)}, header says ${hex(want)}`);
+  return { state, ops: [...state.ops, ...ChainStore.blockOps(block, state.stateDiff, state.reverseDiff)] };
+}
+
+/** Replays and commits one block in a single sync batch. */
+export async function importBlock(db: Db, block: Block, parent: { hash: bigint; header: BlockHeader }, world: WorldState, g: Genesis, opts: ReplayOptions = {}): Promise<void> {
+  const r = await replayBlock(block, parent, world, g, opts);
+  await db.batch(r.ops as any, { sync: true });
+  r.state.apply();
+}
