@@ -308,6 +308,19 @@ describe('orderbook: reduce-only', () => {
     expect(m.getOrder(ro.hash)).to.equal(undefined);
   });
 
+  it('a reduce-only remainder does not rest once the position is gone', () => {
+    const { m, ctx } = setup();
+    ctx.setPosition(B, BTC, 3n);
+    m.submit(ord({ account: A, side: 'BUY', price: 100n, size: 1n }), ctx);
+    ctx.script = () => {
+      ctx.setPosition(B, BTC, ctx.positionOf(B, BTC) - 2n); // closed elsewhere meanwhile
+      return 'ok';
+    };
+    const r = m.submit(ord({ account: B, side: 'SELL', reduceOnly: true, price: 100n, size: 3n }), ctx);
+    expect(r.record).to.include({ status: 'CANCELLED', reason: REASONS.REDUCE_ONLY, filled: 1n });
+    expect(m.depth(BTC, 5).asks).to.deep.equal([]);
+  });
+
   it('a taker reduce-only is re-checked between fills (capped, then stopped)', () => {
     const { m, ctx } = setup();
     ctx.setPosition(B, BTC, 4n);

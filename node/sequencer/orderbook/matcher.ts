@@ -307,6 +307,7 @@ export class Matcher {
       if (o.reduceOnly) {
         const red = reducible(o.side, ctx.positionOf(o.account, o.market));
         if (red === 0n) return REASONS.REDUCE_ONLY;
+        size = min(size, red);
       }
       if (mo.reduceOnly) {
         const red = reducible(mo.side, ctx.positionOf(mo.account, mo.market));
