@@ -7,7 +7,9 @@ import { resolve } from 'node:path';
 import { createLogger, isLogLevel, type Logger } from './log.ts';
 import { openChain, startSequencer } from './node.ts';
 import { fullCheck, quickCheck } from './chain/verify.ts';
-import { getStarkKey, randomPrivateKey, toHex } from './crypto/index.ts';
+import { encodeShortString, getStarkKey, parseFelt, randomPrivateKey, toHex } from './crypto/index.ts';
+import { listCheckpoints, makeCheckpoint, resolveTarget, type Checkpoint } from './chain/checkpoints.ts';
+import { certificateToJson, rollback } from './chain/rollback.ts';
 import { accountAddress } from '../contracts-ts/index.ts';
 
 class UsageError extends Error {}
@@ -154,7 +156,79 @@ account contract address derived from it. Keep the private key secret.`,
       console.log(JSON.stringify({ private_key: toHex(priv), stark_key: toHex(starkKey), account_address: toHex(accountAddress(starkKey)) }, null, 2));
     },
   },
+  checkpoint: {
+    summary: 'label the current head (node stopped) so it can be rolled back to',
+    usage: `perpnode checkpoint --label <name> [--data-dir ./data] [--genesis genesis/devnet.json]
+
+Records a named checkpoint at the head of a stopped node's data directory (a running node takes
+admin_checkpoint). Labels: 1-64 of letters, digits, ".", "_", "-"; not all digits.`,
+    options: { ...COMMON, label: { type: 'string' } },
+    async run(v, log) {
+      if (!v.label) throw new UsageError('--label is required');
+      const c = await openChain({ dataDir: resolve(v['data-dir']), genesisPath: resolve(v.genesis), log });
+      try {
+        const cp = await makeCheckpoint(c.db, c.chain, v.label);
+        console.log(JSON.stringify(checkpointView(cp), null, 2));
+      } finally {
+        await c.close();
+      }
+    },
+  },
+  checkpoints: {
+    summary: 'list checkpoints: height, block hash, state root, label, time',
+    usage: `perpnode checkpoints [--data-dir ./data] [--genesis genesis/devnet.json] [--json]`,
+    options: { ...COMMON, json: { type: 'boolean', default: false } },
+    async run(v, log) {
+      const c = await openChain({ dataDir: resolve(v['data-dir']), genesisPath: resolve(v.genesis), log, skipCheck: true });
+      try {
+        const list = (await listCheckpoints(c.db)).map(checkpointView);
+        if (v.json) console.log(JSON.stringify(list, null, 2));
+        else {
+          console.log(['height'.padEnd(8), 'label'.padEnd(24), 'time'.padEnd(25), 'block hash / state root'].join(' '));
+          for (const x of list) console.log([String(x.height).padEnd(8), x.label.padEnd(24), x.time.padEnd(25), `${x.block_hash} / ${x.state_root}`].join(' '));
+        }
+      } finally {
+        await c.close();
+      }
+    },
+  },
+  rollback: {
+    summary: 'roll the chain back to a height or checkpoint label (node stopped)',
+    usage: `perpnode rollback --to <height|label> [--reason "..."] [--incident <id>] [--data-dir ./data]
+                   [--genesis genesis/devnet.json]
+
+Moves the head to the target and unwinds every later block with its reverse diff, one durable
+batch per block; rolled-back blocks are archived as orphaned (kept for audit, not replayed).
+Interrupted at any moment, it resumes on the next start or run and ends at the exact target
+state root. The sequencer signs a rollback certificate for followers. The node restarts in
+CANCEL_ONLY mode: open orders are cancelled except take-profit and stop-loss orders.`,
+    options: { ...COMMON, to: { type: 'string' }, reason: { type: 'string', default: 'operator rollback' }, incident: { type: 'string', default: '0x0' } },
+    async run(v, log) {
+      if (!v.to) throw new UsageError('--to <height|label> is required');
+      let incident: bigint;
+      try {
+        incident = parseFelt(/^0x/i.test(v.incident) || /^[0-9]+$/.test(v.incident) ? v.incident : toHex(encodeShortString(v.incident)), 'incident');
+      } catch (e) {
+        throw new UsageError(`--incident: ${(e as Error).message}`);
+      }
+      if (v.reason.length > 256) throw new UsageError('--reason is limited to 256 characters');
+      const c = await openChain({ dataDir: resolve(v['data-dir']), genesisPath: resolve(v.genesis), log });
+      try {
+        const target = await resolveTarget(c.db, v.to);
+        const before = await c.chain.head();
+        const cert = await rollback(c.db, c.chain, c.world, c.genesis, target, { reason: v.reason, incidentId: incident, onProgress: (n) => log.debug(`unwound to ${n}`) });
+        log.info(`rolled back from block ${before!.number} to ${target}; state root ${toHex(c.world.root)}`);
+        console.log(JSON.stringify(certificateToJson(cert), null, 2));
+      } finally {
+        await c.close();
+      }
+    },
+  },
 };
+
+function checkpointView(c: Checkpoint) {
+  return { height: Number(c.height), label: c.label, time: c.time, block_hash: toHex(c.block_hash), state_root: toHex(c.state_root) };
+}
 
 function printDevAccounts(raw: any, log: Logger): void {
   const accounts = raw?.exchange?.accounts;

@@ -5,6 +5,7 @@
 import { ChainStore } from './chain/store.ts';
 import { buildGenesisBlock, loadGenesis, type Genesis } from './chain/genesis.ts';
 import { quickCheck } from './chain/verify.ts';
+import { finishPendingRollback } from './chain/rollback.ts';
 import { decodeJson, encodeJson, metaKey } from './storage/schema.ts';
 import { openDataDir, type OpenedDataDir } from './storage/open.ts';
 import { WorldState, type Db } from './state/index.ts';
@@ -61,6 +62,8 @@ export async function openChain(opts: { dataDir: string; genesisPath: string; lo
         throw new StartupError(`data directory ${opts.dataDir} belongs to chain ${j.chain_id} (block 0 ${j.block_hash}); ${opts.genesisPath} defines ${genesis.chainIdName} with block 0 ${hex(block.hash)}`);
     }
     const world = await WorldState.load(db, genesis.stateHash);
+    const resumed = await finishPendingRollback(db, chain, world, genesis);
+    if (resumed) opts.log.warn(`finished an interrupted rollback to block ${resumed.target_height} (${hex(resumed.target_hash)})`);
     if (!opts.skipCheck) {
       try {
         await quickCheck(chain, world, genesis);

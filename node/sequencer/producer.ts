@@ -18,6 +18,7 @@ import { commitments, type Block, type ChainTx, type Receipt } from '../chain/bl
 import { execContext, headerTemplate, toPair, type Genesis } from '../chain/genesis.ts';
 import { blockHash, stateDiffCommitment, stateDiffLength, type BlockHeader } from '../chain/header.ts';
 import { ChainStore } from '../chain/store.ts';
+import { checkpointOps } from '../chain/checkpoints.ts';
 import type { Logger } from '../log.ts';
 import type { Db, DbOp, PendingState, WorldState } from '../state/index.ts';
 import { Mutex } from './mutex.ts';
@@ -232,6 +233,9 @@ export class Producer extends EventEmitter {
     const signature = toPair(sign(hash, this.m.signingKey));
     const block: Block = { header, hash, signature, transactions: open.txs, receipts: open.receipts };
     const ops = [...state.ops, ...ChainStore.blockOps(block, state.stateDiff, state.reverseDiff), ...(this.m.extraOps?.() ?? [])];
+    const every = BigInt(this.m.genesis.checkpointInterval);
+    if (every > 0n && header.block_number % every === 0n)
+      ops.push(...checkpointOps({ height: header.block_number, block_hash: hash, state_root: state.root, label: `auto-${header.block_number}`, time: new Date().toISOString() }));
     await this.m.db.batch(ops as any, { sync: true });
     state.apply();
     this.open = null;

@@ -12,7 +12,7 @@ import { bigIntToBytes32, bytesToBigInt } from '../crypto/index.ts';
 export const SCHEMA_VERSION = 1;
 
 export const Tag = {
-  /** meta/<name> -> JSON. Names: schema_version, head, genesis, mode, rollback_intent. */
+  /** meta/<name> -> JSON. Names: schema_version, head, genesis, state_roots, rollback_intent, after_rollback. */
   meta: 0x4d, // 'M'
   /** H + u64 number -> header JSON (canonical chain). */
   header: 0x48, // 'H'
@@ -44,6 +44,8 @@ export const Tag = {
   checkpoint: 0x50, // 'P'
   /** X + hash32 -> orphaned block JSON (rolled back, kept for audit). */
   orphan: 0x58, // 'X'
+  /** Z + u64 orphaned head height -> signed rollback certificate JSON. */
+  rollbackCert: 0x5a, // 'Z'
 } as const;
 
 export type Key = Uint8Array;

@@ -1,0 +1,181 @@
+/**
+ * Rollback to an earlier height, crash-safe at every step:
+ *   1. one sync batch writes the intent marker and moves the head pointer to the target;
+ *   2. blocks are unwound from the old head down, one block per sync batch: its reverse diff
+ *      is applied to the flat tables, the block is archived as orphaned (table X) and unlinked
+ *      from the canonical tables, and the progress marker (the height the flat state is at)
+ *      moves in the same batch;
+ *   3. the state root is checked against the target header's;
+ *   4. one batch clears the marker and stores the signed rollback certificate.
+ * A kill at any moment leaves a marker that the next start (or `perpnode rollback` again)
+ * resumes from, ending at the exact target root. Trie nodes are never deleted, so the target
+ * root's tries are already there. Orphaned blocks' transactions are not replayed.
+ */
+import { encodeShortString, poseidonHashMany, sign, starknetKeccak, verify } from '../crypto/index.ts';
+import type { Db, DbOp, WorldState } from '../state/index.ts';
+import { decodeJson, encodeJson, metaKey, tagRange, Tag, u64Key } from '../storage/schema.ts';
+import { ChainStore } from './store.ts';
+import type { Genesis } from './genesis.ts';
+import { IntegrityError } from './verify.ts';
+import { checkpointsAbove } from './checkpoints.ts';
+
+const hex = (x: bigint) => '0x' + x.toString(16);
+const CERT_V1 = encodeShortString('PERPNODE_ROLLBACK_V1');
+
+export interface RollbackIntent {
+  target: bigint;
+  target_hash: bigint;
+  from: bigint;
+  from_hash: bigint;
+  /** The height the flat state is at (moves down as blocks are unwound). */
+  state_at: bigint;
+  reason: string;
+  incident_id: bigint;
+}
+
+/** What followers need to follow a rollback: signed by the sequencer key. */
+export interface RollbackCertificate {
+  chain_id: bigint;
+  target_height: bigint;
+  target_hash: bigint;
+  orphaned_head_height: bigint;
+  orphaned_head_hash: bigint;
+  reason: string;
+  incident_id: bigint;
+  signature: [bigint, bigint];
+}
+
+/** The reason is committed by its Starknet keccak; the rest field by field. */
+export function certificateHash(c: Omit<RollbackCertificate, 'signature'>): bigint {
+  return poseidonHashMany([CERT_V1, c.chain_id, c.target_height, c.target_hash, c.orphaned_head_height, c.orphaned_head_hash, starknetKeccak(c.reason), c.incident_id]);
+}
+
+export function verifyCertificate(c: RollbackCertificate, publicKey: bigint): boolean {
+  return verify(certificateHash(c), publicKey, c.signature);
+}
+
+export function certificateToJson(c: RollbackCertificate) {
+  return {
+    chain_id: hex(c.chain_id),
+    target_height: Number(c.target_height),
+    target_hash: hex(c.target_hash),
+    orphaned_head_height: Number(c.orphaned_head_height),
+    orphaned_head_hash: hex(c.orphaned_head_hash),
+    reason: c.reason,
+    incident_id: hex(c.incident_id),
+    signature: c.signature.map(hex),
+  };
+}
+
+export function certificateFromJson(j: any): RollbackCertificate {
+  if (!j || typeof j !== 'object' || typeof j.reason !== 'string' || j.reason.length > 256 || !Array.isArray(j.signature) || j.signature.length !== 2) throw new Error('malformed rollback certificate');
+  return {
+    chain_id: BigInt(j.chain_id),
+    target_height: BigInt(j.target_height),
+    target_hash: BigInt(j.target_hash),
+    orphaned_head_height: BigInt(j.orphaned_head_height),
+    orphaned_head_hash: BigInt(j.orphaned_head_hash),
+    reason: j.reason,
+    incident_id: BigInt(j.incident_id),
+    signature: [BigInt(j.signature[0]), BigInt(j.signature[1])],
+  };
+}
+
+function intentToJson(i: RollbackIntent) {
+  return { ...i };
+}
+function intentFromJson(j: any): RollbackIntent {
+  return { target: BigInt(j.target), target_hash: BigInt(j.target_hash), from: BigInt(j.from), from_hash: BigInt(j.from_hash), state_at: BigInt(j.state_at), reason: j.reason, incident_id: BigInt(j.incident_id) };
+}
+
+export async function pendingRollback(db: Db): Promise<RollbackIntent | undefined> {
+  const raw = await db.get(metaKey('rollback_intent'));
+  return raw ? intentFromJson(decodeJson(raw)) : undefined;
+}
+
+export interface RollbackOptions {
+  reason: string;
+  incidentId: bigint;
+  /** Signs the certificate; without it (a follower) the certificate passed in is stored. */
+  signingKey?: bigint;
+  certificate?: RollbackCertificate;
+  /** Called after each unwound block (tests kill the process here). */
+  onProgress?: (stateAt: bigint) => void | Promise<void>;
+}
+
+/** Starts (or, if a marker exists, resumes) a rollback to `target`. Returns the certificate. */
+export async function rollback(db: Db, chain: ChainStore, world: WorldState, g: Genesis, target: bigint, opts: RollbackOptions): Promise<RollbackCertificate> {
+  let intent = await pendingRollback(db);
+  if (intent && intent.target !== target) throw new Error(`a rollback to ${intent.target} is in progress; finish it first (perpnode rollback --to ${intent.target})`);
+  if (!intent) {
+    const head = await chain.head();
+    if (!head) throw new Error('no head block');
+    if (target < 0n || target >= head.number) throw new Error(`rollback target ${target} must be below the head ${head.number}`);
+    const t = await chain.header(target);
+    if (!t) throw new Error(`no block at height ${target}`);
+    intent = { target, target_hash: t.hash, from: head.number, from_hash: head.hash, state_at: head.number, reason: opts.reason, incident_id: opts.incidentId };
+    await db.batch(
+      [
+        { type: 'put', key: metaKey('rollback_intent'), value: encodeJson(intentToJson(intent)) },
+        { type: 'put', key: metaKey('head'), value: encodeJson({ number: target, hash: t.hash }) },
+      ] as any,
+      { sync: true },
+    );
+  }
+  return resumeRollback(db, chain, world, g, intent, opts);
+}
+
+async function resumeRollback(db: Db, chain: ChainStore, world: WorldState, g: Genesis, intent: RollbackIntent, opts: Partial<RollbackOptions>): Promise<RollbackCertificate> {
+  for (let n = intent.state_at; n > intent.target; n--) {
+    const block = await chain.block(n);
+    const rev = await chain.reverseDiff(n);
+    if (!block || !rev) throw new IntegrityError(`rollback: block ${n} or its reverse diff is missing`);
+    const u = world.unwind(rev);
+    const next = { ...intent, state_at: n - 1n };
+    const ops: DbOp[] = [
+      ...u.ops,
+      ...ChainStore.orphanOps(block, { reason: intent.reason, incident_id: hex(intent.incident_id), rolled_back_to: Number(intent.target) }),
+      ...ChainStore.unlinkOps(block),
+      { type: 'put', key: metaKey('rollback_intent'), value: encodeJson(intentToJson(next)) },
+    ];
+    await db.batch(ops as any, { sync: true });
+    u.apply();
+    intent = next;
+    await opts.onProgress?.(next.state_at);
+  }
+  const t = await chain.header(intent.target);
+  if (!t) throw new IntegrityError(`rollback: target header ${intent.target} is missing`);
+  if (world.root !== t.header.new_root) throw new IntegrityError(`rollback ended with state root ${hex(world.root)}, but block ${intent.target} commits to ${hex(t.header.new_root)}`);
+  let cert: RollbackCertificate;
+  if (opts.certificate) cert = opts.certificate;
+  else {
+    const body = { chain_id: g.chainId, target_height: intent.target, target_hash: intent.target_hash, orphaned_head_height: intent.from, orphaned_head_hash: intent.from_hash, reason: intent.reason, incident_id: intent.incident_id };
+    const key = opts.signingKey ?? g.sequencer.privateKey;
+    if (!key) throw new Error('no sequencer key to sign the rollback certificate');
+    const s = sign(certificateHash(body), key);
+    cert = { ...body, signature: [s.r, s.s] };
+  }
+  await db.batch(
+    [
+      ...(await checkpointsAbove(db, intent.target)),
+      { type: 'del', key: metaKey('rollback_intent') },
+      { type: 'put', key: u64Key(Tag.rollbackCert, intent.from), value: encodeJson(certificateToJson(cert)) },
+      { type: 'put', key: metaKey('after_rollback'), value: encodeJson({ target: intent.target, incident_id: intent.incident_id }) },
+    ] as any,
+    { sync: true },
+  );
+  return cert;
+}
+
+/** Resumes an interrupted rollback if a marker is there (every start calls this first). */
+export async function finishPendingRollback(db: Db, chain: ChainStore, world: WorldState, g: Genesis): Promise<RollbackCertificate | undefined> {
+  const intent = await pendingRollback(db);
+  if (!intent) return undefined;
+  return resumeRollback(db, chain, world, g, intent, {});
+}
+
+export async function listCertificates(db: Db): Promise<RollbackCertificate[]> {
+  const out: RollbackCertificate[] = [];
+  for await (const [, v] of db.iterator(tagRange(Tag.rollbackCert))) out.push(certificateFromJson(decodeJson(v)));
+  return out;
+}
