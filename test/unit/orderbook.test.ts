@@ -189,12 +189,30 @@ describe('orderbook: time in force', () => {
     expect(ctx.calls).to.have.length(0);
   });
 
+  it('FOK counts reduce-only makers only up to their account position', () => {
+    const { m, ctx } = setup();
+    ctx.setPosition(A, BTC, 3n);
+    m.submit(ord({ account: A, side: 'SELL', reduceOnly: true, price: 100n, size: 2n }), ctx);
+    m.submit(ord({ account: A, side: 'SELL', reduceOnly: true, price: 100n, size: 2n }), ctx);
+    expect(m.depth(BTC, 1).asks).to.deep.equal([[100n, 4n]]);
+    const no = m.submit(ord({ account: B, side: 'BUY', price: 100n, size: 4n, timeInForce: 'FOK' }), ctx);
+    expect(no.record.reason).to.equal(REASONS.FOK_NOT_FILLABLE);
+    expect(ctx.calls).to.have.length(0);
+    const yes = m.submit(ord({ account: B, side: 'BUY', price: 100n, size: 3n, timeInForce: 'FOK' }), ctx);
+    expect(yes.record.status).to.equal('FILLED');
+    expect(yes.fills.map((f) => f.size)).to.deep.equal([2n, 1n]);
+  });
+
   it('FOK does not count expired makers', () => {
     const { m, ctx } = setup();
     m.submit(ord({ account: A, side: 'SELL', price: 100n, size: 5n, expiry: 1_010n }), ctx);
+    const live = ord({ account: C, side: 'SELL', price: 100n, size: 1n });
+    m.submit(live, ctx);
     ctx.now = 1_010n;
     const r = m.submit(ord({ account: B, side: 'BUY', price: 100n, size: 2n, timeInForce: 'FOK' }), ctx);
-    expect(r.record.reason).to.equal(REASONS.FOK_NOT_FILLABLE);
+    expect(r.record).to.include({ reason: REASONS.FOK_NOT_FILLABLE, filled: 0n });
+    expect(ctx.calls).to.have.length(0);
+    expect(m.getOrder(live.hash)?.remaining).to.equal(1n);
   });
 });
 
