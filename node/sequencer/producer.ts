@@ -36,6 +36,8 @@ export interface ProducerModules {
   clock?: () => number;
   /** Extra ops to persist with each sealed block (the order book's changes). */
   extraOps?: () => DbOp[];
+  /** Runs under the lock before system transactions at each seal (expiry, triggers). */
+  beforeSeal?: () => void;
 }
 
 export interface OpenBlock {
@@ -73,6 +75,8 @@ export class Producer extends EventEmitter {
   private timer: NodeJS.Timeout | null = null;
   private stopping = false;
   private lastSealMs: number;
+  /** Book changes not yet persisted: seal after the block time even without transactions. */
+  private dirty = false;
   halted: string | null = null;
   readonly sigCache = new SignatureCache();
   head!: { number: bigint; hash: bigint; header: BlockHeader };
@@ -101,7 +105,8 @@ export class Producer extends EventEmitter {
 
   /** The open block, created on demand (timestamp fixed when its first transaction arrives). */
   private ensureOpen(): OpenBlock {
-    if (this.open) return this.open;
+    // An untouched open block is re-stamped, so a block never carries a stale timestamp.
+    if (this.open && (this.open.txs.length > 0 || this.dirty || !this.open.pending.isEmpty())) return this.open;
     const number = this.head.number + 1n;
     const nowS = BigInt(Math.floor(this.now() / 1000));
     const timestamp = nowS > this.head.header.timestamp ? nowS : this.head.header.timestamp;
@@ -116,6 +121,23 @@ export class Producer extends EventEmitter {
       ctx: execContext(this.m.genesis, number, timestamp, (h, k, sig) => this.sigCache.verify(h, k, sig)),
     };
     return this.open;
+  }
+
+  /** Throws unless transactions can be accepted now. */
+  assertOpenable(): void {
+    if (this.stopping) throw new RejectedError('SHUTTING_DOWN', 'the node is shutting down');
+    if (this.halted) throw new RejectedError('HALTED', `block production is halted: ${this.halted}`);
+  }
+
+  /** The open block's execution context (opening the block if needed). Under the lock. */
+  ensureOpenCtx(): ExecContext {
+    return this.ensureOpen().ctx;
+  }
+
+  /** Something that must be persisted with the next block changed (e.g. a resting order). */
+  noteActivity(): void {
+    this.ensureOpen();
+    this.dirty = true;
   }
 
   /** The block being built, for `pre_confirmed` reads. */
@@ -206,6 +228,7 @@ export class Producer extends EventEmitter {
     if (this.halted) return null;
     if (!this.open && !heartbeat) return null;
     const open = this.ensureOpen();
+    this.m.beforeSeal?.();
     this.proposeSystemTxs(open);
     const cfg = this.m.genesis.exchange;
     const violations = checkInvariants(open.pending, cfg, open.pending.touchedAddresses());
@@ -239,6 +262,7 @@ export class Producer extends EventEmitter {
     await this.m.db.batch(ops as any, { sync: true });
     state.apply();
     this.open = null;
+    this.dirty = false;
     this.head = { number: header.block_number, hash, header };
     this.lastSealMs = this.now();
     this.m.log.debug(`block ${header.block_number} ${'0x' + hash.toString(16)} txs=${open.txs.length} root=0x${state.root.toString(16)}`);
@@ -261,8 +285,9 @@ export class Producer extends EventEmitter {
       if (this.stopping) return;
       try {
         const now = this.now();
-        if (this.open && this.open.txs.length > 0 && now - this.open.openedAtMs >= this.opts.blockTimeMs) await this.sealNow();
-        else if ((!this.open || this.open.txs.length === 0) && now - this.lastSealMs >= this.opts.heartbeatMs) await this.sealNow(true);
+        const busy = this.open && (this.open.txs.length > 0 || this.dirty);
+        if (busy && now - this.open!.openedAtMs >= this.opts.blockTimeMs) await this.sealNow();
+        else if (!busy && now - this.lastSealMs >= this.opts.heartbeatMs) await this.sealNow(true);
       } catch (e) {
         this.halt(`block production failed: ${(e as Error).stack ?? e}`);
       }
@@ -277,7 +302,7 @@ export class Producer extends EventEmitter {
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
     await this.lock.run(async () => {
-      if (this.open && this.open.txs.length > 0 && !this.halted) await this.sealLocked(false);
+      if (this.open && (this.open.txs.length > 0 || this.dirty) && !this.halted) await this.sealLocked(false);
     });
   }
 }

@@ -1,0 +1,230 @@
+/**
+ * The sequencer's exchange service: the order book wired to the chain.
+ *
+ * Orders never go on-chain by themselves; the matcher proposes fills and each fill is settled
+ * at once as a TRADE transaction in the open block (contracts-ts re-checks both signed orders).
+ * A fill the contracts refuse tells the matcher which side failed (TxRevert.party), so the book
+ * never holds an order the chain would not honour. Cancels are on-chain transactions and final
+ * at once. Order records persist in table O in the same batch as each block, so the book and
+ * the chain can never disagree after a crash.
+ */
+import { TxRevert, type ExecContext } from '../../contracts-ts/state.ts';
+import type { ExchangeConfig, MarketConfig } from '../../contracts-ts/config.ts';
+import type { SignedOrder } from '../../contracts-ts/exchange/order.ts';
+import { isTpSl } from '../../contracts-ts/exchange/order.ts';
+import { markPriceOf, positionOf } from '../../contracts-ts/exchange/ledger.ts';
+import { getMode } from '../../contracts-ts/exchange/modes.ts';
+import { readOrderState, validateOrderForBook } from '../../contracts-ts/exchange/orders.ts';
+import type { CancelAllTx, CancelTx, OracleUpdateTx, PerpTx } from '../../contracts-ts/tx.ts';
+import { Matcher, isTriggered, recordFromJson, recordToJson, type Fill, type MatchContext, type OrderRecord } from './orderbook/index.ts';
+import type { Producer } from './producer.ts';
+import { RejectedError } from './producer.ts';
+import type { Db, DbOp } from '../state/index.ts';
+import { decodeJson, encodeJson, feltKey, metaKey, Tag, tagRange } from '../storage/schema.ts';
+import type { Receipt } from '../chain/block.ts';
+
+export interface SubmitResult {
+  record: OrderRecord;
+  fills: { fill: Fill; txHash: bigint }[];
+}
+
+const OPEN = new Set(['OPEN', 'UNTRIGGERED', 'PARTIALLY_FILLED']);
+
+export class ExchangeService {
+  private constructor(
+    readonly producer: Producer,
+    readonly cfg: ExchangeConfig,
+    readonly db: Db,
+    public matcher: Matcher,
+  ) {}
+
+  static async create(producer: Producer, cfg: ExchangeConfig, db: Db): Promise<ExchangeService> {
+    const open: OrderRecord[] = [];
+    for await (const [, v] of db.iterator(tagRange(Tag.order))) {
+      const r = recordFromJson(decodeJson(v));
+      if (OPEN.has(r.status)) open.push(r);
+    }
+    const seqRaw = await db.get(metaKey('order_seq'));
+    const nextSeq = seqRaw ? BigInt(decodeJson(seqRaw)) : 1n;
+    const matcher = open.length || seqRaw ? Matcher.restore(marketSpecs(cfg), open, nextSeq) : new Matcher(marketSpecs(cfg));
+    const svc = new ExchangeService(producer, cfg, db, matcher);
+    return svc;
+  }
+
+  /** Order-record ops for the block batch (the producer calls this while sealing). */
+  persistOps(): DbOp[] {
+    const ops: DbOp[] = [];
+    for (const r of this.matcher.takeDirty()) ops.push({ type: 'put', key: feltKey(Tag.order, r.signed.hash), value: encodeJson(recordToJson(r)) });
+    ops.push({ type: 'put', key: metaKey('order_seq'), value: encodeJson(this.matcher.nextSeq) });
+    return ops;
+  }
+
+  private market(symbol: string): MarketConfig | undefined {
+    return this.cfg.marketBySymbol.get(symbol);
+  }
+
+  /** The matcher's view of the chain: the open block's state, read synchronously. */
+  private matchContext(ctx: ExecContext, fills: { fill: Fill; txHash: bigint }[]): MatchContext {
+    const p = this.producer;
+    const st = () => p.openBlock!.pending;
+    return {
+      now: ctx.block.timestamp,
+      markPrice: (symbol) => {
+        const m = this.market(symbol);
+        if (!m) return undefined;
+        const mark = markPriceOf(st(), this.cfg, m);
+        return mark > 0n ? mark : undefined;
+      },
+      priceBandBps: (symbol) => this.market(symbol)?.priceBandBps ?? 0n,
+      positionOf: (account, symbol) => {
+        const m = this.market(symbol);
+        return m ? positionOf(st(), account, m).size : 0n;
+      },
+      settle: (fill) => {
+        for (const [party, s] of [['maker', fill.maker], ['taker', fill.taker]] as const) {
+          if (!this.ensureTriggered(s)) return party === 'maker' ? 'maker_failed' : 'taker_failed';
+        }
+        try {
+          const { hash } = p.executeLocked({ type: 'TRADE', maker: fill.maker, taker: fill.taker, size: fill.size, price: fill.price });
+          fills.push({ fill, txHash: hash });
+          return 'ok';
+        } catch (e) {
+          if (e instanceof TxRevert) return e.party === 'maker' ? 'maker_failed' : 'taker_failed';
+          throw e;
+        }
+      },
+      postOnlyBand: (symbol) => {
+        if (getMode(st(), this.cfg) !== 'POST_ONLY') return undefined;
+        const m = this.market(symbol);
+        if (!m) return undefined;
+        const mark = markPriceOf(st(), this.cfg, m);
+        const w = (mark * this.cfg.postOnlyBandBps) / 10_000n;
+        return { min: mark - w, max: mark + w };
+      },
+    };
+  }
+
+  /** A conditional order must be recorded as triggered on-chain before it can trade. */
+  private ensureTriggered(s: SignedOrder): boolean {
+    const t = s.order.orderType;
+    if (t === 'LIMIT' || t === 'MARKET') return true;
+    const os = readOrderState(this.producer.openBlock!.pending, s.order.account, s.hash);
+    if (os.triggered) return true;
+    try {
+      this.producer.executeLocked({ type: 'TRIGGER', order: s });
+      return true;
+    } catch (e) {
+      if (e instanceof TxRevert || e instanceof RejectedError) return false;
+      throw e;
+    }
+  }
+
+  /** perp_submitOrder: validate against the open block's state, match, settle fills on-chain. */
+  async submitOrder(signed: SignedOrder): Promise<SubmitResult> {
+    return this.producer.lock.run(() => {
+      this.producer.assertOpenable();
+      const ctx = this.producer.ensureOpenCtx();
+      validateOrderForBook(signed, this.producer.openBlock!.pending, this.cfg, ctx);
+      const fills: { fill: Fill; txHash: bigint }[] = [];
+      const { record } = this.matcher.submit(signed, this.matchContext(ctx, fills));
+      this.producer.noteActivity();
+      return { record: { ...record }, fills };
+    });
+  }
+
+  /** perp_cancelOrder: the signed CANCEL goes on-chain, then leaves the book. */
+  async cancel(tx: CancelTx): Promise<{ hash: bigint; receipt: Receipt; record?: OrderRecord }> {
+    return this.producer.lock.run(() => {
+      const r = this.producer.executeLocked(tx);
+      const record = this.matcher.cancel(tx.orderHash);
+      return { ...r, record };
+    });
+  }
+
+  /** perp_cancelAll: the node lists the account's open orders in the transaction it executes. */
+  async cancelAll(tx: Omit<CancelAllTx, 'orderHashes'>): Promise<{ hash: bigint; receipt: Receipt; cancelled: OrderRecord[] }> {
+    return this.producer.lock.run(() => {
+      const hashes = this.matcher
+        .ordersOf(tx.account)
+        .filter((r) => tx.market === 'ALL' || r.signed.order.market === tx.market)
+        .map((r) => r.signed.hash);
+      const r = this.producer.executeLocked({ ...tx, orderHashes: hashes } as CancelAllTx);
+      const cancelled = this.matcher.cancelAll(tx.account, tx.market as string);
+      return { ...r, cancelled };
+    });
+  }
+
+  /** An oracle update: on-chain, then conditional orders whose trigger the new mark crosses fire. */
+  async oracleUpdate(tx: OracleUpdateTx): Promise<{ hash: bigint; receipt: Receipt; fills: { fill: Fill; txHash: bigint }[] }> {
+    return this.producer.lock.run(() => {
+      const r = this.producer.executeLocked(tx);
+      const fills = this.afterMarkChange(tx.prices.map((p) => p.market));
+      return { ...r, fills };
+    });
+  }
+
+  /** Runs under the lock: triggers conditional orders at the open block's marks. */
+  afterMarkChange(markets: string[]): { fill: Fill; txHash: bigint }[] {
+    const ctx = this.producer.ensureOpenCtx();
+    const fills: { fill: Fill; txHash: bigint }[] = [];
+    const mc = this.matchContext(ctx, fills);
+    if (getMode(this.producer.openBlock!.pending, this.cfg) !== 'NORMAL') return fills; // triggers pause in maintenance modes
+    for (const market of new Set(markets)) {
+      const mark = mc.markPrice(market);
+      if (mark === undefined) continue;
+      for (const r of this.matcher.openOrders())
+        if (r.status === 'UNTRIGGERED' && r.signed.order.market === market && isTriggered(r.signed.order, mark) && !this.ensureTriggered(r.signed)) this.matcher.cancel(r.signed.hash, 'trigger_failed');
+      this.matcher.onMarkPrice(market, mc);
+    }
+    return fills;
+  }
+
+  /** Runs under the lock at seal time: drops expired orders from the book. */
+  expire(): OrderRecord[] {
+    const ctx = this.producer.ensureOpenCtx();
+    return this.matcher.expire(this.matchContext(ctx, []));
+  }
+
+  /**
+   * After a rollback: every open order is cancelled on-chain (SYSTEM_CANCEL, reason "rollback")
+   * except take-profit and stop-loss orders, which stay active. Runs under the lock.
+   */
+  cancelAllButTpSl(reason = 'rollback'): OrderRecord[] {
+    const victims = this.matcher.openOrders().filter((r) => !isTpSl(r.signed.order.orderType));
+    const batch = this.cfg.limits.maxSystemCancelOrders;
+    for (let i = 0; i < victims.length; i += batch) {
+      const orders = victims.slice(i, i + batch).map((r) => ({ account: r.signed.order.account, orderHash: r.signed.hash }));
+      try {
+        this.producer.executeLocked({ type: 'SYSTEM_CANCEL', reason, orders } as PerpTx);
+      } catch (e) {
+        if (!(e instanceof TxRevert)) throw e;
+      }
+    }
+    return this.matcher.cancelAllExceptTpSl(reason);
+  }
+
+  /** An order's record: the book's if open, else the persisted history. */
+  async getOrder(hash: bigint): Promise<OrderRecord | undefined> {
+    const live = this.matcher.getOrder(hash);
+    if (live) return live;
+    const raw = await this.db.get(feltKey(Tag.order, hash));
+    return raw ? recordFromJson(decodeJson(raw)) : undefined;
+  }
+
+  /** An account's orders: open ones from the book, then closed ones from history (newest first). */
+  async ordersOf(account: bigint, limit = 200): Promise<OrderRecord[]> {
+    const open = this.matcher.ordersOf(account);
+    const seen = new Set(open.map((r) => r.signed.hash));
+    const closed: OrderRecord[] = [];
+    for await (const [, v] of this.db.iterator(tagRange(Tag.order))) {
+      const r = recordFromJson(decodeJson(v));
+      if (r.signed.order.account === account && !seen.has(r.signed.hash) && !OPEN.has(r.status)) closed.push(r);
+    }
+    closed.sort((a, b) => (a.seq > b.seq ? -1 : 1));
+    return [...open, ...closed].slice(0, limit);
+  }
+}
+
+export function marketSpecs(cfg: ExchangeConfig) {
+  return cfg.markets.map((m) => ({ symbol: m.symbol, tickSize: m.tickSize, stepSize: m.stepSize, minSize: m.minSize }));
+}
