@@ -694,6 +694,12 @@ describe('orderbook: persistence', () => {
     expect(run(r2, ctx2)).to.deep.equal(run(m, ctx));
   });
 
+  it('market specs are checked', () => {
+    expect(() => new Matcher([{ symbol: 'ALL', tickSize: 1n, stepSize: 1n, minSize: 1n }])).to.throw(/reserved/);
+    expect(() => new Matcher([{ symbol: BTC, tickSize: 0n, stepSize: 1n, minSize: 1n }])).to.throw(/tickSize/);
+    expect(() => new Matcher([MARKETS[0]!, MARKETS[0]!])).to.throw(/duplicate market/);
+  });
+
   it('restore refuses inconsistent input', () => {
     const { m, ctx } = setup();
     m.submit(ord({ account: A, side: 'SELL', price: 101n }), ctx);

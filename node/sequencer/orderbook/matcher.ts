@@ -126,6 +126,7 @@ export class Matcher {
 
   addMarket(m: MarketSpec): void {
     assertSpec(m);
+    if (m.symbol === 'ALL') throw new Error('orderbook: "ALL" is reserved (cancelAll for every market)');
     if (this.books.has(m.symbol)) throw new Error(`orderbook: duplicate market ${m.symbol}`);
     this.books.set(m.symbol, {
       spec: { ...m },
