@@ -77,6 +77,7 @@ export class Producer extends EventEmitter {
   private lastSealMs: number;
   /** Book changes not yet persisted: seal after the block time even without transactions. */
   private dirty = false;
+  private queued: DbOp[] = [];
   halted: string | null = null;
   readonly sigCache = new SignatureCache();
   head!: { number: bigint; hash: bigint; header: BlockHeader };
@@ -132,6 +133,32 @@ export class Producer extends EventEmitter {
   /** The open block's execution context (opening the block if needed). Under the lock. */
   ensureOpenCtx(): ExecContext {
     return this.ensureOpen().ctx;
+  }
+
+  /** The open block's state (opening the block if needed). Under the lock. */
+  ensureOpenState(): PendingState {
+    return this.ensureOpen().pending;
+  }
+
+  /** Ops to write with the next sealed block (maintenance record changes). */
+  queueOps(ops: DbOp[]): void {
+    this.queued.push(...ops);
+  }
+
+  /** Drops the open block unsigned (before a rollback). Under the lock. */
+  discardOpen(): void {
+    this.open = null;
+    this.dirty = false;
+    this.queued = [];
+  }
+
+  /** Re-reads the head after the chain moved underneath (rollback). Under the lock. */
+  async reloadHead(): Promise<void> {
+    const head = await this.m.chain.head();
+    const h = head && (await this.m.chain.header(head.number));
+    if (!head || !h) throw new Error('no head after reload');
+    this.head = { number: head.number, hash: head.hash, header: h.header };
+    this.open = null;
   }
 
   /** Something that must be persisted with the next block changed (e.g. a resting order). */
@@ -255,7 +282,7 @@ export class Producer extends EventEmitter {
     const hash = blockHash(header);
     const signature = toPair(sign(hash, this.m.signingKey));
     const block: Block = { header, hash, signature, transactions: open.txs, receipts: open.receipts };
-    const ops = [...state.ops, ...ChainStore.blockOps(block, state.stateDiff, state.reverseDiff), ...(this.m.extraOps?.() ?? [])];
+    const ops = [...state.ops, ...ChainStore.blockOps(block, state.stateDiff, state.reverseDiff), ...(this.m.extraOps?.() ?? []), ...this.queued];
     const every = BigInt(this.m.genesis.checkpointInterval);
     if (every > 0n && header.block_number % every === 0n)
       ops.push(...checkpointOps({ height: header.block_number, block_hash: hash, state_root: state.root, label: `auto-${header.block_number}`, time: new Date().toISOString() }));
@@ -263,6 +290,7 @@ export class Producer extends EventEmitter {
     state.apply();
     this.open = null;
     this.dirty = false;
+    this.queued = [];
     this.head = { number: header.block_number, hash, header };
     this.lastSealMs = this.now();
     this.m.log.debug(`block ${header.block_number} ${'0x' + hash.toString(16)} txs=${open.txs.length} root=0x${state.root.toString(16)}`);

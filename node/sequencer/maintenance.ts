@@ -1,0 +1,122 @@
+/**
+ * Operator actions on a running sequencer: maintenance modes, checkpoints and the online
+ * rollback (stop production, roll back, resume in CANCEL_ONLY with every open order cancelled
+ * except take-profit and stop-loss orders).
+ */
+import type { Mode } from '../../contracts-ts/exchange/modes.ts';
+import { getMode } from '../../contracts-ts/exchange/modes.ts';
+import { makeSetModeTx } from '../../contracts-ts/exchange/admin.ts';
+import { readOrderState } from '../../contracts-ts/exchange/orders.ts';
+import { isTpSl } from '../../contracts-ts/exchange/order.ts';
+import { rollback, type RollbackCertificate } from '../chain/rollback.ts';
+import { makeCheckpoint, type Checkpoint } from '../chain/checkpoints.ts';
+import type { ChainStore } from '../chain/store.ts';
+import type { Genesis } from '../chain/genesis.ts';
+import type { WorldState, Db } from '../state/index.ts';
+import type { Logger } from '../log.ts';
+import { decodeJson, encodeJson, feltKey, metaKey, Tag, tagRange } from '../storage/schema.ts';
+import { Matcher, recordFromJson, recordToJson, type OrderRecord } from './orderbook/index.ts';
+import { marketSpecs, type ExchangeService } from './exchange.ts';
+import type { Producer } from './producer.ts';
+
+export interface MaintenanceModules {
+  db: Db;
+  chain: ChainStore;
+  world: WorldState;
+  genesis: Genesis;
+  producer: Producer;
+  exchange: ExchangeService;
+  log: Logger;
+}
+
+export class Maintenance {
+  constructor(readonly m: MaintenanceModules) {}
+
+  mode(): Mode {
+    return getMode(this.m.producer.openBlock?.pending ?? this.m.world.newBlock(), this.m.genesis.exchange);
+  }
+
+  /** Records a mode change on-chain (a SET_MODE system transaction) and seals it. */
+  async setMode(mode: Mode, reason: string): Promise<{ tx_hash: bigint; block_number: bigint }> {
+    const { producer } = this.m;
+    const r = await producer.lock.run(() => {
+      const st = producer.openBlock?.pending ?? this.m.world.newBlock();
+      return producer.executeLocked(makeSetModeTx(st, this.m.genesis.exchange, mode, reason));
+    });
+    const block = await producer.sealNow();
+    this.m.log.warn(`mode set to ${mode}: ${reason}`);
+    return { tx_hash: r.hash, block_number: block?.header.block_number ?? producer.head.number };
+  }
+
+  async checkpoint(label: string): Promise<Checkpoint> {
+    return this.m.producer.lock.run(() => makeCheckpoint(this.m.db, this.m.chain, label));
+  }
+
+  /**
+   * Online rollback: under the producer lock (nothing else runs), discard the open block, roll
+   * the chain back, rebuild the book, then in the first new block: SET_MODE CANCEL_ONLY and
+   * SYSTEM_CANCEL of every open order except TP/SL.
+   */
+  async rollback(target: bigint, reason: string, incidentId: bigint): Promise<{ certificate: RollbackCertificate; cancelled: OrderRecord[]; kept: OrderRecord[] }> {
+    const { producer, db, chain, world, genesis, exchange } = this.m;
+    const res = await producer.lock.run(async () => {
+      producer.discardOpen();
+      const certificate = await rollback(db, chain, world, genesis, target, { reason, incidentId });
+      await producer.reloadHead();
+      return { certificate };
+    });
+    const after = await this.afterRollback(reason);
+    await producer.sealNow();
+    return { certificate: res.certificate, ...after };
+  }
+
+  /**
+   * After any rollback (online, or offline then restart): rebuild the book for the rolled-back
+   * chain and cancel everything but TP/SL on-chain, in CANCEL_ONLY mode. TP/SL orders that
+   * triggered or filled only on the orphaned branch come back as untriggered with the size the
+   * canonical chain says is left.
+   */
+  async afterRollback(reason = 'rollback'): Promise<{ cancelled: OrderRecord[]; kept: OrderRecord[] }> {
+    const { producer, db, genesis, exchange } = this.m;
+    return producer.lock.run(async () => {
+      const st = producer.ensureOpenState();
+      const cfg = genesis.exchange;
+      const now = producer.ensureOpenCtx().block.timestamp;
+      const all = new Map<bigint, OrderRecord>();
+      for await (const [, v] of db.iterator(tagRange(Tag.order))) {
+        const r = recordFromJson(decodeJson(v));
+        all.set(r.signed.hash, r);
+      }
+      for (const r of exchange.matcher.openOrders()) all.set(r.signed.hash, r);
+      const kept: OrderRecord[] = [];
+      const cancelled: OrderRecord[] = [];
+      for (const r of all.values()) {
+        const o = r.signed.order;
+        const deployed = st.getClassHash(o.account) !== 0n;
+        const os = deployed ? readOrderState(st, o.account, r.signed.hash) : { filled: 0n, cancelled: true, triggered: false };
+        const live = !os.cancelled && os.filled < o.size && o.expiry > now && deployed;
+        if (isTpSl(o.orderType) && live && !os.triggered) kept.push({ ...r, status: 'UNTRIGGERED', filled: os.filled, remaining: o.size - os.filled, reason: undefined });
+        else if (r.status === 'OPEN' || r.status === 'PARTIALLY_FILLED' || r.status === 'UNTRIGGERED') cancelled.push({ ...r, status: 'CANCELLED', reason });
+      }
+      if (getMode(st, cfg) !== 'CANCEL_ONLY') producer.executeLocked(makeSetModeTx(st, cfg, 'CANCEL_ONLY', reason.slice(0, 31)));
+      const onChain = cancelled.filter((r) => st.getClassHash(r.signed.order.account) !== 0n && !readOrderState(st, r.signed.order.account, r.signed.hash).cancelled);
+      const batch = cfg.limits.maxSystemCancelOrders;
+      for (let i = 0; i < onChain.length; i += batch)
+        producer.executeLocked({ type: 'SYSTEM_CANCEL', reason: reason.slice(0, 31), orders: onChain.slice(i, i + batch).map((r) => ({ account: r.signed.order.account, orderHash: r.signed.hash })) });
+      exchange.matcher = Matcher.restore(marketSpecs(cfg), kept, exchange.matcher.nextSeq);
+      const ops = [...cancelled, ...kept].map((r) => ({ type: 'put' as const, key: feltKey(Tag.order, r.signed.hash), value: encodeJson(recordToJson(r)) }));
+      ops.push({ type: 'put', key: metaKey('after_rollback'), value: encodeJson(null) } as any);
+      producer.queueOps(ops);
+      producer.noteActivity();
+      this.m.log.warn(`after rollback: ${cancelled.length} orders cancelled, ${kept.length} take-profit/stop-loss orders kept; mode CANCEL_ONLY`);
+      for (const r of cancelled) producer.emit('order', r);
+      return { cancelled, kept };
+    });
+  }
+
+  /** True when a rollback happened (offline) and its order clean-up has not run yet. */
+  async pendingAfterRollback(): Promise<boolean> {
+    const raw = await this.m.db.get(metaKey('after_rollback'));
+    return !!raw && decodeJson(raw) !== null;
+  }
+}
