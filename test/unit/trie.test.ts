@@ -25,6 +25,8 @@ import { vectorsPath } from '../helpers/vectors.ts';
 
 const V = JSON.parse(readFileSync(vectorsPath(), 'utf8'));
 const MAX251 = (1n << 251n) - 1n;
+/** TRIE_RUNS=n scales every property up for a soak run. */
+const runs = (n: number) => Number(process.env.TRIE_RUNS ?? n);
 
 // ---- an independent reference: the root straight from the definition, no stores, no batching ----
 
@@ -322,7 +324,7 @@ describe('trie: properties (poseidon, real hashes)', function () {
         expect(await collectLeaves(t)).to.deep.equal(live);
         await t.verify({ full: true });
       }),
-      { numRuns: 40 },
+      { numRuns: runs(40) },
     );
   });
 
@@ -340,7 +342,7 @@ describe('trie: properties (poseidon, real hashes)', function () {
         }
         expect(await a.commit()).to.equal(await b.commit());
       }),
-      { numRuns: 30 },
+      { numRuns: runs(30) },
     );
   });
 
@@ -366,7 +368,7 @@ describe('trie: properties (poseidon, real hashes)', function () {
           expect(t.stats.lastCommitHashes).to.equal(0);
         },
       ),
-      { numRuns: 30 },
+      { numRuns: runs(30) },
     );
   });
 
@@ -388,7 +390,7 @@ describe('trie: properties (poseidon, real hashes)', function () {
           if (root !== 0n) expect(() => verifyProof(root + 1n, k, proof, { hash: 'poseidon' })).to.throw(TrieProofError);
         }
       }),
-      { numRuns: 30 },
+      { numRuns: runs(30) },
     );
   });
 });
@@ -436,7 +438,7 @@ describe('trie: height 64', function () {
           expect(verifyProof(t.root, k, await t.prove(k), { hash: 'poseidon', height: 64 })).to.equal(m.get(k) || 'absent');
         }
       }),
-      { numRuns: 30 },
+      { numRuns: runs(30) },
     );
   });
 
@@ -485,6 +487,10 @@ describe('trie: hashing work', function () {
         fc.array(fc.tuple(fc.nat(), fc.oneof(valueArb, fc.constant(0n))), { minLength: 1, maxLength: 6 }),
         fc.array(fc.tuple(keyArb(251), valueArb), { maxLength: 3 }),
         async (initial, changes, inserts) => {
+          // Distinct values everywhere, so no two subtrees are identical (which would share a hash).
+          initial = initial.map(([k], i) => [k, BigInt(i + 1)]);
+          changes = changes.map(([i, v], j) => [i, v === 0n ? 0n : 1_000_000n + BigInt(j)]);
+          inserts = inserts.map(([k], j) => [k, 2_000_000n + BigInt(j)]);
           const store = new MemoryNodeStore();
           const t = createTrie({ hash: 'poseidon', store });
           for (const [k, v] of initial) t.put(k, v);
@@ -512,7 +518,7 @@ describe('trie: hashing work', function () {
           if (fresh.length > 0) expect(batches).to.be.at.most(after.size);
         },
       ),
-      { numRuns: Number(process.env.TRIE_RUNS ?? 25) },
+      { numRuns: runs(25) },
     );
   });
 
