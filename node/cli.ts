@@ -38,16 +38,18 @@ const commands: Record<string, Command> = {
   start: {
     summary: 'run a node (devnet sequencer by default)',
     usage: `perpnode start [--data-dir ./data] [--genesis genesis/devnet.json] [--rpc-host 127.0.0.1]
-                [--rpc-port 5050] [--block-time-ms 1000] [--log-level info]
+                [--rpc-port 5050] [--admin-port 5055|off] [--block-time-ms 1000] [--log-level info]
 
 Starts the sequencer: opens (or initialises from the genesis file) the data directory, checks
 the head's state root and signature, produces a block every --block-time-ms while
 transactions wait (a heartbeat block at least every 10 s otherwise), and serves JSON-RPC.
+The admin port (127.0.0.1 only) needs the bearer token in <data-dir>/admin.token.
 SIGINT/SIGTERM seal the block in flight, close the database and exit 0.`,
     options: {
       ...COMMON,
       'rpc-host': { type: 'string', default: '127.0.0.1' },
       'rpc-port': { type: 'string', default: '5050' },
+      'admin-port': { type: 'string', default: '5055' },
       'block-time-ms': { type: 'string' },
     },
     async run(v, log) {
@@ -56,6 +58,7 @@ SIGINT/SIGTERM seal the block in flight, close the database and exit 0.`,
         genesisPath: resolve(v.genesis),
         rpcHost: v['rpc-host'],
         rpcPort: intOpt(v['rpc-port'], 'rpc-port', 0, 65535),
+        adminPort: v['admin-port'] === 'off' ? null : intOpt(v['admin-port'], 'admin-port', 0, 65535),
         blockTimeMs: v['block-time-ms'] === undefined ? undefined : intOpt(v['block-time-ms'], 'block-time-ms', 1, 3_600_000),
         log,
       });

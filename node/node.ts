@@ -15,6 +15,10 @@ import { Dispatcher } from './rpc/jsonrpc.ts';
 import { closeServer, startHttp, type CallContext } from './rpc/http.ts';
 import { rpcMethods } from './rpc/methods.ts';
 import type { RpcModules } from './rpc/context.ts';
+import { adminMethods } from './rpc/admin.ts';
+import { bearerMatches, ensureAdminToken } from './rpc/admin-token.ts';
+import { ExchangeService } from './sequencer/exchange.ts';
+import { Maintenance } from './sequencer/maintenance.ts';
 
 export interface Chain {
   dir: OpenedDataDir;
@@ -83,6 +87,8 @@ export interface StartOptions {
   genesisPath: string;
   rpcHost: string;
   rpcPort: number;
+  /** Admin JSON-RPC port (bearer token in <data-dir>/admin.token); null disables it. */
+  adminPort?: number | null;
   blockTimeMs?: number;
   log: Logger;
   /** Milliseconds clock for the producer (tests). */
@@ -92,7 +98,10 @@ export interface StartOptions {
 export interface RunningNode {
   chain: Chain;
   producer: Producer;
+  exchange: ExchangeService;
+  maintenance: Maintenance;
   rpcUrl: string;
+  adminUrl: string | null;
   stop(): Promise<void>;
 }
 
@@ -101,44 +110,85 @@ export async function startSequencer(opts: StartOptions): Promise<RunningNode> {
   const chain = await openChain({ dataDir: opts.dataDir, genesisPath: opts.genesisPath, log: opts.log });
   const g = chain.genesis;
   let producer: Producer | undefined;
-  let server: import('node:http').Server | undefined;
+  const servers: import('node:http').Server[] = [];
   try {
     if (!g.sequencer.privateKey) throw new StartupError('this genesis holds no sequencer private key: only its sequencer can produce blocks (start as a follower instead)');
+    let exchange: ExchangeService | undefined;
     producer = await Producer.create(
-      { db: chain.db, chain: chain.chain, world: chain.world, genesis: g, log: opts.log.child('producer'), signingKey: g.sequencer.privateKey, clock: opts.clock },
+      {
+        db: chain.db,
+        chain: chain.chain,
+        world: chain.world,
+        genesis: g,
+        log: opts.log.child('producer'),
+        signingKey: g.sequencer.privateKey,
+        clock: opts.clock,
+        extraOps: () => exchange?.persistOps() ?? [],
+        beforeSeal: () => void exchange?.expire(),
+      },
       { blockTimeMs: opts.blockTimeMs ?? g.blockTimeMs, heartbeatMs: g.heartbeatMs, maxBlockTransactions: g.maxBlockTransactions, maxQueue: 10_000 },
     );
-    const modules: RpcModules = { chain: chain.chain, world: chain.world, genesis: g, producer };
-    const dispatcher = new Dispatcher<CallContext>(rpcMethods(modules), {
-      maxBatch: 100,
-      onInternalError: (method, e) => opts.log.error(`rpc ${method} failed: ${(e as Error)?.stack ?? e}`),
+    exchange = await ExchangeService.create(producer, g.exchange, chain.db);
+    const maintenance = new Maintenance({ db: chain.db, chain: chain.chain, world: chain.world, genesis: g, producer, exchange, log: opts.log.child('maintenance') });
+    if (await maintenance.pendingAfterRollback()) await maintenance.afterRollback();
+    const modules: RpcModules = { chain: chain.chain, world: chain.world, genesis: g, producer, exchange };
+    const onInternalError = (method: string, e: unknown) => opts.log.error(`rpc ${method} failed: ${(e as Error)?.stack ?? e}`);
+    const rpcServer = await startHttp(new Dispatcher<CallContext>(rpcMethods(modules), { maxBatch: 100, onInternalError }), {
+      host: opts.rpcHost,
+      port: opts.rpcPort,
+      paths: ['/', '/rpc/v0_10'],
+      maxBodyBytes: 1 << 20,
+      requestTimeoutMs: 30_000,
+      ratePerSec: 2000,
+      burst: 4000,
     });
-    server = await startHttp(dispatcher, { host: opts.rpcHost, port: opts.rpcPort, paths: ['/', '/rpc/v0_10'], maxBodyBytes: 1 << 20, requestTimeoutMs: 30_000, ratePerSec: 2000, burst: 4000 });
-    const addr = server.address();
-    const port = typeof addr === 'object' && addr ? addr.port : opts.rpcPort;
+    servers.push(rpcServer);
+    const rpcUrl = `http://${opts.rpcHost}:${boundPort(rpcServer)}`;
+    let adminUrl: string | null = null;
+    if (opts.adminPort !== null) {
+      const token = ensureAdminToken(opts.dataDir);
+      const admin = { ...modules, maintenance, startedAt: Date.now() };
+      const adminServer = await startHttp(new Dispatcher<CallContext>(adminMethods(admin), { maxBatch: 10, onInternalError }), {
+        host: '127.0.0.1',
+        port: opts.adminPort ?? 5055,
+        paths: ['/'],
+        maxBodyBytes: 64 << 10,
+        requestTimeoutMs: 300_000,
+        ratePerSec: 50,
+        burst: 100,
+        authorize: (req) => bearerMatches(req, token),
+      });
+      servers.push(adminServer);
+      adminUrl = `http://127.0.0.1:${boundPort(adminServer)}`;
+    }
     producer.start();
-    const rpcUrl = `http://${opts.rpcHost}:${port}`;
-    opts.log.info(`sequencer for ${g.chainIdName} at block ${producer.head.number}; JSON-RPC on ${rpcUrl}`);
+    opts.log.info(`sequencer for ${g.chainIdName} at block ${producer.head.number}; JSON-RPC on ${rpcUrl}${adminUrl ? `; admin on ${adminUrl} (token in ${opts.dataDir}/admin.token)` : ''}`);
     let stopped = false;
     const p = producer;
-    const s = server;
     return {
       chain,
       producer: p,
+      exchange,
+      maintenance,
       rpcUrl,
+      adminUrl,
       async stop() {
         if (stopped) return;
         stopped = true;
-        await closeServer(s);
+        for (const s of servers) await closeServer(s);
         await p.stop();
         await chain.close();
       },
     };
   } catch (e) {
-    if (server) await closeServer(server);
+    for (const s of servers) await closeServer(s);
     if (producer) await producer.stop().catch(() => undefined);
     await chain.close();
     throw e;
   }
 }
 
+function boundPort(server: import('node:http').Server): number {
+  const addr = server.address();
+  return typeof addr === 'object' && addr ? addr.port : 0;
+}

@@ -3,6 +3,7 @@ import type { ChainStore } from '../chain/store.ts';
 import type { Genesis } from '../chain/genesis.ts';
 import type { WorldState } from '../state/index.ts';
 import type { Producer } from '../sequencer/producer.ts';
+import type { ExchangeService } from '../sequencer/exchange.ts';
 import type { BlockHeader } from '../chain/header.ts';
 import { E } from './errors.ts';
 import type { BlockId } from './params.ts';
@@ -13,6 +14,8 @@ export interface RpcModules {
   genesis: Genesis;
   /** Present on a sequencer; followers have none. */
   producer?: Producer;
+  /** The order book service (sequencer only). */
+  exchange?: ExchangeService;
 }
 
 export type ResolvedBlock = { kind: 'confirmed'; number: bigint; hash: bigint; header: BlockHeader } | { kind: 'pre_confirmed'; number: bigint; timestamp: bigint };
