@@ -46,6 +46,8 @@ export class TxRevert extends Error {
   constructor(
     readonly code: string,
     message: string,
+    /** For TRADE: which order's side of the rule failed, when one did (the matcher drops that order). */
+    readonly party?: 'maker' | 'taker',
   ) {
     super(message);
     this.name = 'TxRevert';

@@ -1,0 +1,72 @@
+/**
+ * What the sequencer proposes each block (pure functions of the state; the contracts re-check
+ * everything when the proposals execute).
+ */
+import type { ExecContext, StateAccess } from '../state.ts';
+import type { ExchangeConfig } from '../config.ts';
+import { MKT } from '../layout.ts';
+import { abs } from '../math.ts';
+import type { AdlTx, FundingTx, LiquidateTx } from '../tx.ts';
+import { holdersOf, markPriceOf, mGet } from './ledger.ts';
+import { fundingDelta, premiumRate } from './funding.ts';
+import { maxLiquidationStep, vaultCannotCover } from './liquidation.ts';
+import { getMode } from './modes.ts';
+import { oracleAge } from './oracle.ts';
+import { accountRisk, isLiquidatable } from './risk.ts';
+
+export type ImpactPrices = Map<string, { bid?: bigint; ask?: bigint }> | Record<string, { bid?: bigint; ask?: bigint } | undefined>;
+
+function impactFor(p: ImpactPrices | undefined, symbol: string): { bid?: bigint; ask?: bigint } | undefined {
+  if (!p) return undefined;
+  return p instanceof Map ? p.get(symbol) : p[symbol];
+}
+
+/**
+ * A FUNDING transaction for every market whose last update is at least funding_interval old,
+ * or null when none is due (or the exchange is HALTED). The rate is the premium of the book's
+ * impact prices over the mark (0 without impact prices), clamped; the index is what the
+ * contract will recompute.
+ */
+export function proposeFunding(st: StateAccess, cfg: ExchangeConfig, ctx: ExecContext, impactPrices?: ImpactPrices): FundingTx | null {
+  if (getMode(st, cfg) === 'HALTED') return null;
+  const now = ctx.block.timestamp;
+  const markets: FundingTx['markets'] = [];
+  for (const m of cfg.markets) {
+    const last = mGet(st, cfg, m, MKT.fundingTime);
+    const elapsed = now - last;
+    if (elapsed < m.fundingInterval || elapsed <= 0n) continue;
+    const mark = markPriceOf(st, cfg, m);
+    const rate = premiumRate(m, mark, impactFor(impactPrices, m.symbol));
+    markets.push({ market: m.symbol, rate, index: mGet(st, cfg, m, MKT.fundingIndex) + fundingDelta(m, rate, mark, elapsed) });
+  }
+  return markets.length ? { type: 'FUNDING', timestamp: now, markets } : null;
+}
+
+/**
+ * LIQUIDATE (or ADL, when the account is bankrupt and the vault cannot cover it) for every
+ * account below maintenance: one step per account, in the market with the largest maintenance
+ * requirement (ties: genesis order). Accounts come from the on-chain holder lists (markets in
+ * genesis order, holders in list order), so the scan is deterministic and never touches
+ * accounts without positions. Nothing in CANCEL_ONLY, POST_ONLY or HALTED. With `now` given,
+ * markets whose oracle price is older than oracle_max_age are skipped.
+ */
+export function findLiquidations(st: StateAccess, cfg: ExchangeConfig, now?: bigint): (LiquidateTx | AdlTx)[] {
+  if (getMode(st, cfg) !== 'NORMAL') return [];
+  const seen = new Set<bigint>();
+  const out: (LiquidateTx | AdlTx)[] = [];
+  for (const m of cfg.markets) {
+    for (const a of holdersOf(st, cfg, m)) {
+      if (seen.has(a) || a === cfg.vaultAddress) continue;
+      seen.add(a);
+      const r = accountRisk(st, cfg, a);
+      if (!isLiquidatable(r)) continue;
+      let target = r.positions[0]!;
+      for (const p of r.positions) if (p.maintenance > target.maintenance) target = p;
+      if (now !== undefined && cfg.oracleMaxAge > 0n && oracleAge(st, cfg, target.market, now) > cfg.oracleMaxAge) continue;
+      const size = target.position.size;
+      if (vaultCannotCover(st, cfg, r)) out.push({ type: 'ADL', account: a, market: target.market.symbol, positionBefore: size });
+      else out.push({ type: 'LIQUIDATE', account: a, market: target.market.symbol, size: maxLiquidationStep(target.market, abs(size), r), positionBefore: size });
+    }
+  }
+  return out;
+}

@@ -1,0 +1,141 @@
+/**
+ * TRADE: settles one fill the matcher proposes, re-checking everything the two signed orders
+ * promise. Rule order (the first failing rule names the code, and the party when one order is
+ * at fault):
+ *  1. roles: maker is a resting limit order (GTC or POST_ONLY); taker is not POST_ONLY; same
+ *     market, opposite sides, different accounts (self-trade prevention);
+ *  2. static order rules (market, step, minimum size, tick, trigger price); fill size on step,
+ *     fill price on tick; fill price within both limits (buy: <= limit, sell: >= limit);
+ *  3. not expired; signatures (hash recomputed);
+ *  4. price band: if either order is MARKET-kind, |price - mark| <= mark x band_bps / 1e4;
+ *     in POST_ONLY mode every trade within the maintenance band;
+ *  5. order state: not cancelled; filled + size <= order size (no overfill); FOK fills all at
+ *     once; a conditional order must be triggered (on-chain flag or the current mark);
+ *  6. reduce-only: size <= the opposite position;
+ *  7. funding settled for both, positions and realized PnL applied, fees charged;
+ *  8. open-interest cap; margin: a position-increasing fill needs equity >= initial margin
+ *     afterwards; any other fill needs equity >= maintenance, or must not worsen
+ *     (equity - maintenance).
+ */
+import type { ContractEvent, ExecContext, StateAccess } from '../state.ts';
+import type { ExchangeConfig, MarketConfig } from '../config.ts';
+import { EX, MKT } from '../layout.ts';
+import { abs, BPS, ceilDiv, floorDiv, FRACTION_SCALE, sign, toFelt } from '../math.ts';
+import { shortStringFelt } from '../typed-data.ts';
+import type { TradeTx } from '../tx.ts';
+import { isConditional, type Order, type SignedOrder } from './order.ts';
+import { revert } from './errors.ts';
+import { event } from './events.ts';
+import { addCollateral, applyFill, exAdd, markPriceOf, mGet, notional, positionOf } from './ledger.ts';
+import { getMode } from './modes.ts';
+import { checkOrderSignature, checkOrderStatic, isMarketKind, readOrderState, recordOwner, triggerSatisfied, writeOrderState } from './orders.ts';
+import { accountRisk } from './risk.ts';
+
+type Party = 'maker' | 'taker';
+
+/** Fee on a notional: a positive rate rounds up (charged), a negative rate (rebate) rounds down. */
+export function feeOf(notionalAmount: bigint, rate: bigint): bigint {
+  if (rate >= 0n) return ceilDiv(notionalAmount * rate, FRACTION_SCALE);
+  return -floorDiv(notionalAmount * -rate, FRACTION_SCALE);
+}
+
+export function withinBand(price: bigint, mark: bigint, bps: bigint): boolean {
+  return abs(price - mark) * BPS <= mark * bps;
+}
+
+function checkLimit(o: Order, price: bigint, party: Party): void {
+  if (o.side === 'BUY' ? price > o.price : price < o.price) revert('PRICE_LIMIT', `fill price ${price}, ${o.side} limit ${o.price}`, party);
+}
+
+export function execTrade(tx: TradeTx, st: StateAccess, ctx: ExecContext, cfg: ExchangeConfig): ContractEvent[] {
+  const mo = tx.maker.order;
+  const to = tx.taker.order;
+  // 1. roles
+  if (isMarketKind(mo) || (mo.timeInForce !== 'GTC' && mo.timeInForce !== 'POST_ONLY')) revert('INVALID_ROLE', 'the maker must be a resting limit order (GTC or POST_ONLY)', 'maker');
+  if (to.timeInForce === 'POST_ONLY') revert('INVALID_ROLE', 'a POST_ONLY order never takes liquidity', 'taker');
+  if (mo.market !== to.market) revert('INVALID_ORDER', 'orders are for different markets');
+  if (mo.side === to.side) revert('INVALID_ORDER', 'orders are on the same side');
+  if (mo.account === to.account) revert('SELF_TRADE', undefined, 'taker');
+  // 2. static rules
+  const m = checkOrderStatic(mo, cfg, 'maker');
+  checkOrderStatic(to, cfg, 'taker');
+  if (tx.size <= 0n) revert('INVALID_ORDER', 'fill size must be positive');
+  if (tx.size % m.stepSize !== 0n) revert('INVALID_STEP', `fill size ${tx.size}, step ${m.stepSize}`);
+  if (tx.price <= 0n) revert('INVALID_PRICE', 'fill price must be positive');
+  if (tx.price % m.tickSize !== 0n) revert('INVALID_TICK', `fill price ${tx.price}, tick ${m.tickSize}`);
+  checkLimit(mo, tx.price, 'maker');
+  checkLimit(to, tx.price, 'taker');
+  // 3. expiry, signatures
+  const now = ctx.block.timestamp;
+  if (mo.expiry <= now) revert('ORDER_EXPIRED', `maker expiry ${mo.expiry}`, 'maker');
+  if (to.expiry <= now) revert('ORDER_EXPIRED', `taker expiry ${to.expiry}`, 'taker');
+  const makerHash = checkOrderSignature(tx.maker, st, ctx, 'maker');
+  const takerHash = checkOrderSignature(tx.taker, st, ctx, 'taker');
+  // 4. bands
+  const mark = markPriceOf(st, cfg, m);
+  if ((isMarketKind(to) || isMarketKind(mo)) && !withinBand(tx.price, mark, m.priceBandBps)) {
+    revert('PRICE_BAND', `fill price ${tx.price} outside mark ${mark} ± ${m.priceBandBps} bps`, isMarketKind(to) ? 'taker' : 'maker');
+  }
+  if (getMode(st, cfg) === 'POST_ONLY' && !withinBand(tx.price, mark, cfg.postOnlyBandBps)) {
+    revert('MODE_POST_ONLY', `POST_ONLY mode: trades only within ${mark} ± ${cfg.postOnlyBandBps} bps`);
+  }
+  // 5. order state
+  const fillOrder = (s: SignedOrder, hash: bigint, party: Party): void => {
+    const o = s.order;
+    const os = readOrderState(st, o.account, hash);
+    if (os.cancelled) revert('ORDER_CANCELLED', `0x${hash.toString(16)}`, party);
+    if (os.filled + tx.size > o.size) revert('OVERFILL', `filled ${os.filled} + ${tx.size} > size ${o.size}`, party);
+    if (o.timeInForce === 'FOK' && (os.filled !== 0n || tx.size !== o.size)) revert('FOK_NOT_FILLED', undefined, party);
+    let triggered = os.triggered;
+    if (isConditional(o.orderType) && !triggered) {
+      if (!triggerSatisfied(o, mark)) revert('NOT_TRIGGERED', `mark ${mark}, trigger ${o.triggerPrice}`, party);
+      triggered = true;
+    }
+    writeOrderState(st, o.account, hash, { filled: os.filled + tx.size, cancelled: false, triggered });
+    recordOwner(st, cfg, hash, o.account);
+  };
+  fillOrder(tx.maker, makerHash, 'maker');
+  fillOrder(tx.taker, takerHash, 'taker');
+  // 6. reduce-only, and what the fill does to each position
+  const side = (o: Order): bigint => (o.side === 'BUY' ? 1n : -1n);
+  const plan = [
+    { o: mo, party: 'maker' as Party, pos: positionOf(st, mo.account, m).size },
+    { o: to, party: 'taker' as Party, pos: positionOf(st, to.account, m).size },
+  ].map((p) => {
+    const delta = side(p.o) * tx.size;
+    if (p.o.reduceOnly) {
+      const reducible = sign(p.pos) === -sign(delta) ? abs(p.pos) : 0n;
+      if (tx.size > reducible) revert('REDUCE_ONLY', `position ${p.pos}, fill ${delta}`, p.party);
+    }
+    const increases = p.pos === 0n || sign(p.pos) === sign(delta) || abs(delta) > abs(p.pos);
+    const before = increases ? undefined : accountRisk(st, cfg, p.o.account);
+    return { ...p, delta, increases, before };
+  });
+  // 7. apply
+  const oiBefore = mGet(st, cfg, m, MKT.longOi);
+  const cash = notional(tx.size, tx.price);
+  for (const p of plan) applyFill(st, cfg, p.o.account, m, p.delta, cash);
+  const makerFee = feeOf(cash, m.makerFee);
+  const takerFee = feeOf(cash, m.takerFee);
+  addCollateral(st, cfg, mo.account, -makerFee);
+  addCollateral(st, cfg, to.account, -takerFee);
+  exAdd(st, cfg, EX.feeBalance, makerFee + takerFee);
+  // 8. open interest and margin
+  const oiAfter = mGet(st, cfg, m, MKT.longOi);
+  if (oiAfter > oiBefore && oiAfter > m.openInterestCap) revert('OPEN_INTEREST_CAP', `open interest ${oiAfter} > cap ${m.openInterestCap}`, 'taker');
+  for (const p of plan) checkMargin(st, cfg, m, p.o.account, p.increases, p.before, p.party);
+  return [
+    event(cfg.exchangeAddress, 'Trade', [mo.account, to.account], [m.id, makerHash, takerHash, tx.size, tx.price, shortStringFelt(to.side), toFelt(makerFee), toFelt(takerFee)]),
+  ];
+}
+
+function checkMargin(st: StateAccess, cfg: ExchangeConfig, _m: MarketConfig, addr: bigint, increases: boolean, before: ReturnType<typeof accountRisk> | undefined, party: Party): void {
+  const r = accountRisk(st, cfg, addr);
+  if (increases) {
+    if (r.equity < r.initial) revert('INSUFFICIENT_MARGIN', `equity ${r.equity} < initial margin ${r.initial}`, party);
+    return;
+  }
+  if (r.equity >= r.maintenance) return;
+  if (before && r.equity - r.maintenance >= before.equity - before.maintenance) return;
+  revert('INSUFFICIENT_MARGIN', `equity ${r.equity} < maintenance ${r.maintenance} and the fill worsens it`, party);
+}

@@ -1,0 +1,138 @@
+/**
+ * Storage layout of the perpnode contracts, Starknet style (documented in docs/exchange.md):
+ * - a plain variable lives at sn_keccak(name);
+ * - a mapping entry lives at poseidon(sn_keccak(name), key) mod (2^251 - 256)
+ *   (Cairo uses Pedersen for `LegacyMap`; we use Poseidon, the cheaper hash of this chain);
+ * - a struct's members live at consecutive offsets from its base address (as Cairo lays them out).
+ *
+ * Margin accounts (user accounts and the Liquidator Vault) share one layout in their own
+ * contract storage, so a trade touches two small account tries and a few exchange slots.
+ */
+import { poseidonHash, starknetKeccak } from '../node/crypto/index.ts';
+import { ADDR_BOUND } from './math.ts';
+
+export function snKeccak(name: string): bigint {
+  return starknetKeccak(name);
+}
+
+export function mapKey(base: bigint, key: bigint): bigint {
+  return poseidonHash(base, key) % ADDR_BOUND;
+}
+
+// ---- margin account storage (account contract and vault contract) -----------------------------
+
+export const ACC = {
+  /** x-only STARK public key of the account (0 for the vault, which signs nothing). */
+  publicKey: snKeccak('public_key'),
+  /** Collateral, USDC base units, signed felt. */
+  collateral: snKeccak('collateral'),
+  /** positions: LegacyMap<market, Position{size, cost, funding_snapshot}> */
+  positions: snKeccak('positions'),
+  /** orders: LegacyMap<order_hash, packed(filled | cancelled << 128 | triggered << 129)> */
+  orders: snKeccak('orders'),
+} as const;
+
+/** Offsets of Position members from the position's base address. */
+export const POS = { size: 0n, cost: 1n, fundingSnapshot: 2n } as const;
+
+export const ORDER_CANCELLED_BIT = 1n << 128n;
+export const ORDER_TRIGGERED_BIT = 1n << 129n;
+export const ORDER_FILLED_MASK = (1n << 128n) - 1n;
+
+const positionBaseCache = new Map<bigint, bigint>();
+/** Base address of an account's position in a market (same in every account: cached). */
+export function positionBase(marketId: bigint): bigint {
+  let b = positionBaseCache.get(marketId);
+  if (b === undefined) {
+    b = mapKey(ACC.positions, marketId);
+    positionBaseCache.set(marketId, b);
+  }
+  return b;
+}
+
+export function orderKey(orderHash: bigint): bigint {
+  return mapKey(ACC.orders, orderHash);
+}
+
+// ---- exchange contract storage ---------------------------------------------------------------
+
+export const EX = {
+  mode: snKeccak('mode'),
+  modeSeq: snKeccak('mode_seq'),
+  modeReason: snKeccak('mode_reason'),
+  totalDeposits: snKeccak('total_deposits'),
+  totalWithdrawals: snKeccak('total_withdrawals'),
+  /** Sum of collateral over every margin account (users and the vault). */
+  totalCollateral: snKeccak('total_collateral'),
+  /** Sum of position cost over every position of every market. */
+  totalCost: snKeccak('total_cost'),
+  feeBalance: snKeccak('fee_balance'),
+  /** Funding paid by accounts and not yet received by others (may dip below 0 transiently). */
+  fundingPool: snKeccak('funding_pool'),
+  /** Exact (unrounded) funding settled, size x index units: the pool's solvency reference. */
+  fundingSettledExact: snKeccak('funding_settled_exact'),
+  accountCount: snKeccak('account_count'),
+  accounts: snKeccak('accounts'),
+  deposits: snKeccak('deposits'),
+  refunds: snKeccak('refunds'),
+  refundTotal: snKeccak('refund_total'),
+  orderOwner: snKeccak('order_owner'),
+  markets: snKeccak('markets'),
+  holders: snKeccak('holders'),
+  holderIndex: snKeccak('holder_index'),
+  oracleTimestamp: snKeccak('oracle_timestamp'),
+} as const;
+
+/** Offsets of per-market members from the market's base address in exchange storage. */
+export const MKT = {
+  oraclePrice: 0n,
+  oracleTimestamp: 1n,
+  fundingIndex: 2n,
+  fundingTime: 3n,
+  fundingRate: 4n,
+  fundingPrice: 5n,
+  prevFundingIndex: 6n,
+  prevFundingTime: 7n,
+  longOi: 8n,
+  shortOi: 9n,
+  totalCost: 10n,
+  holderCount: 11n,
+  fundingUpdates: 12n,
+  // Genesis parameters, written once so the state root commits to them (read from config).
+  tickSize: 16n,
+  stepSize: 17n,
+  minSize: 18n,
+  initialMarginFraction: 19n,
+  maintenanceMarginFraction: 20n,
+  makerFee: 21n,
+  takerFee: 22n,
+  fundingPeriod: 23n,
+  fundingRateClamp: 24n,
+  priceBandBps: 25n,
+  openInterestCap: 26n,
+  liquidationPenalty: 27n,
+  liquidationStepFraction: 28n,
+  oracleMaxJump: 29n,
+} as const;
+
+const marketBaseCache = new Map<bigint, bigint>();
+export function marketBase(marketId: bigint): bigint {
+  let b = marketBaseCache.get(marketId);
+  if (b === undefined) {
+    b = mapKey(EX.markets, marketId);
+    marketBaseCache.set(marketId, b);
+  }
+  return b;
+}
+
+export function holderKey(marketId: bigint, index: bigint): bigint {
+  return mapKey(EX.holders, poseidonHash(marketId, index));
+}
+
+export function holderIndexKey(marketId: bigint, address: bigint): bigint {
+  return mapKey(EX.holderIndex, poseidonHash(marketId, address));
+}
+
+export function refundKey(incidentId: bigint, account: bigint): bigint {
+  return mapKey(EX.refunds, poseidonHash(incidentId, account));
+}
