@@ -1,0 +1,33 @@
+/**
+ * Plugs an opened chain (node.ts `openChain`) into the p2p service: reads from the ChainStore,
+ * and a follower's import is `importBlock` from chain/replay.ts — signature against the genesis
+ * key, link to our head, re-execution to the same state root, commitments and block hash, then
+ * one synchronous batch. A rejected block throws BlockRejected and writes nothing.
+ */
+import type { Chain } from '../node.ts';
+import { importBlock, type ReplayOptions } from '../chain/replay.ts';
+import type { P2PChain } from './service.ts';
+
+export function chainForP2P(c: Chain, replay: ReplayOptions = {}): P2PChain {
+  return {
+    chainId: c.genesis.chainIdName,
+    sequencerKey: c.genesis.sequencer.publicKey,
+    head: async () => {
+      const h = await c.chain.head();
+      if (!h) throw new Error('the chain has no head');
+      return h;
+    },
+    block: (n) => c.chain.block(n),
+    signedHeader: async (n) => {
+      const [h, sig] = await Promise.all([c.chain.header(n), c.chain.signature(n)]);
+      return h && sig ? { header: h.header, hash: h.hash, signature: sig } : undefined;
+    },
+    importBlock: async (b) => {
+      const head = await c.chain.head();
+      if (!head) throw new Error('the chain has no head');
+      const parent = await c.chain.header(head.number);
+      if (!parent) throw new Error(`head block ${head.number} has no header`);
+      await importBlock(c.db, b, { hash: parent.hash, header: parent.header }, c.world, c.genesis, replay);
+    },
+  };
+}
