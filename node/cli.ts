@@ -11,6 +11,7 @@ import { encodeShortString, getStarkKey, parseFelt, randomPrivateKey, toHex } fr
 import { listCheckpoints, makeCheckpoint, resolveTarget, type Checkpoint } from './chain/checkpoints.ts';
 import { certificateToJson, rollback } from './chain/rollback.ts';
 import { accountAddress } from '../contracts-ts/index.ts';
+import type { Genesis } from './chain/genesis.ts';
 
 class UsageError extends Error {}
 
@@ -62,7 +63,7 @@ SIGINT/SIGTERM seal the block in flight, close the database and exit 0.`,
         blockTimeMs: v['block-time-ms'] === undefined ? undefined : intOpt(v['block-time-ms'], 'block-time-ms', 1, 3_600_000),
         log,
       });
-      printDevAccounts(node.chain.genesis.raw, log);
+      printDevAccounts(node.chain.genesis, log);
       await new Promise<void>((done) => {
         let stopping = false;
         const onSignal = (sig: string) => {
@@ -233,13 +234,11 @@ function checkpointView(c: Checkpoint) {
   return { height: Number(c.height), label: c.label, time: c.time, block_hash: toHex(c.block_hash), state_root: toHex(c.state_root) };
 }
 
-function printDevAccounts(raw: any, log: Logger): void {
-  const accounts = raw?.exchange?.accounts;
-  if (!Array.isArray(accounts) || accounts.length === 0) return;
-  const lines = accounts
-    .filter((a: any) => a.private_key)
-    .map((a: any, i: number) => `  #${i} address ${a.address ?? toHex(accountAddress(BigInt(a.stark_key)))}\n     private key ${a.private_key}`);
-  if (lines.length) log.info(`devnet accounts (DEVNET ONLY: these keys are public):\n${lines.join('\n')}`);
+function printDevAccounts(g: Genesis, log: Logger): void {
+  const lines = g.exchange.devAccounts
+    .filter((a) => a.privateKey !== undefined)
+    .map((a, i) => `  #${i} address ${toHex(a.address)}  private key ${toHex(a.privateKey!)}  collateral ${a.balance} (USDC base units)`);
+  if (lines.length) log.info(`devnet accounts (DEVNET ONLY: these private keys are public):\n${lines.join('\n')}`);
 }
 
 function help(): string {

@@ -53,7 +53,7 @@ export async function openChain(opts: { dataDir: string; genesisPath: string; lo
     if (!head) {
       const { block, state } = await buildGenesisBlock(genesis, WorldState.empty(db, genesis.stateHash));
       await db.batch(
-        [...state.ops, ...ChainStore.blockOps(block, state.stateDiff, state.reverseDiff), { type: 'put', key: metaKey('genesis'), value: encodeJson({ chain_id: genesis.chainIdName, block_hash: block.hash, state_hash: genesis.stateHash }) }] as any,
+        [...state.ops, ...ChainStore.blockOps(block, state), { type: 'put', key: metaKey('genesis'), value: encodeJson({ chain_id: genesis.chainIdName, block_hash: block.hash, state_hash: genesis.stateHash }) }] as any,
         { sync: true },
       );
       opts.log.info(`initialised ${opts.dataDir} from ${opts.genesisPath}: block 0 ${hex(block.hash)}, state root ${hex(block.header.new_root)}`);

@@ -91,7 +91,7 @@ export async function replayBlock(block: Block, parent: { hash: bigint; header: 
     ['state_diff_length', stateDiffLength(state.stateDiff), h.state_diff_length],
   ];
   for (const [name, got, want] of checks) if (got !== want) throw new BlockRejected('bad_commitment', `block ${h.block_number}: ${name} recomputed ${hex(got)}, header says ${hex(want)}`);
-  return { state, ops: [...state.ops, ...ChainStore.blockOps(block, state.stateDiff, state.reverseDiff)] };
+  return { state, ops: [...state.ops, ...ChainStore.blockOps(block, state)] };
 }
 
 /** Replays and commits one block in a single sync batch. */

@@ -5,8 +5,8 @@
 import type { Db, DbOp } from '../state/index.ts';
 import { decodeJson, encodeJson, feltKey, metaKey, Tag, u64Key, bytesToBigInt, bigIntToBytes32 } from '../storage/schema.ts';
 import { blockToJson, chainTxFromJson, headerFromJson, headerToJson, receiptFromJson, receiptToJson, chainTxToJson, type Block, type ChainTx, type Receipt } from './block.ts';
-import type { BlockHeader, StateDiff } from './header.ts';
-import { reverseDiffFromJson, reverseDiffToJson, type ReverseDiff } from '../state/world.ts';
+import type { BlockHeader } from './header.ts';
+import { reverseDiffFromJson, reverseDiffToJson, type FinalizedState, type ReverseDiff } from '../state/world.ts';
 
 export interface Head {
   number: bigint;
@@ -67,15 +67,25 @@ export class ChainStore {
     return raw ? decodeJson(raw) : undefined;
   }
 
+  /** The contracts and classes trie roots after block n (for proofs and historical reads). */
+  async roots(n: bigint): Promise<{ contractsRoot: bigint; classesRoot: bigint } | undefined> {
+    const raw = await this.db.get(u64Key(Tag.blockRoots, n));
+    if (!raw) return undefined;
+    const j = decodeJson(raw);
+    return { contractsRoot: BigInt(j.contracts_root), classesRoot: BigInt(j.classes_root) };
+  }
+
   async reverseDiff(n: bigint): Promise<ReverseDiff | undefined> {
     const raw = await this.db.get(u64Key(Tag.reverseDiff, n));
     return raw ? reverseDiffFromJson(decodeJson(raw)) : undefined;
   }
 
   /** Ops writing a sealed block and moving the head to it. */
-  static blockOps(b: Block, stateDiff: StateDiff, reverse: ReverseDiff): DbOp[] {
+  static blockOps(b: Block, state: Pick<FinalizedState, 'stateDiff' | 'reverseDiff' | 'contractsRoot' | 'classesRoot'>): DbOp[] {
+    const { stateDiff, reverseDiff: reverse } = state;
     const n = b.header.block_number;
     const ops: DbOp[] = [
+      { type: 'put', key: u64Key(Tag.blockRoots, n), value: encodeJson({ contracts_root: state.contractsRoot, classes_root: state.classesRoot }) },
       { type: 'put', key: u64Key(Tag.header, n), value: encodeJson({ header: headerToJson(b.header), hash: b.hash }) },
       { type: 'put', key: feltKey(Tag.hashIndex, b.hash), value: bigIntToBytes32(n) },
       { type: 'put', key: u64Key(Tag.signature, n), value: encodeJson(b.signature) },
@@ -98,6 +108,7 @@ export class ChainStore {
       { type: 'del', key: u64Key(Tag.body, n) },
       { type: 'del', key: u64Key(Tag.stateDiff, n) },
       { type: 'del', key: u64Key(Tag.reverseDiff, n) },
+      { type: 'del', key: u64Key(Tag.blockRoots, n) },
     ];
     for (const t of b.transactions) ops.push({ type: 'del', key: feltKey(Tag.txIndex, t.hash) });
     return ops;

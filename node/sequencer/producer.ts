@@ -282,7 +282,7 @@ export class Producer extends EventEmitter {
     const hash = blockHash(header);
     const signature = toPair(sign(hash, this.m.signingKey));
     const block: Block = { header, hash, signature, transactions: open.txs, receipts: open.receipts };
-    const ops = [...state.ops, ...ChainStore.blockOps(block, state.stateDiff, state.reverseDiff), ...(this.m.extraOps?.() ?? []), ...this.queued];
+    const ops = [...state.ops, ...ChainStore.blockOps(block, state), ...(this.m.extraOps?.() ?? []), ...this.queued];
     const every = BigInt(this.m.genesis.checkpointInterval);
     if (every > 0n && header.block_number % every === 0n)
       ops.push(...checkpointOps({ height: header.block_number, block_hash: hash, state_root: state.root, label: `auto-${header.block_number}`, time: new Date().toISOString() }));

@@ -26,6 +26,8 @@ export const Tag = {
   txIndex: 0x78, // 'x'
   /** D + u64 number -> state diff JSON (Starknet STATE_DIFF shape). */
   stateDiff: 0x44, // 'D'
+  /** r + u64 number -> {contracts_root, classes_root} after the block (proofs, historical reads). */
+  blockRoots: 0x72, // 'r'
   /** R + u64 number -> reverse diff JSON (what undoes the block's state diff). */
   reverseDiff: 0x52, // 'R'
   /** T + hash32 -> trie node (content-addressed, never deleted: old roots stay readable). */

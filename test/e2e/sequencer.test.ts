@@ -105,7 +105,7 @@ describe('sequencer process (e2e)', function () {
     let seed = 12345;
     const rand = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
     for (let i = 0; i < 20; i++) {
-      node = await startNodeProc(['--data-dir', data, '--genesis', genesis, '--log-level', 'warn']);
+      node = await startNodeProc(['--data-dir', data, '--genesis', genesis]);
       const head = await rpc(node.url, 'starknet_blockNumber');
       expect(head, `restart ${i} lost committed blocks`).to.be.at.least(lastSeen);
       await sleep(50 + Math.floor(rand() * 400));
