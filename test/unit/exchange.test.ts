@@ -1,0 +1,454 @@
+/**
+ * Rule-by-rule tests of the exchange state transitions. Orders and messages are signed with
+ * starknet.js as a wallet does. Units: sizes and prices 1e-8, collateral 1e-6 USDC.
+ */
+import { expect } from 'chai';
+import { encodeShortString } from '../../node/crypto/index.ts';
+import {
+  checkInvariants,
+  auditInvariants,
+  executeTransaction,
+  findLiquidations,
+  getFundingView,
+  getMarketView,
+  getMode,
+  getOrderState,
+  getVaultView,
+  makeSetModeTx,
+  markPrice,
+  orderTypedData,
+  proposeFunding,
+  txHash,
+  validateOrderForBook,
+  TxRevert,
+  type PerpTx,
+} from '../../contracts-ts/index.ts';
+import { ACC, EX, marketBase, MKT } from '../../contracts-ts/layout.ts';
+import { typedData as snTypedData } from 'starknet';
+import { toFelt } from '../../contracts-ts/math.ts';
+import { CHAIN, E8, Harness, key, user, USDC, USERS, walletSign } from './exchange-fixtures.ts';
+
+const [alice, bob, carol, dave] = USERS as [typeof USERS[0], typeof USERS[0], typeof USERS[0], typeof USERS[0]];
+const BTC = 'BTC-USD-PERP';
+const P65K = 65_000n * E8;
+const TENTH = E8 / 10n; // 0.1 BTC
+
+describe('exchange: accounts', () => {
+  it('DEPLOY_ACCOUNT deploys at the derived address with nonce 1; twice is refused; a foreign signature is refused', () => {
+    const h = new Harness();
+    const k = key('newcomer');
+    const events = h.exec(h.deployTx(k));
+    const v = h.view(user('newcomer'));
+    expect(v.deployed).to.equal(true);
+    expect(v.publicKey).to.equal(k.pub);
+    expect(v.nonce).to.equal(1n);
+    expect(events[0]!.keys[1]).to.equal(user('newcomer').address);
+    h.expectRevert(h.deployTx(k), 'ACCOUNT_EXISTS');
+    const other = key('other');
+    const forged = { ...h.deployTx(other), signature: (h.deployTx(k) as any).signature };
+    h.expectRevert(forged, 'BAD_SIGNATURE');
+  });
+});
+
+describe('exchange: deposits, withdrawals, transfers', () => {
+  it('DEPOSIT credits collateral once per deposit id, only with the bridge operator signature', () => {
+    const h = new Harness();
+    const tx = h.depositTx(alice, 500n * USDC, 77n);
+    h.exec(tx);
+    expect(h.view(alice).collateral).to.equal(10_500n * USDC);
+    h.expectRevert(tx, 'DUPLICATE');
+    const wrongKey = { ...(h.depositTx(alice, 9n * USDC, 79n) as any), amount: 10n * USDC };
+    h.expectRevert(wrongKey, 'BAD_SIGNATURE');
+    h.expectRevert(h.depositTx(user('nobody').address, 1n), 'ACCOUNT_NOT_DEPLOYED');
+    h.expectRevert(h.depositTx(alice, 0n), 'INVALID_AMOUNT');
+    h.expectInvariants();
+  });
+
+  it('WITHDRAW uses the nonce, refuses replays and anything beyond free collateral', () => {
+    const h = new Harness();
+    const w = h.withdrawTx(alice, 1_000n * USDC);
+    const ev = h.exec(w);
+    expect(ev[0]!.data[1]).to.equal(1_000n * USDC);
+    expect(h.view(alice).collateral).to.equal(9_000n * USDC);
+    expect(h.st.getNonce(alice.address)).to.equal(2n);
+    h.expectRevert(w, 'INVALID_NONCE');
+    h.expectRevert(h.withdrawTx(alice, 1n, 7n), 'INVALID_NONCE');
+    // With a position, free collateral is equity - initial margin.
+    h.open(alice, bob, E8, P65K); // 1 BTC: IM 6500, taker fee 32.5
+    const free = h.view(alice).withdrawable;
+    expect(free).to.equal(9_000n * USDC - 32_500_000n - 6_500n * USDC);
+    h.expectRevert(h.withdrawTx(alice, free + 1n), 'INSUFFICIENT_COLLATERAL');
+    h.exec(h.withdrawTx(alice, free));
+    expect(h.view(alice).equity).to.equal(h.view(alice).initialMargin);
+    h.expectInvariants();
+  });
+
+  it('TRANSFER moves collateral between deployed accounts under the same margin rule', () => {
+    const h = new Harness();
+    h.exec(h.transferTx(alice, bob.address, 2_500n * USDC));
+    expect(h.view(alice).collateral).to.equal(7_500n * USDC);
+    expect(h.view(bob).collateral).to.equal(12_500n * USDC);
+    h.expectRevert(h.transferTx(alice, alice.address, 1n), 'INVALID_RECIPIENT');
+    h.expectRevert(h.transferTx(alice, user('nobody').address, 1n), 'INVALID_RECIPIENT');
+    h.expectRevert(h.transferTx(alice, bob.address, 7_500n * USDC + 1n), 'INSUFFICIENT_COLLATERAL');
+    h.expectInvariants();
+  });
+});
+
+describe('exchange: trades', () => {
+  it('settles a fill: positions, entry, fees (maker rebate), open interest, event', () => {
+    const h = new Harness();
+    const mk = h.order(bob, { side: 'SELL', size: E8, price: P65K });
+    const tk = h.order(alice, { side: 'BUY', size: TENTH, price: 66_000n * E8, timeInForce: 'IOC' });
+    const ev = h.exec(h.trade(mk, tk, TENTH, P65K));
+    // notional 0.1 x 65000 = 6500 USDC; taker fee 0.05% = 3.25; maker rebate 0.01% = 0.65
+    const a = h.view(alice);
+    const b = h.view(bob);
+    expect(a.collateral).to.equal(10_000n * USDC - 3_250_000n);
+    expect(b.collateral).to.equal(10_000n * USDC + 650_000n);
+    expect(a.positions[0]).to.include({ market: BTC, size: TENTH, side: 'LONG', entryPrice: P65K, cost: 6_500n * USDC });
+    expect(b.positions[0]).to.include({ size: -TENTH, side: 'SHORT', entryPrice: P65K, cost: -6_500n * USDC });
+    expect(a.initialMargin).to.equal(650n * USDC);
+    expect(a.maintenanceMargin).to.equal(325n * USDC);
+    const mv = getMarketView(h.st, h.cfg, BTC);
+    expect(mv.longOpenInterest).to.equal(TENTH);
+    expect(mv.shortOpenInterest).to.equal(TENTH);
+    expect(ev[0]!.keys.slice(1)).to.deep.equal([bob.address, alice.address]);
+    expect(ev[0]!.data).to.deep.equal([encodeShortString(BTC), mk.hash, tk.hash, TENTH, P65K, encodeShortString('BUY'), toFelt(-650_000n), 3_250_000n]);
+    expect(getOrderState(h.st, h.cfg, mk.hash)).to.deep.equal({ account: bob.address, filled: TENTH, cancelled: false, triggered: false });
+    expect(h.st.getStorage(h.cfg.exchangeAddress, EX.feeBalance)).to.equal(2_600_000n);
+    h.expectInvariants();
+  });
+
+  it('realizes PnL into collateral when a position is reduced, and flips through zero', () => {
+    const h = new Harness();
+    h.open(alice, bob, TENTH, P65K);
+    // alice sells 0.2 at 66000 to carol: closes 0.1 (+100 USDC) and opens 0.1 short
+    const mk = h.order(carol, { side: 'BUY', size: 2n * TENTH, price: 66_000n * E8 });
+    const tk = h.order(alice, { side: 'SELL', size: 2n * TENTH, price: 66_000n * E8, timeInForce: 'IOC' });
+    const before = h.view(alice).collateral;
+    h.exec(h.trade(mk, tk, 2n * TENTH, 66_000n * E8));
+    const a = h.view(alice);
+    // +100 realized, taker fee 0.05% of 13200 = 6.6
+    expect(a.collateral - before).to.equal(100n * USDC - 6_600_000n);
+    expect(a.positions[0]).to.include({ size: -TENTH, cost: -6_600n * USDC, entryPrice: 66_000n * E8 });
+    h.expectInvariants();
+  });
+
+  it('never fills an order beyond its signed size (overfill), across several trades', () => {
+    const h = new Harness();
+    const mk = h.order(bob, { side: 'SELL', size: 3n * TENTH, price: P65K });
+    h.exec(h.trade(mk, h.order(alice, { side: 'BUY', size: 2n * TENTH, price: P65K }), 2n * TENTH, P65K));
+    h.exec(h.trade(mk, h.order(carol, { side: 'BUY', size: TENTH, price: P65K }), TENTH, P65K));
+    expect(getOrderState(h.st, h.cfg, mk.hash)!.filled).to.equal(3n * TENTH);
+    h.expectRevert(h.trade(mk, h.order(dave, { side: 'BUY', size: TENTH, price: P65K }), 1_000_000n, P65K), 'OVERFILL', 'maker');
+    const tk = h.order(dave, { side: 'BUY', size: TENTH, price: P65K });
+    h.expectRevert(h.trade(h.order(bob, { side: 'SELL', size: E8, price: P65K }), tk, 2n * TENTH, P65K), 'OVERFILL', 'taker');
+    h.expectInvariants();
+  });
+
+  it('rejects expired, cancelled, badly signed and wrong-chain orders', () => {
+    const h = new Harness();
+    const mk = h.order(bob, { side: 'SELL', size: E8, price: P65K, expiry: h.now + 5n });
+    const tk = () => h.order(alice, { side: 'BUY', size: TENTH, price: P65K });
+    h.advance(5n);
+    h.expectRevert(h.trade(mk, tk(), TENTH, P65K), 'ORDER_EXPIRED', 'maker');
+
+    const mk2 = h.order(bob, { side: 'SELL', size: E8, price: P65K });
+    h.exec(h.cancelTx(bob, mk2.hash));
+    h.expectRevert(h.trade(mk2, tk(), TENTH, P65K), 'ORDER_CANCELLED', 'maker');
+    h.expectRevert(h.cancelTx(bob, mk2.hash), 'ORDER_CANCELLED');
+    expect(getOrderState(h.st, h.cfg, mk2.hash, bob.address)).to.deep.equal({ account: bob.address, filled: 0n, cancelled: true, triggered: false });
+
+    // Signed by someone else's key.
+    const good = h.order(bob, { side: 'SELL', size: E8, price: P65K });
+    const stolen = { ...good, signature: walletSign(orderTypedData(good.order, CHAIN), good.order.account, carol.priv) };
+    h.expectRevert(h.trade(stolen, tk(), TENTH, P65K), 'BAD_SIGNATURE', 'maker');
+    // Tampered after signing: the recomputed hash differs from the signed one.
+    const tampered = { ...good, order: { ...good.order, price: 60_000n * E8 } };
+    h.expectRevert(h.trade(tampered, tk(), TENTH, 60_000n * E8), 'BAD_ORDER_HASH', 'maker');
+    // Signed for another chain: its hash is not this chain's order hash ...
+    const other = orderTypedData(good.order, 'OTHER_CHAIN');
+    const otherSig = walletSign(other, good.order.account, bob.priv);
+    const otherHash = BigInt(snTypedData.getMessageHash(other, '0x' + good.order.account.toString(16)));
+    h.expectRevert(h.trade({ order: good.order, hash: otherHash, signature: otherSig }, tk(), TENTH, P65K), 'BAD_ORDER_HASH', 'maker');
+    // ... and that signature does not verify for this chain's hash.
+    h.expectRevert(h.trade({ order: good.order, hash: good.hash, signature: otherSig }, tk(), TENTH, P65K), 'BAD_SIGNATURE', 'maker');
+    h.expectInvariants();
+  });
+
+  it('enforces limits, tick and step, roles, self-trade, FOK, market band', () => {
+    const h = new Harness();
+    const sell = h.order(bob, { side: 'SELL', size: E8, price: P65K });
+    const buy = (o: Record<string, unknown> = {}) => h.order(alice, { side: 'BUY', size: TENTH, price: P65K, ...o });
+    h.expectRevert(h.trade(sell, buy({ price: 64_000n * E8 }), TENTH, P65K), 'PRICE_LIMIT', 'taker');
+    h.expectRevert(h.trade(h.order(bob, { side: 'SELL', size: E8, price: 66_000n * E8 }), buy(), TENTH, P65K), 'PRICE_LIMIT', 'maker');
+    h.expectRevert(h.trade(sell, buy(), TENTH, P65K + 1n), 'INVALID_TICK');
+    h.expectRevert(h.trade(sell, buy(), TENTH + 1n, P65K), 'INVALID_STEP');
+    h.expectRevert(h.trade(sell, buy({ size: 1_000n }), 1_000n, P65K), 'INVALID_STEP', 'taker');
+    h.expectRevert(h.trade(sell, buy({ size: 10_000n }), 10_000n, P65K), 'BELOW_MIN_SIZE', 'taker');
+    h.expectRevert(h.trade(h.order(bob, { side: 'SELL', size: E8, price: P65K, timeInForce: 'IOC' }), buy(), TENTH, P65K), 'INVALID_ROLE', 'maker');
+    h.expectRevert(h.trade(sell, buy({ timeInForce: 'POST_ONLY' }), TENTH, P65K), 'INVALID_ROLE', 'taker');
+    h.expectRevert(h.trade(sell, h.order(bob, { side: 'BUY', size: TENTH, price: P65K }), TENTH, P65K), 'SELF_TRADE');
+    h.expectRevert(h.trade(sell, h.order(alice, { side: 'SELL', size: TENTH, price: P65K }), TENTH, P65K), 'INVALID_ORDER');
+    h.expectRevert(h.trade(sell, buy({ timeInForce: 'FOK', size: 2n * TENTH }), TENTH, P65K), 'FOK_NOT_FILLED', 'taker');
+    h.exec(h.trade(sell, buy({ timeInForce: 'FOK' }), TENTH, P65K));
+    // MARKET orders fill only within mark ± 5%.
+    const far = h.order(carol, { side: 'SELL', size: E8, price: 70_000n * E8 });
+    h.expectRevert(h.trade(far, buy({ orderType: 'MARKET', timeInForce: 'IOC', price: 80_000n * E8 }), TENTH, 70_000n * E8), 'PRICE_BAND', 'taker');
+    h.exec(h.trade(h.order(carol, { side: 'SELL', size: E8, price: 68_000n * E8 }), buy({ orderType: 'MARKET', timeInForce: 'IOC', price: 80_000n * E8 }), TENTH, 68_000n * E8));
+    h.expectInvariants();
+  });
+
+  it('reduce-only orders may only shrink a position', () => {
+    const h = new Harness();
+    h.open(alice, bob, TENTH, P65K);
+    const mk = h.order(carol, { side: 'BUY', size: E8, price: P65K });
+    // alice holds +0.1: a reduce-only SELL of 0.2 cannot fill 0.2 ...
+    h.expectRevert(h.trade(mk, h.order(alice, { side: 'SELL', size: 2n * TENTH, price: P65K, reduceOnly: true }), 2n * TENTH, P65K), 'REDUCE_ONLY', 'taker');
+    // ... nor can a reduce-only BUY add to it.
+    h.expectRevert(h.trade(h.order(carol, { side: 'SELL', size: E8, price: P65K }), h.order(alice, { side: 'BUY', size: TENTH, price: P65K, reduceOnly: true }), TENTH, P65K), 'REDUCE_ONLY', 'taker');
+    h.exec(h.trade(mk, h.order(alice, { side: 'SELL', size: TENTH, price: P65K, reduceOnly: true }), TENTH, P65K));
+    expect(h.view(alice).positions).to.deep.equal([]);
+    h.expectInvariants();
+  });
+
+  it('requires initial margin for position-increasing fills, and respects the open-interest cap', () => {
+    const h = new Harness();
+    // 10000 USDC at IMF 10% supports 100000 notional: 1.5 BTC (97500) fits, 1.6 BTC (104000) does not.
+    h.expectRevert(h.trade(h.order(bob, { side: 'SELL', size: 2n * E8, price: P65K }), h.order(alice, { side: 'BUY', size: 16n * TENTH, price: P65K }), 16n * TENTH, P65K), 'INSUFFICIENT_MARGIN');
+    h.exec(h.trade(h.order(bob, { side: 'SELL', size: 2n * E8, price: P65K }), h.order(alice, { side: 'BUY', size: 15n * TENTH, price: P65K }), 15n * TENTH, P65K));
+    const cap = new Harness({ btc: { open_interest_cap: '0.2' } });
+    cap.open(alice, bob, 2n * TENTH, P65K);
+    cap.expectRevert(cap.trade(cap.order(carol, { side: 'SELL', size: TENTH, price: P65K }), cap.order(dave, { side: 'BUY', size: TENTH, price: P65K }), TENTH, P65K), 'OPEN_INTEREST_CAP');
+    // Reducing trades are fine at the cap.
+    cap.exec(cap.trade(cap.order(carol, { side: 'BUY', size: TENTH, price: P65K }), cap.order(alice, { side: 'SELL', size: TENTH, price: P65K }), TENTH, P65K));
+    cap.expectInvariants();
+  });
+
+  it('conditional orders fill only once the mark triggers them (or after an on-chain TRIGGER)', () => {
+    const h = new Harness();
+    h.open(alice, bob, TENTH, P65K);
+    const stop = h.order(alice, { side: 'SELL', size: TENTH, price: 0n, orderType: 'STOP_MARKET', timeInForce: 'IOC', triggerPrice: 63_000n * E8, reduceOnly: true });
+    const bid = h.order(carol, { side: 'BUY', size: E8, price: 62_900n * E8 });
+    h.expectRevert(h.trade(bid, stop, TENTH, 62_900n * E8), 'NOT_TRIGGERED', 'taker');
+    h.expectRevert({ type: 'TRIGGER', order: stop }, 'NOT_TRIGGERED');
+    h.setPrice({ [BTC]: 62_950n * E8 });
+    h.exec({ type: 'TRIGGER', order: stop });
+    expect(getOrderState(h.st, h.cfg, stop.hash)!.triggered).to.equal(true);
+    h.setPrice({ [BTC]: 64_000n * E8 }); // back above the trigger: the on-chain flag keeps it triggered
+    const bid2 = h.order(carol, { side: 'BUY', size: E8, price: 63_000n * E8 });
+    h.exec(h.trade(bid2, stop, TENTH, 63_000n * E8));
+    expect(h.view(alice).positions).to.deep.equal([]);
+    h.expectInvariants();
+  });
+
+  it('CANCEL_ALL cancels the listed orders, uses the nonce, and validates the market', () => {
+    const h = new Harness();
+    const o1 = h.order(bob, { side: 'SELL', size: E8, price: P65K });
+    const o2 = h.order(bob, { side: 'SELL', size: E8, price: 66_000n * E8 });
+    const ev = h.exec(h.cancelAllTx(bob, 'ALL', [o1.hash, o2.hash]));
+    expect(ev.at(-1)!.data[2]).to.equal(2n);
+    expect(h.st.getNonce(bob.address)).to.equal(2n);
+    h.expectRevert(h.trade(o2, h.order(alice, { side: 'BUY', size: TENTH, price: 66_000n * E8 }), TENTH, 66_000n * E8), 'ORDER_CANCELLED', 'maker');
+    h.expectRevert(h.cancelAllTx(bob, 'DOGE-USD-PERP', []), 'UNKNOWN_MARKET');
+    h.expectRevert(h.cancelAllTx(bob, 'ALL', [], 1n), 'INVALID_NONCE');
+  });
+});
+
+describe('exchange: oracle', () => {
+  it('accepts signed, monotonic, bounded updates and rejects the rest', () => {
+    const h = new Harness();
+    h.setPrice({ [BTC]: 66_000n * E8, 'ETH-USD-PERP': 3_600n * E8 });
+    expect(markPrice(h.st, h.cfg, BTC)).to.equal(66_000n * E8);
+    const ts = h.oracleTs;
+    h.expectRevert(h.oracleTx({ [BTC]: 66_100n * E8 }, ts), 'ORACLE_TIMESTAMP');
+    h.expectRevert(h.oracleTx({ [BTC]: 66_100n * E8 }, h.now + 11n), 'ORACLE_TIMESTAMP');
+    h.expectRevert(h.oracleTx({ [BTC]: 99_001n * E8 }, ts + 1n), 'ORACLE_JUMP'); // > 50%
+    h.expectRevert(h.oracleTx({ [BTC]: 66_100n * E8 }, ts + 1n, key('mallory')), 'ORACLE_UNKNOWN_SIGNER');
+    const forged = { ...(h.oracleTx({ [BTC]: 66_100n * E8 }, ts + 1n) as any), prices: [{ market: BTC, price: 60_000n * E8 }] };
+    h.expectRevert(forged, 'BAD_SIGNATURE');
+    h.expectRevert(h.oracleTx({ 'DOGE-USD-PERP': 1n }, ts + 1n), 'UNKNOWN_MARKET');
+    h.expectRevert(h.oracleTx({ [BTC]: 0n }, ts + 1n), 'INVALID_PRICE');
+    h.exec(h.oracleTx({ [BTC]: 98_999n * E8 }, ts + 1n));
+  });
+});
+
+describe('exchange: funding', () => {
+  function fundedPair(): Harness {
+    const h = new Harness();
+    h.open(alice, bob, E8, P65K);
+    return h;
+  }
+
+  it('proposes nothing before the interval, then a tx whose index the contract accepts; longs pay shorts lazily', () => {
+    const h = fundedPair();
+    h.advance(59n);
+    expect(proposeFunding(h.st, h.cfg, h.ctx())).to.equal(null);
+    h.advance(3541n); // one hour after genesis
+    // impact bid 1% above mark: rate +0.01 (the clamp), per 8 h period, for 1 h
+    const tx = proposeFunding(h.st, h.cfg, h.ctx(), { [BTC]: { bid: 65_650n * E8, ask: 65_700n * E8 } })!;
+    expect(tx.markets.map((m) => m.market)).to.deep.equal([BTC, 'ETH-USD-PERP']);
+    const btc = tx.markets[0]!;
+    expect(btc.rate).to.equal(10_000_000n);
+    // delta = rate x price x elapsed / period = 0.01e9 x 65000e8 x 3600 / 28800
+    expect(btc.index).to.equal((10_000_000n * P65K * 3600n) / 28800n);
+    const aliceBefore = h.view(alice);
+    h.exec(tx);
+    const fv = getFundingView(h.st, h.cfg, BTC);
+    expect(fv).to.include({ index: btc.index, rate: 10_000_000n, lastUpdate: h.now, previousIndex: 0n, updates: 1n });
+    // 1 BTC long owes 65000 x 0.01 / 8 = 81.25 USDC, not yet settled
+    expect(h.view(alice).pendingFunding).to.equal(81_250_000n);
+    expect(h.view(bob).pendingFunding).to.equal(-81_250_000n);
+    expect(h.view(alice).collateral).to.equal(aliceBefore.collateral);
+    // settling on the next touch moves collateral
+    h.exec(h.trade(h.order(carol, { side: 'BUY', size: E8, price: P65K }), h.order(alice, { side: 'SELL', size: E8, price: P65K }), E8, P65K));
+    expect(h.view(alice).collateral).to.equal(aliceBefore.collateral - 81_250_000n - 32_500_000n);
+    h.expectInvariants();
+  });
+
+  it('rejects a funding index reset, a move beyond the clamp bound, a mismatch, and stale timestamps', () => {
+    const h = fundedPair();
+    h.advance(3600n);
+    const good = proposeFunding(h.st, h.cfg, h.ctx())!; // rate 0
+    h.exec({ ...good, markets: [{ market: BTC, rate: 5_000_000n, index: (5_000_000n * P65K * 3600n) / 28800n }] });
+    h.advance(3600n);
+    const idx = getFundingView(h.st, h.cfg, BTC).index;
+    const reset: PerpTx = { type: 'FUNDING', timestamp: h.now, markets: [{ market: BTC, rate: 0n, index: 0n }] };
+    const e = h.expectRevert(reset, 'FUNDING_RESET');
+    expect(e.message).to.match(/BTC-USD-PERP/);
+    const bound = (10_000_000n * P65K * 3600n) / 28800n;
+    h.expectRevert({ type: 'FUNDING', timestamp: h.now, markets: [{ market: BTC, rate: 10_000_000n, index: idx + bound + 2n }] }, 'FUNDING_BOUND');
+    // An over-clamp rate is clamped; then the index must be the clamped one.
+    h.expectRevert({ type: 'FUNDING', timestamp: h.now, markets: [{ market: BTC, rate: 50_000_000n, index: idx + 1n }] }, 'FUNDING_MISMATCH');
+    h.expectRevert({ type: 'FUNDING', timestamp: h.now - 1n, markets: [{ market: BTC, rate: 0n, index: idx }] }, 'FUNDING_TIMESTAMP');
+    h.exec({ type: 'FUNDING', timestamp: h.now, markets: [{ market: BTC, rate: 50_000_000n, index: idx + bound }] });
+    expect(getFundingView(h.st, h.cfg, BTC).rate).to.equal(10_000_000n);
+    h.expectRevert({ type: 'FUNDING', timestamp: h.now, markets: [{ market: BTC, rate: 0n, index: idx + bound }] }, 'FUNDING_TIMESTAMP');
+    h.expectInvariants();
+  });
+
+  it('checkInvariants catches an index altered in storage (the incident)', () => {
+    const h = fundedPair();
+    h.advance(600n);
+    h.exec(proposeFunding(h.st, h.cfg, h.ctx(), { [BTC]: { bid: 66_000n * E8 } })!);
+    expect(checkInvariants(h.st, h.cfg)).to.deep.equal([]);
+    h.st.setStorage(h.cfg.exchangeAddress, marketBase(h.market().id) + MKT.fundingIndex, 0n);
+    const v = checkInvariants(h.st, h.cfg);
+    expect(v.join()).to.match(/BTC-USD-PERP: funding index moved .* \(reset or corruption\)/);
+  });
+});
+
+describe('exchange: modes', () => {
+  it('CANCEL_ONLY rejects trades and new orders; cancels and withdrawals still work', () => {
+    const h = new Harness();
+    const mk = h.order(bob, { side: 'SELL', size: E8, price: P65K });
+    h.exec(makeSetModeTx(h.st, h.cfg, 'CANCEL_ONLY', 'maintenance'));
+    expect(getMode(h.st, h.cfg)).to.equal('CANCEL_ONLY');
+    h.expectRevert(h.trade(mk, h.order(alice, { side: 'BUY', size: TENTH, price: P65K }), TENTH, P65K), 'MODE_CANCEL_ONLY');
+    expect(() => validateOrderForBook(mk, h.st, h.cfg, h.ctx())).to.throw(TxRevert, /CANCEL_ONLY/);
+    h.exec(h.cancelTx(bob, mk.hash));
+    h.exec(h.withdrawTx(alice, USDC));
+    h.expectRevert({ type: 'SET_MODE', mode: 'NORMAL', reason: 'x', seq: 5n }, 'MODE_SEQUENCE');
+    h.exec(makeSetModeTx(h.st, h.cfg, 'NORMAL', 'done'));
+    expect(getMode(h.st, h.cfg)).to.equal('NORMAL');
+  });
+
+  it('POST_ONLY allows trades only inside the band around the oracle, and pauses liquidations', () => {
+    const h = new Harness();
+    h.open(alice, bob, E8, P65K);
+    h.exec(makeSetModeTx(h.st, h.cfg, 'POST_ONLY', 'maintenance'));
+    // band ±1%: 64350 .. 65650
+    h.expectRevert(h.trade(h.order(carol, { side: 'SELL', size: E8, price: 65_700n * E8 }), h.order(dave, { side: 'BUY', size: TENTH, price: 65_700n * E8 }), TENTH, 65_700n * E8), 'MODE_POST_ONLY');
+    h.exec(h.trade(h.order(carol, { side: 'SELL', size: E8, price: 65_600n * E8 }), h.order(dave, { side: 'BUY', size: TENTH, price: 65_600n * E8 }), TENTH, 65_600n * E8));
+    expect(() => validateOrderForBook(h.order(carol, { side: 'SELL', size: E8, price: 66_000n * E8 }), h.st, h.cfg, h.ctx())).to.throw(TxRevert, /band/);
+    expect(() => validateOrderForBook(h.order(carol, { side: 'SELL', size: E8, price: 0n, orderType: 'MARKET', timeInForce: 'IOC' }), h.st, h.cfg, h.ctx())).to.throw(TxRevert, /POST_ONLY/);
+    h.setPrice({ [BTC]: 50_000n * E8 }); // alice deep under water
+    expect(findLiquidations(h.st, h.cfg)).to.deep.equal([]);
+    h.expectRevert({ type: 'LIQUIDATE', account: alice.address, market: BTC, size: E8, positionBefore: E8 }, 'MODE_POST_ONLY');
+  });
+
+  it('HALTED rejects everything but SET_MODE', () => {
+    const h = new Harness();
+    h.exec(makeSetModeTx(h.st, h.cfg, 'HALTED', 'guard'));
+    h.expectRevert(h.depositTx(alice, USDC), 'MODE_HALTED');
+    h.expectRevert(h.withdrawTx(alice, USDC), 'MODE_HALTED');
+    h.expectRevert(h.cancelTx(alice, 1n), 'MODE_HALTED');
+    h.expectRevert(h.oracleTx({ [BTC]: P65K + E8 }), 'MODE_HALTED');
+    h.advance(3600n);
+    expect(proposeFunding(h.st, h.cfg, h.ctx())).to.equal(null);
+    h.exec(makeSetModeTx(h.st, h.cfg, 'NORMAL', 'resume'));
+    h.exec(h.depositTx(alice, USDC));
+  });
+});
+
+describe('exchange: refunds', () => {
+  it('pays from the vault once per (incident, account), never beyond the vault', () => {
+    const h = new Harness({ vault: '100' });
+    const r: PerpTx = { type: 'REFUND', incidentId: 0x1c1n, account: alice.address, amount: 60n * USDC };
+    h.exec(r);
+    expect(h.view(alice).collateral).to.equal(10_060n * USDC);
+    expect(getVaultView(h.st, h.cfg)).to.include({ balance: 40n * USDC, refundsPaid: 60n * USDC });
+    h.expectRevert(r, 'DUPLICATE');
+    h.expectRevert({ ...r, amount: 1n }, 'DUPLICATE');
+    h.expectRevert({ type: 'REFUND', incidentId: 0x1c1n, account: bob.address, amount: 41n * USDC }, 'VAULT_INSUFFICIENT');
+    h.exec({ type: 'REFUND', incidentId: 0x1c1n, account: bob.address, amount: 40n * USDC });
+    h.expectRevert({ type: 'REFUND', incidentId: 0x2c1n, account: alice.address, amount: 0n }, 'INVALID_AMOUNT');
+    h.expectInvariants();
+  });
+});
+
+describe('exchange: ingress check and invariants', () => {
+  it('validateOrderForBook names what is wrong', () => {
+    const h = new Harness();
+    const ok = h.order(alice, { side: 'BUY', size: TENTH, price: P65K });
+    expect(validateOrderForBook(ok, h.st, h.cfg, h.ctx()).hash).to.equal(ok.hash);
+    const code = (s: ReturnType<Harness['order']>) => {
+      try {
+        validateOrderForBook(s, h.st, h.cfg, h.ctx());
+        return 'OK';
+      } catch (e) {
+        return (e as TxRevert).code;
+      }
+    };
+    expect(code(h.order(alice, { side: 'BUY', size: TENTH, price: P65K + 1n }))).to.equal('INVALID_TICK');
+    expect(code(h.order(alice, { side: 'BUY', size: TENTH + 1n, price: P65K }))).to.equal('INVALID_STEP');
+    expect(code(h.order(alice, { side: 'BUY', size: 10_000n, price: P65K }))).to.equal('BELOW_MIN_SIZE');
+    expect(code(h.order(alice, { side: 'BUY', size: TENTH, price: P65K, market: 'DOGE-USD-PERP' }))).to.equal('UNKNOWN_MARKET');
+    expect(code(h.order(alice, { side: 'BUY', size: TENTH, price: P65K, expiry: h.now }))).to.equal('ORDER_EXPIRED');
+    expect(code(h.order(alice, { side: 'BUY', size: TENTH, price: P65K, reduceOnly: true }))).to.equal('REDUCE_ONLY');
+    expect(code(h.order(alice, { side: 'BUY', size: TENTH, price: P65K, orderType: 'STOP_LIMIT' }))).to.equal('INVALID_ORDER');
+    expect(code(h.order(user('ghost'), { side: 'BUY', size: TENTH, price: P65K }))).to.equal('ACCOUNT_NOT_DEPLOYED');
+    expect(code({ ...ok, signature: [ok.signature[0], ok.signature[1] + 1n] })).to.equal('BAD_SIGNATURE');
+    h.exec(h.cancelTx(alice, ok.hash));
+    expect(code(ok)).to.equal('ORDER_CANCELLED');
+  });
+
+  it('the audit recomputes totals: tampered collateral or a stray negative balance is reported', () => {
+    const h = new Harness();
+    h.open(alice, bob, TENTH, P65K);
+    expect(auditInvariants(h.st, h.cfg)).to.deep.equal([]);
+    h.st.setStorage(carol.address, ACC.collateral, 1n);
+    const v = auditInvariants(h.st, h.cfg);
+    expect(v.join('\n')).to.match(/audit: collateral sums to/);
+    h.st.setStorage(carol.address, ACC.collateral, toFelt(-5n));
+    expect(checkInvariants(h.st, h.cfg, [carol.address]).join()).to.match(/negative collateral -5 with no position/);
+  });
+
+  it('tx hashes of identical system transactions differ only when their content does', () => {
+    const a: PerpTx = { type: 'LIQUIDATE', account: 1n, market: BTC, size: 2n, positionBefore: 4n };
+    expect(txHash(a, 1n)).to.equal(txHash({ ...a }, 1n));
+    expect(txHash(a, 1n)).to.not.equal(txHash({ ...a, positionBefore: 2n }, 1n));
+  });
+
+  it('executeTransaction is deterministic: the same tx on two equal states gives equal results', () => {
+    const h1 = new Harness();
+    const h2 = new Harness();
+    const mk = h1.order(bob, { side: 'SELL', size: E8, price: P65K });
+    const tk = h1.order(alice, { side: 'BUY', size: TENTH, price: P65K });
+    const e1 = executeTransaction(h1.trade(mk, tk, TENTH, P65K), h1.st, h1.ctx(), h1.cfg);
+    const e2 = executeTransaction(h2.trade(mk, tk, TENTH, P65K), h2.st, h2.ctx(), h2.cfg);
+    expect(e1).to.deep.equal(e2);
+    expect([...h1.st.storage].sort()).to.deep.equal([...h2.st.storage].sort());
+  });
+});
