@@ -125,6 +125,7 @@ export async function startSequencer(opts: StartOptions): Promise<RunningNode> {
         clock: opts.clock,
         extraOps: () => exchange?.persistOps() ?? [],
         beforeSeal: () => void exchange?.expire(),
+        impactPrices: () => exchange?.impactPrices() ?? new Map(),
       },
       { blockTimeMs: opts.blockTimeMs ?? g.blockTimeMs, heartbeatMs: g.heartbeatMs, maxBlockTransactions: g.maxBlockTransactions, maxQueue: 10_000 },
     );

@@ -179,6 +179,16 @@ export class ExchangeService {
     return fills;
   }
 
+  /**
+   * Impact prices for funding: the average price to fill the market's impact notional against
+   * the book (here: the best bid and ask, the simplest impact size; documented in docs/exchange.md).
+   */
+  impactPrices(): Map<string, { bid?: bigint; ask?: bigint }> {
+    const out = new Map<string, { bid?: bigint; ask?: bigint }>();
+    for (const m of this.cfg.markets) out.set(m.symbol, { bid: this.matcher.bestBid(m.symbol), ask: this.matcher.bestAsk(m.symbol) });
+    return out;
+  }
+
   /** Runs under the lock at seal time: drops expired orders from the book. */
   expire(): OrderRecord[] {
     const ctx = this.producer.ensureOpenCtx();

@@ -11,7 +11,7 @@
  * Nothing is published before that batch is durable.
  */
 import { EventEmitter } from 'node:events';
-import { checkInvariants, executeTransaction, findLiquidations, proposeFunding, txHash, txSignature, txToJson, type PerpTx } from '../../contracts-ts/index.ts';
+import { checkInvariants, executeTransaction, findLiquidations, proposeFunding, txHash, txSignature, txToJson, type ImpactPrices, type PerpTx } from '../../contracts-ts/index.ts';
 import { TxRevert, type ContractEvent, type ExecContext } from '../../contracts-ts/state.ts';
 import { sign, verify } from '../crypto/index.ts';
 import { commitments, type Block, type ChainTx, type Receipt } from '../chain/block.ts';
@@ -38,6 +38,8 @@ export interface ProducerModules {
   extraOps?: () => DbOp[];
   /** Runs under the lock before system transactions at each seal (expiry, triggers). */
   beforeSeal?: () => void;
+  /** The book's impact bid/ask per market, for the funding rate proposal. */
+  impactPrices?: () => ImpactPrices;
 }
 
 export interface OpenBlock {
@@ -213,7 +215,7 @@ export class Producer extends EventEmitter {
     const cfg = this.m.genesis.exchange;
     const proposals: PerpTx[] = [];
     try {
-      const f = proposeFunding(open.pending, cfg, open.ctx);
+      const f = proposeFunding(open.pending, cfg, open.ctx, this.m.impactPrices?.());
       if (f) proposals.push(f);
     } catch (e) {
       this.m.log.warn(`funding proposal failed: ${(e as Error).message}`);
@@ -224,7 +226,7 @@ export class Producer extends EventEmitter {
     while (rounds++ < 8) {
       let liqs: PerpTx[] = [];
       try {
-        liqs = findLiquidations(open.pending, cfg);
+        liqs = findLiquidations(open.pending, cfg, open.ctx.block.timestamp);
       } catch (e) {
         this.m.log.warn(`liquidation scan failed: ${(e as Error).message}`);
       }

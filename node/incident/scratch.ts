@@ -1,0 +1,110 @@
+/**
+ * A throwaway in-memory copy of the world state at some height, for audits: copy the head,
+ * then apply the reverse diffs of canonical blocks down to the height wanted. Nothing is
+ * written anywhere.
+ */
+import type { StateAccess } from '../../contracts-ts/state.ts';
+import type { ChainStore } from '../chain/store.ts';
+import type { ReverseDiff, WorldState } from '../state/index.ts';
+
+export class ScratchState implements StateAccess {
+  private storage = new Map<bigint, Map<bigint, bigint>>();
+  private nonces = new Map<bigint, bigint>();
+  private classes = new Map<bigint, bigint>();
+
+  static fromWorld(w: WorldState): ScratchState {
+    const s = new ScratchState();
+    for (const [a, m] of w.storage) s.storage.set(a, new Map(m));
+    for (const [a, r] of w.contracts) {
+      s.nonces.set(a, r.nonce);
+      s.classes.set(a, r.classHash);
+    }
+    return s;
+  }
+
+  /** A copy of the canonical state at `height` (<= head). */
+  static async at(w: WorldState, chain: ChainStore, height: bigint): Promise<ScratchState> {
+    const s = ScratchState.fromWorld(w);
+    const head = await chain.head();
+    for (let n = head!.number; n > height; n--) {
+      const rev = await chain.reverseDiff(n);
+      if (!rev) throw new Error(`reverse diff of block ${n} is missing`);
+      s.unwind(rev);
+    }
+    return s;
+  }
+
+  clone(): ScratchState {
+    const s = new ScratchState();
+    for (const [a, m] of this.storage) s.storage.set(a, new Map(m));
+    s.nonces = new Map(this.nonces);
+    s.classes = new Map(this.classes);
+    return s;
+  }
+
+  unwind(rev: ReverseDiff): void {
+    for (const x of rev.storage) this.setStorage(x.address, x.key, x.prev);
+    for (const c of rev.contracts) {
+      if (c.prev) {
+        this.nonces.set(c.address, c.prev.nonce);
+        this.classes.set(c.address, c.prev.classHash);
+      } else {
+        this.nonces.delete(c.address);
+        this.classes.delete(c.address);
+      }
+    }
+  }
+
+  getStorage(address: bigint, key: bigint): bigint {
+    return this.storage.get(address)?.get(key) ?? 0n;
+  }
+  setStorage(address: bigint, key: bigint, value: bigint): void {
+    let m = this.storage.get(address);
+    if (!m) this.storage.set(address, (m = new Map()));
+    if (value === 0n) m.delete(key);
+    else m.set(key, value);
+  }
+  getNonce(address: bigint): bigint {
+    return this.nonces.get(address) ?? 0n;
+  }
+  setNonce(address: bigint, nonce: bigint): void {
+    this.nonces.set(address, nonce);
+  }
+  getClassHash(address: bigint): bigint {
+    return this.classes.get(address) ?? 0n;
+  }
+  deploy(address: bigint, classHash: bigint): void {
+    this.classes.set(address, classHash);
+  }
+}
+
+/** Runs `fn` as one transaction over a scratch state: on a throw every write is undone. */
+export function atomically<T>(s: ScratchState, fn: (st: StateAccess) => T): { ok: true; value: T } | { ok: false; error: Error } {
+  const undo: (() => void)[] = [];
+  const j: StateAccess = {
+    getStorage: (a, k) => s.getStorage(a, k),
+    setStorage: (a, k, v) => {
+      const prev = s.getStorage(a, k);
+      undo.push(() => s.setStorage(a, k, prev));
+      s.setStorage(a, k, v);
+    },
+    getNonce: (a) => s.getNonce(a),
+    setNonce: (a, n) => {
+      const prev = s.getNonce(a);
+      undo.push(() => s.setNonce(a, prev));
+      s.setNonce(a, n);
+    },
+    getClassHash: (a) => s.getClassHash(a),
+    deploy: (a, c) => {
+      const prev = s.getClassHash(a);
+      undo.push(() => s.deploy(a, prev));
+      s.deploy(a, c);
+    },
+  };
+  try {
+    return { ok: true, value: fn(j) };
+  } catch (e) {
+    for (let i = undo.length - 1; i >= 0; i--) undo[i]!();
+    return { ok: false, error: e as Error };
+  }
+}
