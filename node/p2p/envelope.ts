@@ -6,13 +6,16 @@
  * - `block`: a sealed block's number, hash and sequencer signature, with the block itself
  *   (`block`) unless it is too big for gossip: then the message is an announcement and the
  *   block travels over blocks_by_range.
- * - `rollback`: a rollback certificate (reserved: the rollback work defines what is signed;
- *   followers decode it and do not act on it yet).
+ * - `rollback`: a rollback certificate as chain/rollback.ts signs it (`certificateToJson`).
+ *   Reserved for rollback following: followers check its signature and do not act on it yet.
  * - `mode`: a maintenance-mode change, a hint naming the block that records it on-chain (the
  *   block itself is what followers trust).
  */
 import { isFelt } from '../crypto/index.ts';
 import { blockFromJson, blockToJson, type Block } from '../chain/block.ts';
+import { certificateToJson, type RollbackCertificate } from '../chain/rollback.ts';
+
+export type { RollbackCertificate };
 
 export const ENVELOPE_VERSION = 1;
 
@@ -23,20 +26,6 @@ export interface BlockEnvelope {
   signature: [bigint, bigint];
   /** Absent in an announcement (block larger than the gossip limit). */
   block?: Block;
-}
-
-/**
- * Signed by the sequencer when it rolls the chain back (issue: rollback). Fields as the
- * rollback issue lists them; the signed message hash is defined there.
- */
-export interface RollbackCertificate {
-  target_number: bigint;
-  target_hash: bigint;
-  orphaned_head_number: bigint;
-  orphaned_head_hash: bigint;
-  reason: string;
-  incident_id: string;
-  signature: [bigint, bigint];
 }
 
 export interface RollbackEnvelope {
@@ -74,22 +63,8 @@ function envelopeJson(e: Envelope): Record<string, unknown> {
   switch (e.type) {
     case 'block':
       return { v: ENVELOPE_VERSION, type: 'block', number: Number(e.number), hash: hex(e.hash), signature: e.signature.map(hex), ...(e.block ? { block: blockToJson(e.block) } : {}) };
-    case 'rollback': {
-      const c = e.certificate;
-      return {
-        v: ENVELOPE_VERSION,
-        type: 'rollback',
-        certificate: {
-          target_number: Number(c.target_number),
-          target_hash: hex(c.target_hash),
-          orphaned_head_number: Number(c.orphaned_head_number),
-          orphaned_head_hash: hex(c.orphaned_head_hash),
-          reason: c.reason,
-          incident_id: c.incident_id,
-          signature: c.signature.map(hex),
-        },
-      };
-    }
+    case 'rollback':
+      return { v: ENVELOPE_VERSION, type: 'rollback', certificate: certificateToJson(e.certificate) };
     case 'mode':
       return { v: ENVELOPE_VERSION, type: 'mode', mode: e.mode, number: Number(e.number), hash: hex(e.hash) };
   }
@@ -169,12 +144,13 @@ export function decodeEnvelope(data: Uint8Array, maxBytes: number): Envelope {
       return {
         type: 'rollback',
         certificate: {
-          target_number: uint(c.target_number, 'certificate.target_number'),
+          chain_id: felt(c.chain_id, 'certificate.chain_id'),
+          target_height: uint(c.target_height, 'certificate.target_height'),
           target_hash: felt(c.target_hash, 'certificate.target_hash'),
-          orphaned_head_number: uint(c.orphaned_head_number, 'certificate.orphaned_head_number'),
+          orphaned_head_height: uint(c.orphaned_head_height, 'certificate.orphaned_head_height'),
           orphaned_head_hash: felt(c.orphaned_head_hash, 'certificate.orphaned_head_hash'),
-          reason: str(c.reason, 'certificate.reason', 1000),
-          incident_id: str(c.incident_id, 'certificate.incident_id', 200),
+          reason: str(c.reason, 'certificate.reason', 256),
+          incident_id: felt(c.incident_id, 'certificate.incident_id'),
           signature: sigPair(c.signature, 'certificate.signature'),
         },
       };

@@ -16,7 +16,8 @@
 import { EventEmitter } from 'node:events';
 import type { PeerId, Stream, Connection } from '@libp2p/interface';
 import { multiaddr, type Multiaddr } from '@multiformats/multiaddr';
-import { verify } from '../crypto/index.ts';
+import { encodeShortString, verify } from '../crypto/index.ts';
+import { verifyCertificate } from '../chain/rollback.ts';
 import { blockFromJson, blockToJson, headerFromJson, headerToJson, type Block } from '../chain/block.ts';
 import { blockHash, type BlockHeader } from '../chain/header.ts';
 import type { Logger } from '../log.ts';
@@ -132,6 +133,7 @@ export class P2PService extends EventEmitter {
   private node!: Host;
   private localHead!: { number: bigint; hash: bigint };
   private genesisHash = 0n;
+  private readonly chainIdFelt: bigint;
   private readonly importLock = new Mutex();
   private readonly buffer = new Map<bigint, { block: Block; from: string }>();
   private readonly peerIds = new Map<string, PeerId>();
@@ -151,6 +153,7 @@ export class P2PService extends EventEmitter {
     super();
     this.opts = resolveP2POptions(opts);
     this.names = wireNames(chain.chainId);
+    this.chainIdFelt = encodeShortString(chain.chainId);
     this.peers = new PeerBook(this.opts);
     if (this.opts.role === 'follower' && !chain.importBlock) throw new Error('p2p: a follower needs chain.importBlock');
   }
@@ -332,8 +335,14 @@ export class P2PService extends EventEmitter {
       return 'reject';
     }
     if (env.type === 'rollback') {
+      const c = env.certificate;
+      if (c.chain_id !== this.chainIdFelt || !verifyCertificate(c, this.chain.sequencerKey)) {
+        this.penalise(from, 'bad_certificate', `rollback certificate to ${c.target_height} is not signed by this chain's sequencer`);
+        return 'reject';
+      }
       this.stats.rollbacksIgnored++;
-      this.log.warn(`rollback certificate from ${from} (target ${env.certificate.target_number}); rollback following is not implemented yet: ignored`);
+      this.log.warn(`valid rollback certificate from ${from}: target ${c.target_height} ${hex(c.target_hash)}, orphaned head ${c.orphaned_head_height}; rollback following is not implemented yet: ignored`);
+      this.emit('rollback', c);
       return 'ignore';
     }
     if (env.type === 'mode') {

@@ -29,8 +29,8 @@ import {
   type StartP2POptions,
 } from '../../node/p2p/index.ts';
 import { blockToJson, type Block } from '../../node/chain/block.ts';
-import { blockHash } from '../../node/chain/header.ts';
-import { sign } from '../../node/crypto/index.ts';
+import { encodeShortString, sign } from '../../node/crypto/index.ts';
+import { certificateHash } from '../../node/chain/rollback.ts';
 import { startHttp, closeServer, type CallContext } from '../../node/rpc/http.ts';
 import { tempDir } from '../helpers/tmp.ts';
 import { FakeChain, makeBlock, ROGUE_KEY, SEQ_KEY, testLog, until } from './p2p.fixtures.ts';
@@ -67,7 +67,7 @@ describe('p2p wire formats', () => {
     expect(ann.announced).to.equal(true);
     const a = decodeEnvelope(ann.bytes, 300);
     expect(a).to.deep.equal({ type: 'block', number: 1n, hash: b1.hash, signature: b1.signature });
-    const cert = { target_number: 5n, target_hash: 7n, orphaned_head_number: 9n, orphaned_head_hash: 11n, reason: 'drill', incident_id: 'inc-1', signature: [1n, 2n] as [bigint, bigint] };
+    const cert = { chain_id: 3n, target_height: 5n, target_hash: 7n, orphaned_head_height: 9n, orphaned_head_hash: 11n, reason: 'drill', incident_id: 13n, signature: [1n, 2n] as [bigint, bigint] };
     expect(decodeEnvelope(encodeEnvelope({ type: 'rollback', certificate: cert }), 4096)).to.deep.equal({ type: 'rollback', certificate: cert });
     expect(decodeEnvelope(encodeEnvelope({ type: 'mode', mode: 'CANCEL_ONLY', number: 3n, hash: 4n }), 4096)).to.deep.equal({ type: 'mode', mode: 'CANCEL_ONLY', number: 3n, hash: 4n });
   });
@@ -210,7 +210,7 @@ describe('p2p network (stand-in chain)', function () {
     expect(f.stats.importedFromGossip).to.be.greaterThan(0);
   });
 
-  it('rejects forged gossip (bad signature, wrong state root, tampered transaction, oversized, malformed), ignores a replayed old block, keeps its head', async () => {
+  it('rejects forged gossip (bad signature, wrong state root, tampered transaction, oversized, malformed, forged rollback certificate), ignores a replayed old block, keeps its head', async () => {
     const sc = new FakeChain();
     const seq = await node(sc, 'sequencer');
     const fc = new FakeChain();
@@ -240,13 +240,22 @@ describe('p2p network (stand-in chain)', function () {
     const huge = makeBlock(sc.tip, { txs: 1, padding: 10_000 });
     await rogue.publishRaw(enc(huge));
     await rogue.publishRaw(new TextEncoder().encode('{"v":1,"type":"block","number":11,'));
-    await until(() => offences.length >= 5 && f.stats.ignoredOld >= 1, 10_000, `5 offences (got ${offences.join(',')}) and one ignored replay`);
-    expect(offences.sort()).to.deep.equal(['bad_signature', 'bad_state_root', 'bad_tx_hash', 'malformed', 'oversized']);
+    // Rollback certificates: checked (signature, chain id) though not yet followed.
+    const body = { chain_id: encodeShortString(sc.chainId), target_height: 3n, target_hash: sc.blocks[3]!.hash, orphaned_head_height: 10n, orphaned_head_hash: sc.tip.hash, reason: 'drill', incident_id: 1n };
+    const s1 = sign(certificateHash(body), SEQ_KEY);
+    const s2 = sign(certificateHash(body), ROGUE_KEY);
+    const certs: unknown[] = [];
+    f.on('rollback', (c) => certs.push(c));
+    await rogue.publishRaw(encodeEnvelope({ type: 'rollback', certificate: { ...body, signature: [s1.r, s1.s] } }));
+    await rogue.publishRaw(encodeEnvelope({ type: 'rollback', certificate: { ...body, signature: [s2.r, s2.s] } }));
+    await until(() => offences.length >= 6 && f.stats.ignoredOld >= 1 && certs.length === 1, 10_000, `6 offences (got ${offences.join(',')}), one ignored replay, one valid certificate`);
+    expect(offences.sort()).to.deep.equal(['bad_certificate', 'bad_signature', 'bad_state_root', 'bad_tx_hash', 'malformed', 'oversized']);
+    expect(f.stats.rollbacksIgnored).to.equal(1);
     expect(fc.tip.hash).to.equal(before.head);
     expect(fc.tip.header.new_root).to.equal(before.root);
     expect(fc.blocks.length).to.equal(11);
     const rec = f.status().peers.find((p) => p.id === rogue.peerId)!;
-    expect(rec.offences).to.equal(5);
+    expect(rec.offences).to.equal(6);
     expect(rec.score).to.be.lessThan(0);
 
     // The honest chain continues and the follower follows it.
@@ -286,7 +295,7 @@ describe('p2p network (stand-in chain)', function () {
     for (let i = 0; i < 20; i++) forged.blocks.push(makeBlock(forged.tip, { root: 0x77n }));
     const names = wireNames(sc.chainId);
     const rogue: Host = await createHost({ host: '127.0.0.1', port: 0, maxGossipBytes: 1 << 20, topics: [names.blocksTopic], isBanned: () => false });
-    running.push(rogue);
+    running.push({ stop: async () => rogue.stop() });
     rogue.services.pubsub.subscribe(names.blocksTopic);
     const tip = forged.tip;
     await rogue.handle(names.status, async (stream) => {
@@ -427,7 +436,3 @@ describe('p2p forwarding of trading calls', () => {
   });
 });
 
-// keep imports used
-void blockHash;
-void sign;
-void SEQ_KEY;
