@@ -10,6 +10,10 @@ import { fullCheck, quickCheck } from './chain/verify.ts';
 import { encodeShortString, getStarkKey, parseFelt, randomPrivateKey, toHex } from './crypto/index.ts';
 import { listCheckpoints, makeCheckpoint, resolveTarget, type Checkpoint } from './chain/checkpoints.ts';
 import { certificateToJson, rollback } from './chain/rollback.ts';
+import { audit, reportTable, reportToJson } from './incident/audit.ts';
+import { executeRefunds, parsePlan } from './incident/refund.ts';
+import { Producer } from './sequencer/producer.ts';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { accountAddress } from '../contracts-ts/index.ts';
 import type { Genesis } from './chain/genesis.ts';
 
@@ -209,12 +213,7 @@ CANCEL_ONLY mode: open orders are cancelled except take-profit and stop-loss ord
     options: { ...COMMON, to: { type: 'string' }, reason: { type: 'string', default: 'operator rollback' }, incident: { type: 'string', default: '0x0' } },
     async run(v, log) {
       if (!v.to) throw new UsageError('--to <height|label> is required');
-      let incident: bigint;
-      try {
-        incident = parseFelt(/^0x/i.test(v.incident) || /^[0-9]+$/.test(v.incident) ? v.incident : toHex(encodeShortString(v.incident)), 'incident');
-      } catch (e) {
-        throw new UsageError(`--incident: ${(e as Error).message}`);
-      }
+      const incident = parseIncident(v.incident);
       if (v.reason.length > 256) throw new UsageError('--reason is limited to 256 characters');
       const c = await openChain({ dataDir: resolve(v['data-dir']), genesisPath: resolve(v.genesis), log });
       try {
@@ -228,7 +227,79 @@ CANCEL_ONLY mode: open orders are cancelled except take-profit and stop-loss ord
       }
     },
   },
+  audit: {
+    summary: 'compare the orphaned branch of an incident rollback with the canonical chain; refund plan',
+    usage: `perpnode audit --incident <id> [--fault-tx <hash>]... [--fault-oracle-from <height>]
+                [--json report.json] [--data-dir ./data] [--genesis genesis/devnet.json]
+
+For the rollback recorded with this incident id, replays the orphaned blocks twice from the
+rollback target: as signed, and without the fault (the listed transactions, and/or every oracle
+update from a height on), re-proposing funding and liquidations as a fault-free sequencer would.
+Lists every account whose outcome differs; an account liquidated only on the orphaned branch is
+harmed, and its refund is max(0, reference collateral - canonical collateral). Prints a table;
+--json writes the full report with the refund plan (input of perpnode refund). Read-only.`,
+    options: { ...COMMON, incident: { type: 'string' }, 'fault-tx': { type: 'string', multiple: true }, 'fault-oracle-from': { type: 'string' }, json: { type: 'string' } },
+    async run(v, log) {
+      if (!v.incident) throw new UsageError('--incident is required');
+      const incident = parseIncident(v.incident);
+      const c = await openChain({ dataDir: resolve(v['data-dir']), genesisPath: resolve(v.genesis), log });
+      try {
+        const fault = {
+          txs: (v['fault-tx'] ?? []).map((h: string) => parseFelt(h, '--fault-tx')),
+          oracleFrom: v['fault-oracle-from'] === undefined ? undefined : BigInt(intOpt(v['fault-oracle-from'], 'fault-oracle-from', 0, Number.MAX_SAFE_INTEGER)),
+        };
+        const report = await audit(c.db, c.chain, c.world, c.genesis, incident, fault);
+        console.log(reportTable(report));
+        if (v.json) {
+          writeFileSync(resolve(v.json), JSON.stringify(reportToJson(report), null, 2) + '\n');
+          log.info(`report written to ${v.json}`);
+        }
+      } finally {
+        await c.close();
+      }
+    },
+  },
+  refund: {
+    summary: 'pay a refund plan from the Liquidator Vault (node stopped; admin_refund when running)',
+    usage: `perpnode refund --plan <file> [--data-dir ./data] [--genesis genesis/devnet.json]
+
+Executes the refund plan of an audit report (or a plan object {incident_id, entries:[{account,
+amount}]}) as REFUND transactions in one sealed block. Each refund is keyed on-chain by
+(incident id, account): running the same plan twice pays nothing the second time. Refused
+whole if the vault cannot cover what is still unpaid.`,
+    options: { ...COMMON, plan: { type: 'string' } },
+    async run(v, log) {
+      if (!v.plan) throw new UsageError('--plan <file> is required');
+      let plan;
+      try {
+        plan = parsePlan(JSON.parse(readFileSync(resolve(v.plan), 'utf8')));
+      } catch (e) {
+        throw new UsageError(`--plan: ${(e as Error).message}`);
+      }
+      const c = await openChain({ dataDir: resolve(v['data-dir']), genesisPath: resolve(v.genesis), log });
+      try {
+        if (!c.genesis.sequencer.privateKey) throw new Error('only the sequencer can pay refunds (no sequencer key in this genesis)');
+        const producer = await Producer.create(
+          { db: c.db, chain: c.chain, world: c.world, genesis: c.genesis, log, signingKey: c.genesis.sequencer.privateKey },
+          { blockTimeMs: c.genesis.blockTimeMs, heartbeatMs: c.genesis.heartbeatMs, maxBlockTransactions: c.genesis.maxBlockTransactions, maxQueue: 1 },
+        );
+        const r = await executeRefunds(producer, c.genesis.exchange, plan);
+        for (const s of r.skipped) log.warn(`skipped ${toHex(s.account)}: ${s.reason}`);
+        console.log(JSON.stringify({ paid: r.paid.map((p) => ({ account: toHex(p.account), amount: p.amount.toString(), tx_hash: toHex(p.tx) })), total: r.total.toString(), block_number: Number(producer.head.number) }, null, 2));
+      } finally {
+        await c.close();
+      }
+    },
+  },
 };
+
+function parseIncident(s: string): bigint {
+  try {
+    return parseFelt(/^0x/i.test(s) || /^[0-9]+$/.test(s) ? s : toHex(encodeShortString(s)), 'incident');
+  } catch (e) {
+    throw new UsageError(`--incident: ${(e as Error).message} (a number, 0x-hex, or a short string of at most 31 ASCII characters)`);
+  }
+}
 
 function checkpointView(c: Checkpoint) {
   return { height: Number(c.height), label: c.label, time: c.time, block_hash: toHex(c.block_hash), state_root: toHex(c.state_root) };

@@ -6,6 +6,7 @@ import { MODES, type Mode } from '../../contracts-ts/exchange/modes.ts';
 import { encodeShortString, toHex } from '../crypto/index.ts';
 import { listCheckpoints, resolveTarget } from '../chain/checkpoints.ts';
 import { certificateToJson } from '../chain/rollback.ts';
+import { executeRefunds, parsePlan } from '../incident/refund.ts';
 import type { Maintenance } from '../sequencer/maintenance.ts';
 import type { Methods } from './jsonrpc.ts';
 import type { CallContext } from './http.ts';
@@ -89,6 +90,26 @@ export function adminMethods(a: AdminModules): Methods<CallContext> {
         if (target >= head!.number) throw E.invalidParams(`target ${target} must be below the head ${head!.number}`);
         const r = await m.rollback(target, reason, incident);
         return { certificate: certificateToJson(r.certificate), cancelled_orders: r.cancelled.map((x) => toHex(x.signed.hash)), kept_tp_sl_orders: r.kept.map((x) => toHex(x.signed.hash)), mode: 'CANCEL_ONLY' };
+      },
+    },
+    admin_refund: {
+      params: ['plan'],
+      handler: async (p) => {
+        const m = needSequencer(a);
+        let plan;
+        try {
+          plan = parsePlan(p.plan);
+        } catch (e) {
+          throw E.invalidParams(`plan: ${(e as Error).message}`);
+        }
+        let r;
+        try {
+          r = await executeRefunds(m.m.producer, a.genesis.exchange, plan);
+        } catch (e) {
+          if ((e as Error).message.includes('Liquidator Vault')) throw E.rejected('VAULT_INSUFFICIENT', (e as Error).message);
+          throw e;
+        }
+        return { paid: r.paid.map((x) => ({ account: toHex(x.account), amount: x.amount.toString(), tx_hash: toHex(x.tx) })), skipped: r.skipped.map((x) => ({ account: toHex(x.account), reason: x.reason })), total: r.total.toString() };
       },
     },
     admin_peers: {
