@@ -19,6 +19,9 @@ import { adminMethods } from './rpc/admin.ts';
 import { bearerMatches, ensureAdminToken } from './rpc/admin-token.ts';
 import { ExchangeService } from './sequencer/exchange.ts';
 import { Maintenance } from './sequencer/maintenance.ts';
+import { OracleFeeder, type FeederSource } from './sequencer/feeder.ts';
+import { ForwardingDispatcher, startP2P, TRADING_METHODS, type P2POptions, type P2PService } from './p2p/index.ts';
+import { chainForP2P } from './p2p/chain.ts';
 
 export interface Chain {
   dir: OpenedDataDir;
@@ -93,6 +96,10 @@ export interface StartOptions {
   log: Logger;
   /** Milliseconds clock for the producer (tests). */
   clock?: () => number;
+  /** Block gossip to followers (node/p2p); absent = no p2p. The identity key is <dataDir>/p2p.key. */
+  p2p?: Partial<Omit<P2POptions, 'role'>>;
+  /** When p2p cannot start: true = refuse to start, false = log an error and run without it. */
+  p2pRequired?: boolean;
 }
 
 export interface RunningNode {
@@ -102,6 +109,8 @@ export interface RunningNode {
   maintenance: Maintenance;
   rpcUrl: string;
   adminUrl: string | null;
+  /** The p2p service, when started. */
+  p2p: P2PService | null;
   stop(): Promise<void>;
 }
 
@@ -110,6 +119,7 @@ export async function startSequencer(opts: StartOptions): Promise<RunningNode> {
   const chain = await openChain({ dataDir: opts.dataDir, genesisPath: opts.genesisPath, log: opts.log });
   const g = chain.genesis;
   let producer: Producer | undefined;
+  let p2p: P2PService | null = null;
   const servers: import('node:http').Server[] = [];
   try {
     if (!g.sequencer.privateKey) throw new StartupError('this genesis holds no sequencer private key: only its sequencer can produce blocks (start as a follower instead)');
@@ -132,6 +142,16 @@ export async function startSequencer(opts: StartOptions): Promise<RunningNode> {
     exchange = await ExchangeService.create(producer, g.exchange, chain.db);
     const maintenance = new Maintenance({ db: chain.db, chain: chain.chain, world: chain.world, genesis: g, producer, exchange, log: opts.log.child('maintenance') });
     if (await maintenance.pendingAfterRollback()) await maintenance.afterRollback();
+    if (opts.p2p) {
+      try {
+        p2p = await startP2P(chainForP2P(chain), { ...opts.p2p, role: 'sequencer', dataDir: opts.dataDir }, opts.log.child('p2p'));
+      } catch (e) {
+        if (opts.p2pRequired) throw new StartupError(`p2p could not start on ${opts.p2p.host ?? '127.0.0.1'}:${opts.p2p.port ?? 5051}: ${(e as Error).message}`);
+        opts.log.error(`p2p NOT started (followers will not receive blocks): ${(e as Error).message}; pass --p2p-port <port> to choose another port, or --p2p-port off`);
+      }
+      const live = p2p;
+      if (live) producer.on('block', (b) => void live.publishBlock(b));
+    }
     const modules: RpcModules = { chain: chain.chain, world: chain.world, genesis: g, producer, exchange };
     const onInternalError = (method: string, e: unknown) => opts.log.error(`rpc ${method} failed: ${(e as Error)?.stack ?? e}`);
     const rpcServer = await startHttp(new Dispatcher<CallContext>(rpcMethods(modules), { maxBatch: 100, onInternalError }), {
@@ -148,7 +168,7 @@ export async function startSequencer(opts: StartOptions): Promise<RunningNode> {
     let adminUrl: string | null = null;
     if (opts.adminPort !== null) {
       const token = ensureAdminToken(opts.dataDir);
-      const admin = { ...modules, maintenance, startedAt: Date.now() };
+      const admin = { ...modules, maintenance, startedAt: Date.now(), ...(p2p ? { peers: () => p2p!.status() } : {}) };
       const adminServer = await startHttp(new Dispatcher<CallContext>(adminMethods(admin), { maxBatch: 10, onInternalError }), {
         host: '127.0.0.1',
         port: opts.adminPort ?? 5055,
@@ -162,7 +182,16 @@ export async function startSequencer(opts: StartOptions): Promise<RunningNode> {
       servers.push(adminServer);
       adminUrl = `http://127.0.0.1:${boundPort(adminServer)}`;
     }
+    let feeder: OracleFeeder | undefined;
+    const oracleKey = g.exchange.oracles.find((k) => k.privateKey !== undefined);
+    const feederMode = opts.feeder ?? 'walk';
+    if (feederMode !== 'off' && oracleKey) {
+      const source: FeederSource = feederMode === 'walk' ? { kind: 'walk', seed: 42n, stepBps: 20n } : { kind: 'file', path: feederMode };
+      feeder = new OracleFeeder(exchange, g.exchange, { publicKey: oracleKey.publicKey, privateKey: oracleKey.privateKey! }, g.chainId, source, opts.feederIntervalMs ?? 2000, opts.log.child('feeder'));
+      opts.log.info(`devnet oracle feeder: ${feederMode === 'walk' ? 'seeded random walk' : `replaying ${feederMode}`}`);
+    }
     producer.start();
+    feeder?.start();
     opts.log.info(`sequencer for ${g.chainIdName} at block ${producer.head.number}; JSON-RPC on ${rpcUrl}${adminUrl ? `; admin on ${adminUrl} (token in ${opts.dataDir}/admin.token)` : ''}`);
     let stopped = false;
     const p = producer;
@@ -173,17 +202,107 @@ export async function startSequencer(opts: StartOptions): Promise<RunningNode> {
       maintenance,
       rpcUrl,
       adminUrl,
+      p2p,
       async stop() {
         if (stopped) return;
         stopped = true;
+        feeder?.stop();
         for (const s of servers) await closeServer(s);
         await p.stop();
+        await p2p?.stop();
         await chain.close();
       },
     };
   } catch (e) {
     for (const s of servers) await closeServer(s);
     if (producer) await producer.stop().catch(() => undefined);
+    await p2p?.stop().catch(() => undefined);
+    await chain.close();
+    throw e;
+  }
+}
+
+export interface FollowerOptions {
+  dataDir: string;
+  genesisPath: string;
+  rpcHost: string;
+  rpcPort: number;
+  /** Admin JSON-RPC port (admin_status, admin_peers); null disables it. */
+  adminPort?: number | null;
+  log: Logger;
+  /** p2p listen address, bootstrap peers (the sequencer's multiaddr) and tuning. */
+  p2p: Partial<Omit<P2POptions, 'role'>>;
+  /** The sequencer's JSON-RPC URL: trading calls are forwarded there (refused when absent). */
+  sequencerRpc?: string;
+}
+
+export interface RunningFollower {
+  chain: Chain;
+  p2p: P2PService;
+  rpcUrl: string;
+  adminUrl: string | null;
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts a follower: opens and checks the chain, follows the sequencer over p2p (every block
+ * verified by re-execution before it is applied) and serves the read RPC; trading calls are
+ * forwarded to `sequencerRpc` or refused with error 10008 naming the sequencer.
+ */
+export async function startFollower(opts: FollowerOptions): Promise<RunningFollower> {
+  const chain = await openChain({ dataDir: opts.dataDir, genesisPath: opts.genesisPath, log: opts.log });
+  const g = chain.genesis;
+  let p2p: P2PService | undefined;
+  const servers: import('node:http').Server[] = [];
+  try {
+    p2p = await startP2P(chainForP2P(chain), { ...opts.p2p, role: 'follower', dataDir: opts.dataDir }, opts.log.child('p2p'));
+    const live = p2p;
+    const modules: RpcModules = { chain: chain.chain, world: chain.world, genesis: g };
+    const onInternalError = (method: string, e: unknown) => opts.log.error(`rpc ${method} failed: ${(e as Error)?.stack ?? e}`);
+    const boot = opts.p2p.bootstrap ?? [];
+    const sequencer = `sequencer ${hex(g.sequencer.address)}${boot.length ? ` (p2p ${boot.join(', ')})` : ''}`;
+    const dispatcher = new ForwardingDispatcher<CallContext>(rpcMethods(modules), { maxBatch: 100, onInternalError }, { methods: TRADING_METHODS, sequencerRpc: opts.sequencerRpc, sequencer });
+    const rpcServer = await startHttp(dispatcher, { host: opts.rpcHost, port: opts.rpcPort, paths: ['/', '/rpc/v0_10'], maxBodyBytes: 1 << 20, requestTimeoutMs: 30_000, ratePerSec: 2000, burst: 4000 });
+    servers.push(rpcServer);
+    const rpcUrl = `http://${opts.rpcHost}:${boundPort(rpcServer)}`;
+    let adminUrl: string | null = null;
+    if (opts.adminPort !== null) {
+      const token = ensureAdminToken(opts.dataDir);
+      const admin = { ...modules, startedAt: Date.now(), peers: () => live.status() };
+      const adminServer = await startHttp(new Dispatcher<CallContext>(adminMethods(admin), { maxBatch: 10, onInternalError }), {
+        host: '127.0.0.1',
+        port: opts.adminPort ?? 5055,
+        paths: ['/'],
+        maxBodyBytes: 64 << 10,
+        requestTimeoutMs: 60_000,
+        ratePerSec: 50,
+        burst: 100,
+        authorize: (req) => bearerMatches(req, token),
+      });
+      servers.push(adminServer);
+      adminUrl = `http://127.0.0.1:${boundPort(adminServer)}`;
+    }
+    const head = await chain.chain.head();
+    opts.log.info(
+      `follower for ${g.chainIdName} at block ${head?.number}; JSON-RPC on ${rpcUrl}${adminUrl ? `; admin on ${adminUrl}` : ''}; trading calls ${opts.sequencerRpc ? `forwarded to ${opts.sequencerRpc}` : 'refused (no --sequencer-rpc)'}`,
+    );
+    let stopped = false;
+    return {
+      chain,
+      p2p: live,
+      rpcUrl,
+      adminUrl,
+      async stop() {
+        if (stopped) return;
+        stopped = true;
+        for (const s of servers) await closeServer(s);
+        await live.stop();
+        await chain.close();
+      },
+    };
+  } catch (e) {
+    for (const s of servers) await closeServer(s);
+    await p2p?.stop().catch(() => undefined);
     await chain.close();
     throw e;
   }
