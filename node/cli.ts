@@ -2,10 +2,11 @@
  * The `perpnode` command line. Each command has its own --help. Exit codes: 0 ok, 1 runtime
  * failure (message on stderr), 2 usage error.
  */
+import './p2p/polyfill.ts'; // first: libp2p needs Promise.withResolvers on Node 20
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { resolve } from 'node:path';
 import { createLogger, isLogLevel, type Logger } from './log.ts';
-import { openChain, startSequencer } from './node.ts';
+import { openChain, startFollower, startSequencer } from './node.ts';
 import { fullCheck, quickCheck } from './chain/verify.ts';
 import { encodeShortString, getStarkKey, parseFelt, randomPrivateKey, toHex } from './crypto/index.ts';
 import { listCheckpoints, makeCheckpoint, resolveTarget, type Checkpoint } from './chain/checkpoints.ts';
@@ -43,27 +44,58 @@ const commands: Record<string, Command> = {
   start: {
     summary: 'run a node (devnet sequencer by default)',
     usage: `perpnode start [--data-dir ./data] [--genesis genesis/devnet.json] [--rpc-host 127.0.0.1]
-                [--rpc-port 5050] [--admin-port 5055|off] [--block-time-ms 1000] [--log-level info]
+                [--rpc-port 5050] [--admin-port 5055|off] [--block-time-ms 1000]
+                [--feeder walk|off|<replay.json>] [--log-level info]
+                [--role sequencer|follower] [--p2p-host 127.0.0.1] [--p2p-port 5051|off]
+                [--bootstrap <multiaddr>]... [--sequencer-rpc <url>]
 
 Starts the sequencer: opens (or initialises from the genesis file) the data directory, checks
 the head's state root and signature, produces a block every --block-time-ms while
 transactions wait (a heartbeat block at least every 10 s otherwise), and serves JSON-RPC.
 The admin port (127.0.0.1 only) needs the bearer token in <data-dir>/admin.token.
-SIGINT/SIGTERM seal the block in flight, close the database and exit 0.`,
+--feeder: on a devnet (the genesis holds an oracle private key) a built-in feeder signs oracle
+prices every 2 s: a seeded random walk by default, or a replay file; 'off' disables it.
+SIGINT/SIGTERM seal the block in flight, close the database and exit 0.
+
+p2p (docs/followers.md): the sequencer publishes every block on libp2p (TCP --p2p-port, default
+5051 on --p2p-host; "off" disables it) and logs its full multiaddrs. --role follower follows a
+sequencer instead: dials each --bootstrap multiaddr, syncs from genesis, applies a block only
+after re-executing it to the same state root and hash, and serves the read RPC. Trading calls
+sent to a follower are forwarded to --sequencer-rpc, or refused (error 10008) without it.`,
     options: {
       ...COMMON,
+      role: { type: 'string', default: 'sequencer' },
+      'p2p-host': { type: 'string', default: '127.0.0.1' },
+      'p2p-port': { type: 'string' },
+      bootstrap: { type: 'string', multiple: true },
+      'sequencer-rpc': { type: 'string' },
       'rpc-host': { type: 'string', default: '127.0.0.1' },
       'rpc-port': { type: 'string', default: '5050' },
       'admin-port': { type: 'string', default: '5055' },
       'block-time-ms': { type: 'string' },
+      feeder: { type: 'string', default: 'walk' },
     },
     async run(v, log) {
+      const role = v.role;
+      if (role !== 'sequencer' && role !== 'follower') throw new UsageError('--role must be sequencer or follower');
+      const p2pOff = v['p2p-port'] === 'off';
+      if (p2pOff && role === 'follower') throw new UsageError('a follower needs p2p: --p2p-port off is for the sequencer only');
+      if (v['sequencer-rpc'] !== undefined && role !== 'follower') throw new UsageError('--sequencer-rpc is a follower option');
+      if (v['sequencer-rpc'] !== undefined && !/^https?:\/\/\S+$/.test(v['sequencer-rpc'])) throw new UsageError('--sequencer-rpc must be an http(s) URL');
+      const bootstrap: string[] = v.bootstrap ?? [];
+      for (const b of bootstrap)
+        if (!/^\/(ip4|ip6|dns|dns4|dns6)\/[^/]+\/tcp\/\d+\/p2p\/\w+$/.test(b)) throw new UsageError(`--bootstrap ${b}: expected /ip4/<host>/tcp/<port>/p2p/<peer id> (as the sequencer logs it)`);
+      const p2p = p2pOff ? undefined : { host: v['p2p-host'], port: v['p2p-port'] === undefined ? 5051 : intOpt(v['p2p-port'], 'p2p-port', 0, 65535), bootstrap };
+      if (role === 'follower') return runFollower(v, p2p!, log);
       const node = await startSequencer({
+        p2p,
+        p2pRequired: v['p2p-port'] !== undefined,
         dataDir: resolve(v['data-dir']),
         genesisPath: resolve(v.genesis),
         rpcHost: v['rpc-host'],
         rpcPort: intOpt(v['rpc-port'], 'rpc-port', 0, 65535),
         adminPort: v['admin-port'] === 'off' ? null : intOpt(v['admin-port'], 'admin-port', 0, 65535),
+        feeder: v.feeder,
         blockTimeMs: v['block-time-ms'] === undefined ? undefined : intOpt(v['block-time-ms'], 'block-time-ms', 1, 3_600_000),
         log,
       });
@@ -303,6 +335,36 @@ function parseIncident(s: string): bigint {
 
 function checkpointView(c: Checkpoint) {
   return { height: Number(c.height), label: c.label, time: c.time, block_hash: toHex(c.block_hash), state_root: toHex(c.state_root) };
+}
+
+/** `start --role follower`: runs until SIGINT/SIGTERM, then stops p2p and closes the database. */
+async function runFollower(v: Record<string, any>, p2p: { host: string; port: number; bootstrap: string[] }, log: Logger): Promise<number> {
+  const node = await startFollower({
+    dataDir: resolve(v['data-dir']),
+    genesisPath: resolve(v.genesis),
+    rpcHost: v['rpc-host'],
+    rpcPort: intOpt(v['rpc-port'], 'rpc-port', 0, 65535),
+    adminPort: v['admin-port'] === 'off' ? null : intOpt(v['admin-port'], 'admin-port', 0, 65535),
+    p2p,
+    sequencerRpc: v['sequencer-rpc'],
+    log,
+  });
+  await new Promise<void>((done) => {
+    let stopping = false;
+    const onSignal = (sig: string) => {
+      if (stopping) return;
+      stopping = true;
+      log.info(`${sig}: stopping p2p and closing the database`);
+      node.stop().then(done, (e) => {
+        log.error(`shutdown failed: ${(e as Error).message}`);
+        process.exitCode = 1;
+        done();
+      });
+    };
+    process.once('SIGINT', () => onSignal('SIGINT'));
+    process.once('SIGTERM', () => onSignal('SIGTERM'));
+  });
+  return 0;
 }
 
 function printDevAccounts(g: Genesis, log: Logger): void {

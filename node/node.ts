@@ -100,6 +100,9 @@ export interface StartOptions {
   p2p?: Partial<Omit<P2POptions, 'role'>>;
   /** When p2p cannot start: true = refuse to start, false = log an error and run without it. */
   p2pRequired?: boolean;
+  /** Devnet oracle feeder: 'walk' (default when the genesis has an oracle key), 'off', or a replay file. */
+  feeder?: string;
+  feederIntervalMs?: number;
 }
 
 export interface RunningNode {
