@@ -10,6 +10,7 @@ import { blockHash, stateDiffCommitment } from './header.ts';
 import { commitments } from './block.ts';
 import { ChainStore } from './store.ts';
 import type { Genesis } from './genesis.ts';
+import { criticalKeys, nameStorageKey } from './keynames.ts';
 import { classLeaf, contractLeaf, globalRoot, hashFn, type WorldState, type TrieHash } from '../state/index.ts';
 
 export class IntegrityError extends Error {
@@ -45,8 +46,17 @@ export async function quickCheck(chain: ChainStore, world: WorldState, g: Genesi
     throw new IntegrityError(`state root mismatch at head ${head.number}: the signed header says ${hex(h.header.new_root)}, the stored state commits to ${hex(world.root)}`);
   await checkRootNode(world, world.contractsRoot, world.hash, 'contracts trie');
   await checkRootNode(world, world.classesRoot, 'poseidon', 'classes trie');
+  // The values the incident corrupted, read through the committed tries (each node on the path
+  // is checked against its hash) and compared with what execution would use.
+  for (const c of criticalKeys(g.exchange)) {
+    const rec = world.contracts.get(c.address);
+    if (!rec) continue;
+    const committed = await world.storageTrie(rec.storageRoot).get(c.key);
+    const stored = world.getStorage(c.address, c.key);
+    if (committed !== stored) throw new IntegrityError(`${c.name} was altered after block ${head.number} was committed: stored ${hex(stored)}, signed state has ${hex(committed)}`);
+  }
   if (world.storedDigest !== undefined && world.digest.value !== world.storedDigest) {
-    const diffs = await diagnoseFlat(world, 10);
+    const diffs = await diagnoseFlat(world, 10, g);
     throw new IntegrityError(`the stored state was altered after block ${head.number} was committed: ${diffs.length ? diffs.join('; ') : 'an entry of the flat state tables was removed'}`);
   }
   return head;
@@ -56,7 +66,7 @@ export async function quickCheck(chain: ChainStore, world: WorldState, g: Genesi
  * Where the flat tables disagree with the committed tries (slow: one verified trie read per
  * flat entry; run only when the digest says something changed).
  */
-export async function diagnoseFlat(world: WorldState, limit: number): Promise<string[]> {
+export async function diagnoseFlat(world: WorldState, limit: number, g?: Genesis): Promise<string[]> {
   const out: string[] = [];
   const contracts = world.contractsTrie(world.contractsRoot);
   for (const [address, rec] of world.contracts) {
@@ -71,7 +81,7 @@ export async function diagnoseFlat(world: WorldState, limit: number): Promise<st
     for (const [key, value] of world.storage.get(address) ?? []) {
       const committed = await t.get(key);
       if (committed !== value) {
-        out.push(`contract ${hex(address)} storage key ${hex(key)}: stored value ${hex(value)}, committed value ${hex(committed)}`);
+        out.push(`${g ? nameStorageKey(g.exchange, address, key) : `contract ${hex(address)} storage key ${hex(key)}`}: stored value ${hex(value)}, committed value ${hex(committed)}`);
         if (out.length >= limit) return out;
       }
     }
