@@ -97,7 +97,7 @@ export {
   type PositionView,
   type VaultView,
 } from './exchange/views.ts';
-export { findLiquidations, proposeFunding, type ImpactPrices } from './exchange/proposers.ts';
+export { findLiquidations, proposeFunding, type FindLiquidationsOptions, type ImpactPrices } from './exchange/proposers.ts';
 export { makeSetModeTx } from './exchange/admin.ts';
 export { isDepositProcessed, refundPaid } from './exchange/collateral.ts';
 export { ERROR_CODES, rpcErrorCode, type ErrorCode } from './exchange/errors.ts';

@@ -47,15 +47,25 @@ export function proposeFunding(st: StateAccess, cfg: ExchangeConfig, ctx: ExecCo
  * account below maintenance: one step per account, in the market with the largest maintenance
  * requirement (ties: genesis order). Accounts come from the on-chain holder lists (markets in
  * genesis order, holders in list order), so the scan is deterministic and never touches
- * accounts without positions. Nothing in CANCEL_ONLY, POST_ONLY or HALTED. With `now` given,
- * markets whose oracle price is older than oracle_max_age are skipped.
+ * accounts without positions. Nothing in CANCEL_ONLY, POST_ONLY or HALTED. With `now` given (the block timestamp, or pass { now, accounts }),
+ * markets whose oracle price is older than oracle_max_age are skipped. With `accounts`, only
+ * those are checked (e.g. the accounts a block touched, when no price or funding moved).
+ * Cost: O(accounts checked x markets) storage reads.
  */
-export function findLiquidations(st: StateAccess, cfg: ExchangeConfig, now?: bigint): (LiquidateTx | AdlTx)[] {
+export interface FindLiquidationsOptions {
+  now?: bigint;
+  accounts?: Iterable<bigint>;
+}
+
+export function findLiquidations(st: StateAccess, cfg: ExchangeConfig, nowOrOpts?: bigint | FindLiquidationsOptions): (LiquidateTx | AdlTx)[] {
   if (getMode(st, cfg) !== 'NORMAL') return [];
+  const opts: FindLiquidationsOptions = typeof nowOrOpts === 'bigint' ? { now: nowOrOpts } : (nowOrOpts ?? {});
+  const now = opts.now;
   const seen = new Set<bigint>();
   const out: (LiquidateTx | AdlTx)[] = [];
-  for (const m of cfg.markets) {
-    for (const a of holdersOf(st, cfg, m)) {
+  const candidates = opts.accounts ? [[...opts.accounts]] : cfg.markets.map((m) => holdersOf(st, cfg, m));
+  for (const list of candidates) {
+    for (const a of list) {
       if (seen.has(a) || a === cfg.vaultAddress) continue;
       seen.add(a);
       const r = accountRisk(st, cfg, a);
