@@ -8,14 +8,13 @@ import { TrieError, type TrieNode } from './types.ts';
 
 export const BINARY_TAG = 0;
 export const EDGE_TAG = 1;
-const M64 = (1n << 64n) - 1n;
 
 /** Writes x (< 2^256) as 32 big-endian bytes at `off`. */
 export function writeFelt(view: DataView, off: number, x: bigint): void {
   view.setBigUint64(off, x >> 192n);
-  view.setBigUint64(off + 8, (x >> 128n) & M64);
-  view.setBigUint64(off + 16, (x >> 64n) & M64);
-  view.setBigUint64(off + 24, x & M64);
+  view.setBigUint64(off + 8, BigInt.asUintN(64, x >> 128n));
+  view.setBigUint64(off + 16, BigInt.asUintN(64, x >> 64n));
+  view.setBigUint64(off + 24, BigInt.asUintN(64, x));
 }
 
 export function readFelt(view: DataView, off: number): bigint {

@@ -44,8 +44,9 @@ export interface LevelDbLike {
   get(key: any, options?: any): Promise<any>;
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
   getSync?: (key: any, options?: any) => any;
+  /** Chained form (no arguments), which classic-level writes much faster than an ops array. */
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
-  batch(ops: any[], options?: any): Promise<void>;
+  batch(): { put(key: any, value: any, options?: any): unknown; write(options?: any): Promise<void> };
   readonly status?: string;
 }
 
@@ -121,7 +122,9 @@ export class LevelNodeStore implements WritableNodeStore {
 
   async writeNodes(nodes: ReadonlyMap<bigint, TrieNode>): Promise<void> {
     if (nodes.size === 0) return;
-    await this.db.batch(this.ops(nodes), VIEW);
+    const b = this.db.batch();
+    for (const [h, n] of nodes) b.put(this.key(h), encodeNode(n), VIEW);
+    await b.write();
   }
 }
 

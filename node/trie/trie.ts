@@ -43,7 +43,7 @@ export interface TrieOptions {
   /** The committed version to open; 0n (the default) is the empty trie. */
   root?: bigint;
   /** A node store. Without `store` and `db` the trie keeps its nodes in memory. */
-  store?: NodeStore;
+  store?: NodeStore | WritableNodeStore;
   /** A classic-level (abstract-level) database opened with 'view' encodings; commit() writes to it. */
   db?: LevelDbLike;
   /** Key prefix of the node table when `db` is given; default 'T'. */
@@ -62,7 +62,7 @@ export interface TrieOptions {
 }
 
 export interface TrieStats {
-  /** Commits that changed the root or at least visited the trie. */
+  /** Commits that had puts to merge (empty commits are not counted). */
   commits: number;
   /** Nodes hashed, over the trie's life. */
   hashes: number;
@@ -114,6 +114,7 @@ export class Trie {
     this.persist = opts.persist ?? isWritable(this.store);
     if (this.persist && !isWritable(this.store)) throw new TrieError('persist: true needs a store with writeNodes');
     this.track = opts.trackWrites ?? !this.persist;
+    if (!this.persist && !this.track) throw new TrieError('with persist: false the trie must track writes, or new nodes would be lost');
     this.cache = opts.cache ?? (this.store instanceof MemoryNodeStore ? null : new NodeCache(opts.cacheSize ?? 200_000));
   }
 
@@ -417,9 +418,18 @@ export function batchHashNodes(kind: HashKind, nodes: readonly TrieNode[]): bigi
   return levels[1]!.map((x) => x.h);
 }
 
+type MaybeSub = Sub | Promise<Sub>;
+
+/** f(x) now when x is a value, later when it is a promise: sync stores never touch the microtask queue. */
+function then(x: MaybeSub, f: (s: Sub) => MaybeSub): MaybeSub {
+  return x instanceof Promise ? x.then(f) : f(x);
+}
+
 /**
  * One commit's merge of sorted updates (keys[i] -> vals[i], 0 = delete) into a stored version.
  * Returns a Sub: a Ref when the subtree is unchanged (or empty, or a leaf value), else new nodes.
+ * Every step is synchronous while the nodes it needs are at hand (memory, cache, getSync) and
+ * turns into a promise only where a load does; sibling subtrees then load concurrently.
  */
 class Merge {
   private readonly H: number;
@@ -431,27 +441,33 @@ class Merge {
     this.H = trie.height;
   }
 
-  async update(h: bigint, lo: number, hi: number, d: number): Promise<Sub> {
+  update(h: bigint, lo: number, hi: number, d: number): MaybeSub {
     if (lo === hi) return ref(h);
     if (h === 0n) return this.buildNonZero(lo, hi, d);
     if (d === this.H) {
       const v = this.vals[lo]!;
       return v === h ? ref(h) : ref(v);
     }
-    let n = this.trie.loadNode(h);
-    if (n instanceof Promise) n = await n;
+    const n = this.trie.loadNode(h);
+    return n instanceof Promise ? n.then((x) => this.updateNode(x, h, lo, hi, d)) : this.updateNode(n, h, lo, hi, d);
+  }
+
+  private updateNode(n: TrieNode, h: bigint, lo: number, hi: number, d: number): MaybeSub {
     if (n.kind === 'edge') return this.updateEdge(n.child, n.path, n.length, d, lo, hi, h);
     const mid = firstWithBit(this.keys, lo, hi, d, this.H);
-    let l: Sub;
-    let r: Sub;
-    if (lo < mid && mid < hi) [l, r] = await Promise.all([this.update(n.left, lo, mid, d + 1), this.update(n.right, mid, hi, d + 1)]);
-    else if (lo < mid) {
-      l = await this.update(n.left, lo, mid, d + 1);
-      r = ref(n.right);
-    } else {
-      l = ref(n.left);
-      r = await this.update(n.right, mid, hi, d + 1);
+    const l = lo < mid ? this.update(n.left, lo, mid, d + 1) : ref(n.left);
+    let r: MaybeSub;
+    try {
+      r = mid < hi ? this.update(n.right, mid, hi, d + 1) : ref(n.right);
+    } catch (e) {
+      if (l instanceof Promise) l.catch(() => undefined); // its failure is not the one we report
+      throw e;
     }
+    if (l instanceof Promise || r instanceof Promise) return Promise.all([l, r]).then(([a, b]) => this.finishBinary(n, h, a, b, d));
+    return this.finishBinary(n, h, l, r, d);
+  }
+
+  private finishBinary(n: { left: bigint; right: bigint }, h: bigint, l: Sub, r: Sub, d: number): MaybeSub {
     if (l.k === 0 && r.k === 0 && l.h === n.left && r.h === n.right) return ref(h);
     return this.combine(l, r, d);
   }
@@ -460,7 +476,7 @@ class Merge {
    * Updates an edge (path, len) at depth d over `child`. `orig` is the edge's hash when it is a
    * stored node, undefined when it is the lower part of a split edge (which must be created).
    */
-  private async updateEdge(child: bigint, path: bigint, len: number, d: number, lo: number, hi: number, orig: bigint | undefined): Promise<Sub> {
+  private updateEdge(child: bigint, path: bigint, len: number, d: number, lo: number, hi: number, orig: bigint | undefined): MaybeSub {
     if (lo === hi) return orig !== undefined ? ref(orig) : newEdge(path, len, ref(child));
     const H = this.H;
     const keys = this.keys;
@@ -468,9 +484,10 @@ class Merge {
     const mask = MASK[len]!;
     const m = Math.min(commonPrefix(path, (keys[lo]! >> sh) & mask, len), commonPrefix(path, (keys[hi - 1]! >> sh) & mask, len));
     if (m === len) {
-      const c = await this.update(child, lo, hi, d + len);
-      if (c.k === 0 && c.h === child) return orig !== undefined ? ref(orig) : newEdge(path, len, c);
-      return this.makeEdge(path, len, c, d);
+      return then(this.update(child, lo, hi, d + len), (c) => {
+        if (c.k === 0 && c.h === child) return orig !== undefined ? ref(orig) : newEdge(path, len, c);
+        return this.makeEdge(path, len, c, d);
+      });
     }
     // Some keys leave the edge at depth d + m: split it there into a binary node.
     const dd = d + m;
@@ -480,30 +497,29 @@ class Merge {
     // Deleting keys that are not there changes nothing.
     if (this.allZero(oLo, oHi)) return this.updateEdge(child, path, len, d, bLo, bHi, orig);
     const rest = len - m - 1;
-    const side = rest > 0 ? await this.updateEdge(child, path & MASK[rest]!, rest, dd + 1, bLo, bHi, undefined) : await this.update(child, bLo, bHi, dd + 1);
+    const side = rest > 0 ? this.updateEdge(child, path & MASK[rest]!, rest, dd + 1, bLo, bHi, undefined) : this.update(child, bLo, bHi, dd + 1);
     const other = this.buildNonZero(oLo, oHi, dd + 1);
-    const bin = b === 0n ? await this.combine(side, other, dd) : await this.combine(other, side, dd);
-    return this.makeEdge(path >> SH[len - m]!, m, bin, d);
+    const top = path >> SH[len - m]!;
+    return then(side, (x) => then(b === 0n ? this.combine(x, other, dd) : this.combine(other, x, dd), (bin) => this.makeEdge(top, m, bin, d)));
   }
 
   /** A binary node at depth d from its two new children, or an edge when one side is empty. */
-  private combine(l: Sub, r: Sub, d: number): Sub | Promise<Sub> {
+  private combine(l: Sub, r: Sub, d: number): MaybeSub {
     if (isEmpty(l)) return isEmpty(r) ? EMPTY : this.makeEdge(1n, 1, r, d);
     if (isEmpty(r)) return this.makeEdge(0n, 1, l, d);
     return newBinary(l, r);
   }
 
   /** An edge (path, len) at depth d above `s`, merged with s when s is itself an edge. */
-  private async makeEdge(path: bigint, len: number, s: Sub, d: number): Promise<Sub> {
+  private makeEdge(path: bigint, len: number, s: Sub, d: number): MaybeSub {
     if (len === 0) return s;
     if (s.k === 2) return newEdge((path << SH[s.len]!) | s.path, len + s.len, s.c);
     if (s.k === 0) {
       if (s.h === 0n) return EMPTY;
       if (d + len < this.H) {
         // An unchanged stored subtree: if it is an edge, the two edges become one.
-        let n = this.trie.loadNode(s.h);
-        if (n instanceof Promise) n = await n;
-        if (n.kind === 'edge') return newEdge((path << SH[n.length]!) | n.path, len + n.length, ref(n.child));
+        const n = this.trie.loadNode(s.h);
+        return n instanceof Promise ? n.then((x) => edgeOver(path, len, s, x)) : edgeOver(path, len, s, n);
       }
     }
     return newEdge(path, len, s);
@@ -530,6 +546,11 @@ class Merge {
     }
     return build(ks, vs, 0, ks.length, d, this.H);
   }
+}
+
+/** The edge (path, len) over the stored node n (hash s.h), merged with n when n is an edge. */
+function edgeOver(path: bigint, len: number, s: Sub, n: TrieNode): Sub {
+  return n.kind === 'edge' ? newEdge((path << SH[n.length]!) | n.path, len + n.length, ref(n.child)) : newEdge(path, len, s);
 }
 
 /** The public factory. */

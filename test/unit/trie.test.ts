@@ -272,6 +272,39 @@ describe('trie: basics', () => {
     expect(await t.commit()).to.equal(referenceRoot(new Map([[3n, 4n]]), 'poseidon'));
   });
 
+  it('a failing store read fails the commit and keeps root and puts (sync and async stores)', async () => {
+    for (const asyncStore of [false, true]) {
+      const inner = new MemoryNodeStore();
+      let broken = false;
+      const read = (h: bigint) => {
+        if (broken) throw new Error('io error');
+        return inner.get(h);
+      };
+      const store = {
+        get: asyncStore ? async (h: bigint) => read(h) : read,
+        writeNodes: (n: ReadonlyMap<bigint, TrieNode>) => inner.writeNodes(n),
+      };
+      const t = createTrie({ hash: 'poseidon', store, cacheSize: 1 });
+      for (let i = 0n; i < 8n; i++) t.put(i << 248n, i + 1n);
+      const r0 = await t.commit();
+      broken = true;
+      for (let i = 0n; i < 8n; i++) t.put((i << 248n) | 1n, 5n);
+      let err: unknown;
+      try {
+        await t.commit();
+      } catch (e) {
+        err = e;
+      }
+      expect((err as Error).message).to.equal('io error');
+      expect(t.root).to.equal(r0);
+      expect(t.pendingCount).to.equal(8);
+      broken = false;
+      const m = new Map<bigint, bigint>();
+      for (let i = 0n; i < 8n; i++) m.set(i << 248n, i + 1n).set((i << 248n) | 1n, 5n);
+      expect(await t.commit()).to.equal(referenceRoot(m, 'poseidon'));
+    }
+  });
+
   it('verify() checks every node and catches a corrupted store', async () => {
     const store = new MemoryNodeStore();
     const t = createTrie({ hash: 'poseidon', store });
@@ -306,8 +339,12 @@ describe('trie: properties (poseidon, real hashes)', function () {
 
   it('any sequence of puts and commits equals the reference root of the final map; gets and leaves agree', async () => {
     await fc.assert(
-      fc.asyncProperty(fc.array(fc.array(opArb(251), { maxLength: 12 }), { minLength: 1, maxLength: 4 }), async (rounds) => {
-        const t = createTrie({ hash: 'poseidon' });
+      fc.asyncProperty(fc.array(fc.array(opArb(251), { maxLength: 12 }), { minLength: 1, maxLength: 4 }), fc.boolean(), async (rounds, asyncStore) => {
+        // Half the runs through a store that answers by promise with a tiny cache: the async merge path.
+        const inner = new MemoryNodeStore();
+        const t = asyncStore
+          ? createTrie({ hash: 'poseidon', store: { get: async (h: bigint) => inner.get(h), writeNodes: async (n: ReadonlyMap<bigint, TrieNode>) => inner.writeNodes(n) }, cacheSize: 2 })
+          : createTrie({ hash: 'poseidon' });
         const m = new Map<bigint, bigint>();
         for (const ops of rounds) {
           for (const [k, v] of ops) {
