@@ -57,17 +57,17 @@ export class Maintenance {
    * the chain back, rebuild the book, then in the first new block: SET_MODE CANCEL_ONLY and
    * SYSTEM_CANCEL of every open order except TP/SL.
    */
-  async rollback(target: bigint, reason: string, incidentId: bigint): Promise<{ certificate: RollbackCertificate; cancelled: OrderRecord[]; kept: OrderRecord[] }> {
-    const { producer, db, chain, world, genesis, exchange } = this.m;
+  async rollback(target: bigint, reason: string, incidentId: bigint): Promise<{ certificate: RollbackCertificate; rootAfterRollback: bigint; cancelled: OrderRecord[]; kept: OrderRecord[] }> {
+    const { producer, db, chain, world, genesis } = this.m;
     const res = await producer.lock.run(async () => {
       producer.discardOpen();
       const certificate = await rollback(db, chain, world, genesis, target, { reason, incidentId });
       await producer.reloadHead();
-      return { certificate };
+      return { certificate, rootAfterRollback: world.root };
     });
     const after = await this.afterRollback(reason);
     await producer.sealNow();
-    return { certificate: res.certificate, ...after };
+    return { ...res, ...after };
   }
 
   /**
