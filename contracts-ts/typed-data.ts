@@ -181,9 +181,22 @@ export function orderValues(o: Order): bigint[] {
   ];
 }
 
-/** The order hash: the SNIP-12 message hash of the Order, with account = order.account. */
+const orderHashCache = new Map<string, bigint>();
+const ORDER_HASH_CACHE_MAX = 200_000;
+
+/**
+ * The order hash: the SNIP-12 message hash of the Order, with account = order.account.
+ * Memoized by the order's full content (a resting order is hashed again at every fill).
+ */
 export function orderHash(o: Order, chainId: bigint): bigint {
-  return messageHash(chainId, o.account, 'Order', orderValues(o));
+  const k = `${chainId}|${o.account}|${o.market}|${o.side}|${o.orderType}|${o.timeInForce}|${o.size}|${o.price}|${o.triggerPrice}|${o.reduceOnly ? 1 : 0}|${o.expiry}|${o.salt}`;
+  let h = orderHashCache.get(k);
+  if (h === undefined) {
+    h = messageHash(chainId, o.account, 'Order', orderValues(o));
+    if (orderHashCache.size >= ORDER_HASH_CACHE_MAX) orderHashCache.clear();
+    orderHashCache.set(k, h);
+  }
+  return h;
 }
 
 export function cancelHash(m: CancelMsg, chainId: bigint): bigint {

@@ -25,13 +25,14 @@ export interface OrderState {
   triggered: boolean;
 }
 
-export function readOrderState(st: StateAccess, account: bigint, hash: bigint): OrderState {
-  const v = st.getStorage(account, orderKey(hash));
+export function readOrderState(st: StateAccess, account: bigint, hash: bigint, key = orderKey(hash)): OrderState {
+  const v = st.getStorage(account, key);
   return { filled: v & ORDER_FILLED_MASK, cancelled: (v & ORDER_CANCELLED_BIT) !== 0n, triggered: (v & ORDER_TRIGGERED_BIT) !== 0n };
 }
 
-export function writeOrderState(st: StateAccess, account: bigint, hash: bigint, s: OrderState): void {
-  st.setStorage(account, orderKey(hash), s.filled | (s.cancelled ? ORDER_CANCELLED_BIT : 0n) | (s.triggered ? ORDER_TRIGGERED_BIT : 0n));
+/** `key` may be passed when the caller already computed orderKey(hash) (one Poseidon saved). */
+export function writeOrderState(st: StateAccess, account: bigint, hash: bigint, s: OrderState, key = orderKey(hash)): void {
+  st.setStorage(account, key, s.filled | (s.cancelled ? ORDER_CANCELLED_BIT : 0n) | (s.triggered ? ORDER_TRIGGERED_BIT : 0n));
 }
 
 /** Records which account owns an order hash (first fill or trigger), for getOrderState(hash). */
@@ -114,12 +115,13 @@ export function validateOrderForBook(s: SignedOrder, st: StateAccess, cfg: Excha
 // ---- cancels --------------------------------------------------------------------------------------------
 
 function cancelOne(st: StateAccess, cfg: ExchangeConfig, account: bigint, hash: bigint, reason: bigint, events: ContractEvent[], strict: boolean): boolean {
-  const os = readOrderState(st, account, hash);
+  const key = orderKey(hash);
+  const os = readOrderState(st, account, hash, key);
   if (os.cancelled) {
     if (strict) revert('ORDER_CANCELLED', 'already cancelled');
     return false;
   }
-  writeOrderState(st, account, hash, { ...os, cancelled: true });
+  writeOrderState(st, account, hash, { ...os, cancelled: true }, key);
   events.push(event(cfg.exchangeAddress, 'OrderCancelled', [account, hash], [reason]));
   return true;
 }

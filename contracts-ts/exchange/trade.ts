@@ -19,7 +19,7 @@
  */
 import type { ContractEvent, ExecContext, StateAccess } from '../state.ts';
 import type { ExchangeConfig, MarketConfig } from '../config.ts';
-import { EX, MKT } from '../layout.ts';
+import { EX, MKT, orderKey } from '../layout.ts';
 import { abs, BPS, ceilDiv, floorDiv, FRACTION_SCALE, sign, toFelt } from '../math.ts';
 import { shortStringFelt } from '../typed-data.ts';
 import type { TradeTx } from '../tx.ts';
@@ -82,7 +82,8 @@ export function execTrade(tx: TradeTx, st: StateAccess, ctx: ExecContext, cfg: E
   // 5. order state
   const fillOrder = (s: SignedOrder, hash: bigint, party: Party): void => {
     const o = s.order;
-    const os = readOrderState(st, o.account, hash);
+    const key = orderKey(hash);
+    const os = readOrderState(st, o.account, hash, key);
     if (os.cancelled) revert('ORDER_CANCELLED', `0x${hash.toString(16)}`, party);
     if (os.filled + tx.size > o.size) revert('OVERFILL', `filled ${os.filled} + ${tx.size} > size ${o.size}`, party);
     if (o.timeInForce === 'FOK' && (os.filled !== 0n || tx.size !== o.size)) revert('FOK_NOT_FILLED', undefined, party);
@@ -91,8 +92,9 @@ export function execTrade(tx: TradeTx, st: StateAccess, ctx: ExecContext, cfg: E
       if (!triggerSatisfied(o, mark)) revert('NOT_TRIGGERED', `mark ${mark}, trigger ${o.triggerPrice}`, party);
       triggered = true;
     }
-    writeOrderState(st, o.account, hash, { filled: os.filled + tx.size, cancelled: false, triggered });
-    recordOwner(st, cfg, hash, o.account);
+    writeOrderState(st, o.account, hash, { filled: os.filled + tx.size, cancelled: false, triggered }, key);
+    // The owner index is written once, at the order's first on-chain touch.
+    if (os.filled === 0n && !os.triggered) recordOwner(st, cfg, hash, o.account);
   };
   fillOrder(tx.maker, makerHash, 'maker');
   fillOrder(tx.taker, takerHash, 'taker');
