@@ -13,7 +13,7 @@ import type { Logger } from './log.ts';
 import { Producer } from './sequencer/producer.ts';
 import { Dispatcher } from './rpc/jsonrpc.ts';
 import { closeServer, startHttp, type CallContext } from './rpc/http.ts';
-import { rpcMethods } from './rpc/methods.ts';
+import { createRpc, type RpcOptions } from './rpc/methods.ts';
 import type { RpcModules } from './rpc/context.ts';
 import { adminMethods } from './rpc/admin.ts';
 import { bearerMatches, ensureAdminToken } from './rpc/admin-token.ts';
@@ -103,6 +103,8 @@ export interface StartOptions {
   /** Devnet oracle feeder: 'walk' (default when the genesis has an oracle key), 'off', or a replay file. */
   feeder?: string;
   feederIntervalMs?: number;
+  /** Per-account trading limits and WebSocket limits (defaults in node/rpc/perp.ts and ws.ts). */
+  rpc?: RpcOptions;
 }
 
 export interface RunningNode {
@@ -124,6 +126,7 @@ export async function startSequencer(opts: StartOptions): Promise<RunningNode> {
   let producer: Producer | undefined;
   let p2p: P2PService | null = null;
   const servers: import('node:http').Server[] = [];
+  let stopWs: () => Promise<void> = async () => undefined;
   try {
     if (!g.sequencer.privateKey) throw new StartupError('this genesis holds no sequencer private key: only its sequencer can produce blocks (start as a follower instead)');
     let exchange: ExchangeService | undefined;
@@ -157,7 +160,10 @@ export async function startSequencer(opts: StartOptions): Promise<RunningNode> {
     }
     const modules: RpcModules = { chain: chain.chain, world: chain.world, genesis: g, producer, exchange };
     const onInternalError = (method: string, e: unknown) => opts.log.error(`rpc ${method} failed: ${(e as Error)?.stack ?? e}`);
-    const rpcServer = await startHttp(new Dispatcher<CallContext>(rpcMethods(modules), { maxBatch: 100, onInternalError }), {
+    const rpc = createRpc(modules, opts.rpc);
+    const ws = rpc.createWs(onInternalError);
+    stopWs = () => ws.close();
+    const rpcServer = await startHttp(new Dispatcher<CallContext>(rpc.methods, { maxBatch: 100, onInternalError }), {
       host: opts.rpcHost,
       port: opts.rpcPort,
       paths: ['/', '/rpc/v0_10'],
@@ -165,6 +171,7 @@ export async function startSequencer(opts: StartOptions): Promise<RunningNode> {
       requestTimeoutMs: 30_000,
       ratePerSec: 2000,
       burst: 4000,
+      onUpgrade: (req, socket, head) => ws.handleUpgrade(req, socket, head),
     });
     servers.push(rpcServer);
     const rpcUrl = `http://${opts.rpcHost}:${boundPort(rpcServer)}`;
@@ -210,6 +217,7 @@ export async function startSequencer(opts: StartOptions): Promise<RunningNode> {
         if (stopped) return;
         stopped = true;
         feeder?.stop();
+        await stopWs();
         for (const s of servers) await closeServer(s);
         await p.stop();
         await p2p?.stop();
@@ -217,6 +225,7 @@ export async function startSequencer(opts: StartOptions): Promise<RunningNode> {
       },
     };
   } catch (e) {
+    await stopWs();
     for (const s of servers) await closeServer(s);
     if (producer) await producer.stop().catch(() => undefined);
     await p2p?.stop().catch(() => undefined);
@@ -257,6 +266,7 @@ export async function startFollower(opts: FollowerOptions): Promise<RunningFollo
   const g = chain.genesis;
   let p2p: P2PService | undefined;
   const servers: import('node:http').Server[] = [];
+  let stopWs: () => Promise<void> = async () => undefined;
   try {
     p2p = await startP2P(chainForP2P(chain), { ...opts.p2p, role: 'follower', dataDir: opts.dataDir }, opts.log.child('p2p'));
     const live = p2p;
@@ -264,8 +274,20 @@ export async function startFollower(opts: FollowerOptions): Promise<RunningFollo
     const onInternalError = (method: string, e: unknown) => opts.log.error(`rpc ${method} failed: ${(e as Error)?.stack ?? e}`);
     const boot = opts.p2p.bootstrap ?? [];
     const sequencer = `sequencer ${hex(g.sequencer.address)}${boot.length ? ` (p2p ${boot.join(', ')})` : ''}`;
-    const dispatcher = new ForwardingDispatcher<CallContext>(rpcMethods(modules), { maxBatch: 100, onInternalError }, { methods: TRADING_METHODS, sequencerRpc: opts.sequencerRpc, sequencer });
-    const rpcServer = await startHttp(dispatcher, { host: opts.rpcHost, port: opts.rpcPort, paths: ['/', '/rpc/v0_10'], maxBodyBytes: 1 << 20, requestTimeoutMs: 30_000, ratePerSec: 2000, burst: 4000 });
+    const rpc = createRpc(modules);
+    const ws = rpc.createWs(onInternalError);
+    stopWs = () => ws.close();
+    const dispatcher = new ForwardingDispatcher<CallContext>(rpc.methods, { maxBatch: 100, onInternalError }, { methods: TRADING_METHODS, sequencerRpc: opts.sequencerRpc, sequencer });
+    const rpcServer = await startHttp(dispatcher, {
+      host: opts.rpcHost,
+      port: opts.rpcPort,
+      paths: ['/', '/rpc/v0_10'],
+      maxBodyBytes: 1 << 20,
+      requestTimeoutMs: 30_000,
+      ratePerSec: 2000,
+      burst: 4000,
+      onUpgrade: (req, socket, head) => ws.handleUpgrade(req, socket, head),
+    });
     servers.push(rpcServer);
     const rpcUrl = `http://${opts.rpcHost}:${boundPort(rpcServer)}`;
     let adminUrl: string | null = null;
@@ -298,12 +320,14 @@ export async function startFollower(opts: FollowerOptions): Promise<RunningFollo
       async stop() {
         if (stopped) return;
         stopped = true;
+        await stopWs();
         for (const s of servers) await closeServer(s);
         await live.stop();
         await chain.close();
       },
     };
   } catch (e) {
+    await stopWs();
     for (const s of servers) await closeServer(s);
     await p2p?.stop().catch(() => undefined);
     await chain.close();

@@ -1,0 +1,614 @@
+/**
+ * perp_* trading API and devnet_mint.
+ *
+ * Wallet calls carry a typed-data message and its signature [r, s]; the node builds the
+ * transaction, executes it into the open block at once, and answers with its hash (a fill is a
+ * TRADE transaction; every transaction hash is answered by starknet_getTransactionStatus and
+ * starknet_getTransactionReceipt). A call that breaks a rule is rejected synchronously with a
+ * JSON-RPC error and changes nothing: contract revert codes map to spec codes where the meaning
+ * matches (55 bad signature, 52 nonce, 59 duplicate) and to perpnode codes (10000+) otherwise,
+ * with `data.reason` naming the rule. Reads come from the open block's state (the freshest).
+ *
+ * Amounts are decimal integer strings in chain units (see views.ts and docs/rpc.md).
+ */
+import { EventEmitter } from 'node:events';
+import {
+  accountAddress,
+  ACCOUNT_CLASS,
+  ERROR_CODES,
+  EXCHANGE_CLASS,
+  eventSelector,
+  getAccountView,
+  getFundingView,
+  getMarketView,
+  getMode,
+  getOrderState,
+  getVaultView,
+  markPrice,
+  orderHash,
+  parseOrderMessage,
+  parseSignature,
+  rpcErrorCode,
+  TxParseError,
+  TxRevert,
+  typedDataDomain,
+  TYPED_DATA_TYPES,
+  VAULT_CLASS,
+  depositHash,
+  type CancelAllTx,
+  type CancelTx,
+  type DepositTx,
+  type PerpTx,
+  type Sig,
+  type StateAccess,
+  type TransferTx,
+  type WithdrawTx,
+} from '../../contracts-ts/index.ts';
+import { ACC, positionBase, POS } from '../../contracts-ts/layout.ts';
+import { fromFelt } from '../../contracts-ts/math.ts';
+import { decodeShortString, P, sign } from '../crypto/index.ts';
+import type { Receipt } from '../chain/block.ts';
+import { RejectedError } from '../sequencer/producer.ts';
+import type { Methods } from './jsonrpc.ts';
+import type { CallContext } from './http.ts';
+import type { RpcModules } from './context.ts';
+import { E, RpcError } from './errors.ts';
+import { felt, int, obj, str } from './params.ts';
+import { TokenBuckets } from './ratelimit.ts';
+import { SPEC_VERSION } from './starknet.ts';
+import { accountView, dec, fillView, fundingView, hex, marketView, orderView, vaultView } from './views.ts';
+
+export interface PerpOptions {
+  /** Trading calls per second per account (token bucket), and the burst. */
+  accountRatePerSec: number;
+  accountBurst: number;
+  /** Trades and funding updates kept per market for perp_getTrades / perp_getFunding. */
+  maxTradesPerMarket: number;
+  maxFundingPerMarket: number;
+  /** How many recent blocks the trade/funding history is filled from at first use. */
+  backfillBlocks: number;
+  /** Milliseconds clock for the per-account limiter (tests). */
+  now?: () => number;
+}
+
+export const defaultPerpOptions: PerpOptions = { accountRatePerSec: 50, accountBurst: 100, maxTradesPerMarket: 1000, maxFundingPerMarket: 500, backfillBlocks: 5000 };
+
+// ---- errors --------------------------------------------------------------------------------------
+
+/** The JSON-RPC error for a contract revert code (data.reason names the rule). */
+export function revertError(code: string, detail: string): RpcError {
+  const n = rpcErrorCode(code);
+  const known = (ERROR_CODES as Record<string, { message: string }>)[code];
+  const message = n === 55 ? 'Account validation failed' : n === 52 ? 'Invalid transaction nonce' : n === 59 ? 'A transaction with the same hash already exists' : known ? known.message : 'Transaction rejected';
+  return new RpcError(n, message, { reason: code, message: detail });
+}
+
+/** Maps what executing a wallet transaction can throw to a JSON-RPC error. */
+export function toRpcError(e: unknown): unknown {
+  if (e instanceof RpcError) return e;
+  if (e instanceof TxRevert) return revertError(e.code, e.message);
+  if (e instanceof TxParseError) return E.invalidParams(e.message);
+  if (e instanceof RejectedError) {
+    switch (e.code) {
+      case 'DUPLICATE_TX':
+        return new RpcError(59, 'A transaction with the same hash already exists', { reason: 'DUPLICATE_TX', message: e.message });
+      case 'HALTED':
+        return E.halted(e.message);
+      case 'SHUTTING_DOWN':
+        return E.halted(e.message);
+      case 'MEMPOOL_FULL':
+        return E.mempoolFull();
+      default:
+        return E.rejected(e.code, e.message);
+    }
+  }
+  return e;
+}
+
+async function guarded<T>(f: () => Promise<T>): Promise<T> {
+  try {
+    return await f();
+  } catch (e) {
+    throw toRpcError(e);
+  }
+}
+
+// ---- wallet message parsing ------------------------------------------------------------------------
+
+const DEC_OR_HEX = /^(0x[0-9a-fA-F]{1,64}|[0-9]{1,78})$/;
+const U128_MAX = (1n << 128n) - 1n;
+
+/** A number as wallets send typed-data values: decimal or 0x-hex string, or a safe integer. */
+function walletNumber(v: unknown, what: string, max: bigint): bigint {
+  let x: bigint;
+  if (typeof v === 'number' && Number.isSafeInteger(v) && v >= 0) x = BigInt(v);
+  else if (typeof v === 'string' && DEC_OR_HEX.test(v)) x = BigInt(v);
+  else throw E.invalidParams(`${what} must be a non-negative integer (decimal or 0x-hex string)`);
+  if (x > max) throw E.invalidParams(`${what} is out of range`);
+  return x;
+}
+
+function message(v: unknown, name: string, fields: readonly string[]): Record<string, unknown> {
+  const o = obj(v, name);
+  for (const k of Object.keys(o)) if (!fields.includes(k)) throw E.invalidParams(`${name}: unknown field "${k}"`);
+  for (const k of fields) if (o[k] === undefined) throw E.invalidParams(`${name}: missing field "${k}"`);
+  return o;
+}
+
+const ADDR = P - 1n;
+
+function signature(v: unknown, name = 'signature'): Sig {
+  try {
+    return parseSignature(v, name);
+  } catch (e) {
+    throw E.invalidParams((e as Error).message);
+  }
+}
+
+const SYMBOL = /^[A-Z][A-Z0-9]*(-[A-Z0-9]+)*$/;
+
+// ---- trades and funding history ------------------------------------------------------------------------
+
+export interface TradeJson {
+  market: string;
+  price: string;
+  size: string;
+  taker_side: string;
+  maker: string;
+  taker: string;
+  maker_order_hash: string;
+  taker_order_hash: string;
+  maker_fee: string;
+  taker_fee: string;
+  transaction_hash: string;
+  block_number: number;
+  finality_status: 'PRE_CONFIRMED' | 'ACCEPTED_ON_L2';
+}
+
+export interface FundingUpdateJson {
+  market: string;
+  rate: string;
+  index: string;
+  elapsed_seconds: number;
+  price: string;
+  transaction_hash: string;
+  block_number: number;
+}
+
+const TRADE = eventSelector('Trade');
+const FUNDING = eventSelector('FundingApplied');
+
+/** Trades in a receipt (from its Trade events). */
+export function tradesOf(m: RpcModules, r: Receipt, blockNumber: bigint, finality: TradeJson['finality_status']): TradeJson[] {
+  const out: TradeJson[] = [];
+  for (const e of r.events) {
+    if (e.keys[0] !== TRADE || e.data.length < 8 || e.keys.length < 3) continue;
+    const market = m.genesis.exchange.marketById.get(e.data[0]!)?.symbol;
+    if (!market) continue;
+    let side: string;
+    try {
+      side = decodeShortString(e.data[5]!);
+    } catch {
+      side = hex(e.data[5]!);
+    }
+    out.push({
+      market,
+      price: dec(e.data[4]!),
+      size: dec(e.data[3]!),
+      taker_side: side,
+      maker: hex(e.keys[1]!),
+      taker: hex(e.keys[2]!),
+      maker_order_hash: hex(e.data[1]!),
+      taker_order_hash: hex(e.data[2]!),
+      maker_fee: dec(fromFelt(e.data[6]!)),
+      taker_fee: dec(fromFelt(e.data[7]!)),
+      transaction_hash: hex(r.transaction_hash),
+      block_number: Number(blockNumber),
+      finality_status: finality,
+    });
+  }
+  return out;
+}
+
+function fundingOf(m: RpcModules, r: Receipt, blockNumber: bigint): FundingUpdateJson[] {
+  const out: FundingUpdateJson[] = [];
+  for (const e of r.events) {
+    if (e.keys[0] !== FUNDING || e.keys.length < 2 || e.data.length < 4) continue;
+    const market = m.genesis.exchange.marketById.get(e.keys[1]!)?.symbol;
+    if (!market) continue;
+    out.push({
+      market,
+      rate: dec(fromFelt(e.data[0]!)),
+      index: dec(fromFelt(e.data[1]!)),
+      elapsed_seconds: Number(e.data[2]!),
+      price: dec(e.data[3]!),
+      transaction_hash: hex(r.transaction_hash),
+      block_number: Number(blockNumber),
+    });
+  }
+  return out;
+}
+
+/**
+ * Recent trades and funding updates per market, read from sealed blocks' receipts. Synced lazily
+ * on each query (it follows the head on a sequencer and on a follower alike); a head that moved
+ * back or changed hash (rollback) rebuilds it.
+ */
+export class MarketFeed {
+  private trades = new Map<string, TradeJson[]>();
+  private funding = new Map<string, FundingUpdateJson[]>();
+  private last: { number: bigint; hash: bigint } | null = null;
+  private syncing: Promise<void> | null = null;
+
+  constructor(
+    private readonly m: RpcModules,
+    private readonly opts: Pick<PerpOptions, 'maxTradesPerMarket' | 'maxFundingPerMarket' | 'backfillBlocks'>,
+  ) {}
+
+  sync(): Promise<void> {
+    if (!this.syncing) this.syncing = this.doSync().finally(() => (this.syncing = null));
+    return this.syncing;
+  }
+
+  private async doSync(): Promise<void> {
+    const head = await this.m.chain.head();
+    if (!head) return;
+    if (this.last) {
+      const h = await this.m.chain.header(this.last.number);
+      if (!h || h.hash !== this.last.hash || head.number < this.last.number) this.last = null;
+    }
+    if (!this.last) {
+      this.trades.clear();
+      this.funding.clear();
+    }
+    let n = this.last ? this.last.number + 1n : head.number >= BigInt(this.opts.backfillBlocks) ? head.number - BigInt(this.opts.backfillBlocks) + 1n : 0n;
+    for (; n <= head.number; n++) {
+      const [body, h] = await Promise.all([this.m.chain.body(n), this.m.chain.header(n)]);
+      if (!body || !h) break;
+      for (const r of body.receipts) {
+        for (const t of tradesOf(this.m, r, n, 'ACCEPTED_ON_L2')) push(this.trades, t.market, t, this.opts.maxTradesPerMarket);
+        for (const f of fundingOf(this.m, r, n)) push(this.funding, f.market, f, this.opts.maxFundingPerMarket);
+      }
+      this.last = { number: n, hash: h.hash };
+    }
+  }
+
+  /** Newest first: the open block's trades, then sealed ones. */
+  async recentTrades(market: string, limit: number): Promise<TradeJson[]> {
+    await this.sync();
+    const open = this.m.producer?.openBlock;
+    const pre: TradeJson[] = [];
+    if (open && (!this.last || open.number > this.last.number)) for (const r of open.receipts) pre.push(...tradesOf(this.m, r, open.number, 'PRE_CONFIRMED').filter((t) => t.market === market));
+    const sealed = this.trades.get(market) ?? [];
+    return [...pre.reverse(), ...sealed.slice().reverse()].slice(0, limit);
+  }
+
+  async fundingHistory(market: string, limit: number): Promise<FundingUpdateJson[]> {
+    await this.sync();
+    return (this.funding.get(market) ?? []).slice().reverse().slice(0, limit);
+  }
+}
+
+function push<T>(map: Map<string, T[]>, k: string, v: T, max: number): void {
+  let l = map.get(k);
+  if (!l) map.set(k, (l = []));
+  l.push(v);
+  if (l.length > max) l.splice(0, l.length - max);
+}
+
+// ---- the methods ---------------------------------------------------------------------------------------------
+
+/** Change notifications for WebSocket subscribers (order book and account views). */
+export class PerpEvents extends EventEmitter {
+  bookChanged(market: string): void {
+    this.emit('book', market);
+  }
+  accountChanged(address: bigint): void {
+    this.emit('account', address);
+  }
+}
+
+export interface PerpApi {
+  methods: Methods<CallContext>;
+  feed: MarketFeed;
+  events: PerpEvents;
+}
+
+/** The freshest state: the open block's (sequencer) or the head's. */
+export function liveState(m: RpcModules): StateAccess {
+  return (m.producer?.openBlock?.pending ?? m.world) as StateAccess;
+}
+
+export function createPerpApi(m: RpcModules, options: Partial<PerpOptions> = {}): PerpApi {
+  const opts = { ...defaultPerpOptions, ...options };
+  const g = m.genesis;
+  const cfg = g.exchange;
+  const limiter = new TokenBuckets(opts.accountRatePerSec, opts.accountBurst, opts.now ?? Date.now);
+  const feed = new MarketFeed(m, opts);
+  const events = new PerpEvents();
+
+  const limit = (account: bigint) => {
+    if (!limiter.take(hex(account))) throw new RpcError(10004, 'Rate limit exceeded', { reason: 'ACCOUNT_RATE_LIMIT', account: hex(account), per_second: opts.accountRatePerSec, burst: opts.accountBurst });
+  };
+  const producer = () => {
+    if (!m.producer) throw E.notOnThisRole('this call submits a transaction: send it to the sequencer');
+    return m.producer;
+  };
+  const exchange = () => {
+    if (!m.exchange) throw E.notOnThisRole('the order book lives on the sequencer: send this call to it');
+    return m.exchange;
+  };
+  const market = (v: unknown, name = 'market') => {
+    const s = str(v, name, 31);
+    if (!cfg.marketBySymbol.has(s)) throw new RpcError(rpcErrorCode('UNKNOWN_MARKET'), ERROR_CODES.UNKNOWN_MARKET.message, { reason: 'UNKNOWN_MARKET', market: s });
+    return s;
+  };
+  const address = (v: unknown, name: string) => {
+    const a = felt(v, name);
+    if (a >= 1n << 251n) throw E.invalidParams(`${name} must be below 2^251`);
+    return a;
+  };
+  const submit = async (tx: PerpTx, account: bigint) => {
+    const r = await guarded(() => producer().submit(tx));
+    events.accountChanged(account);
+    return r;
+  };
+
+  const methods: Methods<CallContext> = {
+    perp_getConfig: {
+      params: [],
+      handler: () => ({
+        chain_id: hex(g.chainId),
+        chain_id_name: g.chainIdName,
+        spec_version: SPEC_VERSION,
+        starknet_version: g.starknetVersion,
+        typed_data_domain: typedDataDomain(g.chainIdName),
+        typed_data_types: TYPED_DATA_TYPES,
+        class_hashes: { account: hex(ACCOUNT_CLASS.classHash), exchange: hex(EXCHANGE_CLASS.classHash), vault: hex(VAULT_CLASS.classHash) },
+        exchange_address: hex(cfg.exchangeAddress),
+        vault_address: hex(cfg.vaultAddress),
+        state_hash: g.stateHash,
+        sequencer: { address: hex(g.sequencer.address), public_key: hex(g.sequencer.publicKey) },
+        bridge_operator_public_key: hex(cfg.bridgeOperator.publicKey),
+        oracle_public_keys: cfg.oracles.map((o) => hex(o.publicKey)),
+        collateral: { symbol: cfg.collateralSymbol, decimals: cfg.collateralDecimals },
+        units: { size_decimals: 8, price_decimals: 8, collateral_decimals: 6, fraction_decimals: 9 },
+        account_storage: {
+          public_key: hex(ACC.publicKey),
+          collateral: hex(ACC.collateral),
+          positions: Object.fromEntries(cfg.markets.map((mk) => [mk.symbol, { size: hex(positionBase(mk.id) + POS.size), cost: hex(positionBase(mk.id) + POS.cost), funding_snapshot: hex(positionBase(mk.id) + POS.fundingSnapshot) }])),
+        },
+        markets: cfg.markets.map((mk) => ({
+          symbol: mk.symbol,
+          market_id: hex(mk.id),
+          tick_size: dec(mk.tickSize),
+          step_size: dec(mk.stepSize),
+          min_size: dec(mk.minSize),
+          initial_margin_fraction: dec(mk.initialMarginFraction),
+          maintenance_margin_fraction: dec(mk.maintenanceMarginFraction),
+          maker_fee: dec(mk.makerFee),
+          taker_fee: dec(mk.takerFee),
+          price_band_bps: Number(mk.priceBandBps),
+          open_interest_cap: dec(mk.openInterestCap),
+          funding_period_seconds: Number(mk.fundingPeriod),
+          funding_interval_seconds: Number(mk.fundingInterval),
+        })),
+        mode: getMode(liveState(m), cfg),
+        devnet: cfg.bridgeOperator.privateKey !== undefined,
+        role: m.producer ? 'sequencer' : 'follower',
+        limits: { account_rate_per_sec: opts.accountRatePerSec, account_burst: opts.accountBurst },
+      }),
+    },
+
+    perp_deployAccount: {
+      params: ['public_key', 'signature'],
+      handler: async (p) => {
+        const publicKey = felt(p.public_key, 'public_key');
+        if (publicKey === 0n || publicKey >= 1n << 251n) throw E.invalidParams('public_key must be a nonzero stark key below 2^251');
+        const sig = signature(p.signature);
+        const addr = accountAddress(publicKey);
+        limit(addr);
+        const r = await submit({ type: 'DEPLOY_ACCOUNT', publicKey, signature: sig }, addr);
+        return { transaction_hash: hex(r.hash), address: hex(addr), public_key: hex(publicKey) };
+      },
+    },
+
+    perp_submitOrder: {
+      params: ['order', 'signature'],
+      handler: async (p) => {
+        let order;
+        try {
+          order = parseOrderMessage(p.order);
+        } catch (e) {
+          throw E.invalidParams((e as Error).message);
+        }
+        const sig = signature(p.signature);
+        limit(order.account);
+        const hash = orderHash(order, g.chainId);
+        const res = await guarded(() => exchange().submitOrder({ order, hash, signature: sig }));
+        const r = res.record;
+        if (r.status === 'REJECTED' && r.reason === 'duplicate') throw new RpcError(59, 'A transaction with the same hash already exists', { reason: 'DUPLICATE_ORDER', message: 'this order hash is already open or was already processed', order_hash: hex(hash) });
+        events.bookChanged(order.market);
+        events.accountChanged(order.account);
+        for (const f of res.fills) events.accountChanged(f.fill.maker.order.account);
+        return {
+          order_hash: hex(hash),
+          status: r.status,
+          reason: r.reason ?? null,
+          filled: dec(r.filled),
+          remaining: dec(r.remaining),
+          fills: res.fills.map((f) => fillView(f.fill, f.txHash)),
+        };
+      },
+    },
+
+    perp_cancelOrder: {
+      params: ['cancel', 'signature'],
+      handler: async (p) => {
+        const c = message(p.cancel, 'cancel', ['account', 'orderHash']);
+        const account = walletNumber(c.account, 'cancel.account', ADDR);
+        const tx: CancelTx = { type: 'CANCEL', account, orderHash: walletNumber(c.orderHash, 'cancel.orderHash', ADDR), signature: signature(p.signature) };
+        limit(account);
+        const r = await guarded(() => exchange().cancel(tx));
+        if (r.record) events.bookChanged(r.record.signed.order.market);
+        events.accountChanged(account);
+        return { transaction_hash: hex(r.hash), order_hash: hex(tx.orderHash), status: r.record?.status ?? 'CANCELLED' };
+      },
+    },
+
+    perp_cancelAll: {
+      params: ['cancel_all', 'signature'],
+      handler: async (p) => {
+        const c = message(p.cancel_all, 'cancel_all', ['account', 'market', 'nonce']);
+        const account = walletNumber(c.account, 'cancel_all.account', ADDR);
+        if (typeof c.market !== 'string' || c.market.length > 31 || !SYMBOL.test(c.market)) throw E.invalidParams('cancel_all.market must be a market symbol or "ALL"');
+        const tx: Omit<CancelAllTx, 'orderHashes'> = { type: 'CANCEL_ALL', account, market: c.market, nonce: walletNumber(c.nonce, 'cancel_all.nonce', ADDR), signature: signature(p.signature) };
+        limit(account);
+        const r = await guarded(() => exchange().cancelAll(tx));
+        for (const mk of new Set(r.cancelled.map((x) => x.signed.order.market))) events.bookChanged(mk);
+        events.accountChanged(account);
+        return { transaction_hash: hex(r.hash), cancelled: r.cancelled.map((x) => hex(x.signed.hash)) };
+      },
+    },
+
+    perp_withdraw: {
+      params: ['withdraw', 'signature'],
+      handler: async (p) => {
+        const w = message(p.withdraw, 'withdraw', ['account', 'amount', 'recipient', 'nonce']);
+        const account = walletNumber(w.account, 'withdraw.account', ADDR);
+        const tx: WithdrawTx = {
+          type: 'WITHDRAW',
+          account,
+          amount: walletNumber(w.amount, 'withdraw.amount', U128_MAX),
+          recipient: walletNumber(w.recipient, 'withdraw.recipient', ADDR),
+          nonce: walletNumber(w.nonce, 'withdraw.nonce', ADDR),
+          signature: signature(p.signature),
+        };
+        limit(account);
+        const r = await submit(tx, account);
+        return { transaction_hash: hex(r.hash) };
+      },
+    },
+
+    perp_transfer: {
+      params: ['transfer', 'signature'],
+      handler: async (p) => {
+        const t = message(p.transfer, 'transfer', ['account', 'recipient', 'amount', 'nonce']);
+        const account = walletNumber(t.account, 'transfer.account', ADDR);
+        const tx: TransferTx = {
+          type: 'TRANSFER',
+          account,
+          recipient: walletNumber(t.recipient, 'transfer.recipient', ADDR),
+          amount: walletNumber(t.amount, 'transfer.amount', U128_MAX),
+          nonce: walletNumber(t.nonce, 'transfer.nonce', ADDR),
+          signature: signature(p.signature),
+        };
+        limit(account);
+        const r = await submit(tx, account);
+        events.accountChanged(tx.recipient);
+        return { transaction_hash: hex(r.hash) };
+      },
+    },
+
+    perp_getAccount: {
+      params: ['address'],
+      handler: async (p) => {
+        const a = address(p.address, 'address');
+        const st = liveState(m);
+        const open = m.producer?.openBlock;
+        const head = await m.chain.head();
+        const v = accountView(getAccountView(st, cfg, a));
+        return { ...v, open_orders: m.exchange ? m.exchange.matcher.ordersOf(a).length : null, block_number: Number(open ? open.number : (head?.number ?? 0n)), finality_status: open ? 'PRE_CONFIRMED' : 'ACCEPTED_ON_L2' };
+      },
+    },
+
+    perp_getOrders: {
+      params: ['address'],
+      handler: async (p) => {
+        const a = address(p.address, 'address');
+        const list = await exchange().ordersOf(a);
+        return list.map((r) => orderView(r));
+      },
+    },
+
+    perp_getOrder: {
+      params: ['order_hash'],
+      handler: async (p) => {
+        const h = felt(p.order_hash, 'order_hash');
+        const r = await exchange().getOrder(h);
+        if (!r) throw E.orderNotFound();
+        return orderView(r, getOrderState(liveState(m), cfg, h, r.signed.order.account));
+      },
+    },
+
+    perp_getOrderBook: {
+      params: ['market', 'depth?'],
+      handler: (p) => {
+        const mk = market(p.market);
+        const depth = p.depth === undefined ? 20 : int(p.depth, 'depth', 1, 500);
+        const ex = exchange();
+        const d = ex.matcher.depth(mk, depth);
+        const bb = ex.matcher.bestBid(mk);
+        const ba = ex.matcher.bestAsk(mk);
+        return {
+          market: mk,
+          bids: d.bids.map(([px, sz]) => [dec(px), dec(sz)]),
+          asks: d.asks.map(([px, sz]) => [dec(px), dec(sz)]),
+          best_bid: bb === undefined ? null : dec(bb),
+          best_ask: ba === undefined ? null : dec(ba),
+          mark_price: dec(markPrice(liveState(m), cfg, mk)),
+        };
+      },
+    },
+
+    perp_getTrades: {
+      params: ['market', 'limit?'],
+      handler: async (p) => {
+        const mk = market(p.market);
+        const n = p.limit === undefined ? 100 : int(p.limit, 'limit', 1, opts.maxTradesPerMarket);
+        return feed.recentTrades(mk, n);
+      },
+    },
+
+    perp_getMarkets: {
+      params: [],
+      handler: () => {
+        const st = liveState(m);
+        return cfg.markets.map((mk) => marketView(getMarketView(st, cfg, mk.symbol)));
+      },
+    },
+
+    perp_getFunding: {
+      params: ['market'],
+      handler: async (p) => {
+        const mk = market(p.market);
+        return { ...fundingView(getFundingView(liveState(m), cfg, mk)), history: await feed.fundingHistory(mk, opts.maxFundingPerMarket) };
+      },
+    },
+
+    perp_getVault: {
+      params: [],
+      handler: () => vaultView(getVaultView(liveState(m), cfg)),
+    },
+
+    devnet_mint: {
+      params: ['address', 'amount'],
+      handler: async (p) => {
+        const op = cfg.bridgeOperator.privateKey;
+        if (op === undefined) throw E.notOnThisRole('devnet_mint needs a genesis that holds the bridge operator private key (devnet only)');
+        const recipient = address(p.address, 'address');
+        const amount = walletNumber(p.amount, 'amount', U128_MAX);
+        if (amount === 0n) throw E.invalidParams('amount must be positive');
+        limit(recipient);
+        // A fresh random deposit id: the contract refuses an id it has seen (DUPLICATE).
+        const idBytes = crypto.getRandomValues(new Uint8Array(31));
+        const depositId = BigInt('0x' + Buffer.from(idBytes).toString('hex'));
+        const s = sign(depositHash({ depositId, recipient, amount }, cfg.bridgeOperator.publicKey, g.chainId), op);
+        const tx: DepositTx = { type: 'DEPOSIT', depositId, recipient, amount, signature: [s.r, s.s] };
+        const r = await submit(tx, recipient);
+        return { transaction_hash: hex(r.hash), deposit_id: hex(depositId), address: hex(recipient), amount: dec(amount) };
+      },
+    },
+  };
+  return { methods, feed, events };
+}
