@@ -18,6 +18,7 @@ import { Producer } from './sequencer/producer.ts';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { accountAddress } from '../contracts-ts/index.ts';
 import type { Genesis } from './chain/genesis.ts';
+import { walletMain, WALLET_USAGE } from './wallet.ts';
 
 class UsageError extends Error {}
 
@@ -180,6 +181,14 @@ mismatch, listing each one. Never modifies the data directory.`,
       } finally {
         await c.close();
       }
+    },
+  },
+  wallet: {
+    summary: 'a terminal wallet: new key, deploy, mint (devnet), order, cancel, balance, withdraw',
+    usage: WALLET_USAGE,
+    options: {},
+    async run() {
+      return 2; // dispatched in main() before option parsing: wallet has its own sub-commands
     },
   },
   keys: {
@@ -414,6 +423,7 @@ export async function main(argv: string[]): Promise<number> {
     console.error(`unknown command "${name}"\n\n${help()}`);
     return 2;
   }
+  if (name === 'wallet') return walletMain(argv.slice(1));
   let values: Record<string, any>;
   try {
     values = parseArgs({ args: argv.slice(1), options: cmd.options, allowPositionals: name === 'keys', strict: true }).values;
