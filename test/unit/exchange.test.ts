@@ -452,3 +452,83 @@ describe('exchange: ingress check and invariants', () => {
     expect([...h1.st.storage].sort()).to.deep.equal([...h2.st.storage].sort());
   });
 });
+
+describe('exchange: views, system cancels, liquidation scan options', () => {
+  it('the account view: entry price, PnL, margin ratio and a liquidation price that is the threshold', () => {
+    const h = new Harness();
+    h.open(alice, bob, E8, P65K);
+    h.setPrice({ [BTC]: 66_000n * E8 });
+    const v = h.view(alice);
+    const p = v.positions[0]!;
+    expect(p).to.include({ entryPrice: P65K, markPrice: 66_000n * E8, unrealizedPnl: 1_000n * USDC, notional: 66_000n * USDC, maintenanceMargin: 3_300n * USDC });
+    expect(v.equity).to.equal(10_000n * USDC - 32_500_000n + 1_000n * USDC);
+    expect(v.marginRatio).to.equal((3_300n * USDC * 1_000_000_000n) / v.equity);
+    // equity(x) = 9967.5 + x - 65000 ; maintenance(x) = 0.05 x  ->  x = 55032.5 / 0.95 = 57928.947...
+    const liq = p.liquidationPrice!;
+    expect(liq).to.equal(5_792_894_736_842n);
+    h.setPrice({ [BTC]: liq + 1_000n });
+    expect(h.view(alice).liquidatable).to.equal(false);
+    h.setPrice({ [BTC]: liq - 1_000n });
+    expect(h.view(alice).liquidatable).to.equal(true);
+    // bob's short has its liquidation price above the mark
+    expect(h.view(bob).positions[0]!.liquidationPrice! > P65K).to.equal(true);
+  });
+
+  it('SYSTEM_CANCEL records sequencer cancellations (idempotently) with a reason', () => {
+    const h = new Harness();
+    const o1 = h.order(bob, { side: 'SELL', size: E8, price: P65K });
+    const o2 = h.order(carol, { side: 'SELL', size: E8, price: P65K });
+    h.exec(h.cancelTx(carol, o2.hash));
+    const ev = h.exec({ type: 'SYSTEM_CANCEL', reason: 'rollback', orders: [{ account: bob.address, orderHash: o1.hash }, { account: carol.address, orderHash: o2.hash }] });
+    expect(ev.length).to.equal(1); // o2 was already cancelled
+    expect(ev[0]!.data).to.deep.equal([encodeShortString('rollback')]);
+    expect(getOrderState(h.st, h.cfg, o1.hash, bob.address)!.cancelled).to.equal(true);
+    h.expectRevert(h.trade(o1, h.order(alice, { side: 'BUY', size: TENTH, price: P65K }), TENTH, P65K), 'ORDER_CANCELLED', 'maker');
+    h.expectRevert({ type: 'SYSTEM_CANCEL', reason: 'x', orders: [] }, 'INVALID_ORDER');
+    h.expectRevert({ type: 'SYSTEM_CANCEL', reason: 'x', orders: [{ account: user('ghost').address, orderHash: 1n }] }, 'ACCOUNT_NOT_DEPLOYED');
+  });
+
+  it('a wallet-created account: deploy, deposit, trade', () => {
+    const h = new Harness();
+    const k = key('fresh');
+    const fresh = user('fresh');
+    h.exec(h.deployTx(k));
+    h.exec(h.depositTx(fresh, 5_000n * USDC));
+    h.exec(h.trade(h.order(bob, { side: 'SELL', size: E8, price: P65K }), h.order(fresh, { side: 'BUY', size: TENTH, price: P65K }), TENTH, P65K));
+    expect(h.view(fresh).positions[0]!.size).to.equal(TENTH);
+    expect(checkInvariants(h.st, h.cfg, [fresh.address, bob.address])).to.deep.equal([]);
+    expect(auditInvariants(h.st, h.cfg)).to.deep.equal([]);
+  });
+
+  it('findLiquidations can be limited to candidate accounts; stale oracle prices block liquidations', () => {
+    const h = new Harness({ extra: { oracle_max_age_seconds: 30 } });
+    h.open(alice, bob, E8, P65K);
+    h.open(carol, dave, E8, P65K);
+    h.setPrice({ [BTC]: 57_000n * E8 });
+    expect(findLiquidations(h.st, h.cfg).map((t) => t.account)).to.deep.equal([alice.address, carol.address]);
+    expect(findLiquidations(h.st, h.cfg, { accounts: [carol.address, bob.address] }).map((t) => t.account)).to.deep.equal([carol.address]);
+    h.advance(32n); // the last price is stamped one second after the block that took it
+    expect(findLiquidations(h.st, h.cfg, h.now)).to.deep.equal([]);
+    const p = findLiquidations(h.st, h.cfg)[0]!;
+    h.expectRevert(p, 'ORACLE_STALE');
+    h.setPrice({ [BTC]: 57_000n * E8 + E8 });
+    h.exec(findLiquidations(h.st, h.cfg, h.now)[0]!);
+    h.expectInvariants();
+  });
+
+  it('TRIGGER refuses non-conditional, unsigned or already-triggered orders', () => {
+    const h = new Harness();
+    const lim = h.order(alice, { side: 'SELL', size: TENTH, price: P65K });
+    h.expectRevert({ type: 'TRIGGER', order: lim }, 'INVALID_ORDER');
+    const tp = h.order(alice, { side: 'SELL', size: TENTH, price: 66_000n * E8, orderType: 'TAKE_PROFIT_LIMIT', triggerPrice: 66_000n * E8 });
+    h.expectRevert({ type: 'TRIGGER', order: { ...tp, signature: [tp.signature[0], tp.signature[1] + 1n] } }, 'BAD_SIGNATURE');
+    h.expectRevert({ type: 'TRIGGER', order: tp }, 'NOT_TRIGGERED');
+    h.setPrice({ [BTC]: 66_000n * E8 });
+    const ev = h.exec({ type: 'TRIGGER', order: tp });
+    expect(ev[0]!.keys.slice(1)).to.deep.equal([alice.address, tp.hash]);
+    h.expectRevert({ type: 'TRIGGER', order: tp }, 'DUPLICATE');
+    h.exec(makeSetModeTx(h.st, h.cfg, 'CANCEL_ONLY', 'x'));
+    const sl = h.order(alice, { side: 'SELL', size: TENTH, price: 0n, orderType: 'STOP_MARKET', timeInForce: 'IOC', triggerPrice: 67_000n * E8 });
+    h.expectRevert({ type: 'TRIGGER', order: sl }, 'MODE_CANCEL_ONLY');
+  });
+});
