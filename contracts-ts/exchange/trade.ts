@@ -14,8 +14,8 @@
  *  6. reduce-only: size <= the opposite position;
  *  7. funding settled for both, positions and realized PnL applied, fees charged;
  *  8. open-interest cap; margin: a position-increasing fill needs equity >= initial margin
- *     afterwards; any other fill needs equity >= maintenance, or must not worsen
- *     (equity - maintenance).
+ *     afterwards; any other fill needs equity >= maintenance afterwards, or must not lower the
+ *     ratio equity / maintenance (with equity <= 0 before: must not lower equity).
  */
 import type { ContractEvent, ExecContext, StateAccess } from '../state.ts';
 import type { ExchangeConfig, MarketConfig } from '../config.ts';
@@ -138,6 +138,11 @@ function checkMargin(st: StateAccess, cfg: ExchangeConfig, _m: MarketConfig, add
     return;
   }
   if (r.equity >= r.maintenance) return;
-  if (before && r.equity - r.maintenance >= before.equity - before.maintenance) return;
-  revert('INSUFFICIENT_MARGIN', `equity ${r.equity} < maintenance ${r.maintenance} and the fill worsens it`, party);
+  if (before) {
+    // Below maintenance afterwards: the fill may not lower equity / maintenance (a reduction may
+    // cost at most its proportional share of equity, so it can never bankrupt the account), or,
+    // for an account already at or below zero equity, may not lower equity at all.
+    if (before.equity > 0n ? r.equity * before.maintenance >= before.equity * r.maintenance && r.equity >= 0n : r.equity >= before.equity) return;
+  }
+  revert('INSUFFICIENT_MARGIN', `equity ${r.equity} < maintenance ${r.maintenance} and the fill worsens the account's margin ratio`, party);
 }

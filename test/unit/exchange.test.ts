@@ -532,3 +532,19 @@ describe('exchange: views, system cancels, liquidation scan options', () => {
     h.expectRevert({ type: 'TRIGGER', order: sl }, 'MODE_CANCEL_ONLY');
   });
 });
+
+describe('exchange: reducing fills below maintenance', () => {
+  it('an unhealthy account may reduce at the mark but not sell equity away at an off-market price', () => {
+    const h = new Harness();
+    h.open(alice, bob, E8, P65K);
+    h.setPrice({ [BTC]: 57_000n * E8 }); // equity 1967.5 < maintenance 2850
+    expect(h.view(alice).liquidatable).to.equal(true);
+    const half = E8 / 2n;
+    // selling 0.5 at 55000 to a friend: equity 953.75, maintenance 1425 — the ratio falls
+    const e = h.expectRevert(h.trade(h.order(carol, { side: 'BUY', size: half, price: 55_000n * E8 }), h.order(alice, { side: 'SELL', size: half, price: 55_000n * E8 }), half, 55_000n * E8), 'INSUFFICIENT_MARGIN', 'taker');
+    expect(e.message).to.match(/ratio/);
+    // at the mark the ratio improves
+    h.exec(h.trade(h.order(carol, { side: 'BUY', size: half, price: 57_000n * E8 }), h.order(alice, { side: 'SELL', size: half, price: 57_000n * E8 }), half, 57_000n * E8));
+    h.expectInvariants();
+  });
+});
