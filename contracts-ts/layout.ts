@@ -129,9 +129,22 @@ export function holderKey(marketId: bigint, index: bigint): bigint {
   return mapKey(EX.holders, poseidonHash(marketId, index));
 }
 
-export function holderIndexKey(marketId: bigint, address: bigint): bigint {
-  return mapKey(EX.holderIndex, poseidonHash(marketId, address));
+/** Key derivations are pure; a bounded memo saves two Poseidon calls per repeated lookup. */
+function memo(max: number, f: (a: bigint, b: bigint) => bigint): (a: bigint, b: bigint) => bigint {
+  const cache = new Map<string, bigint>();
+  return (a, b) => {
+    const k = `${a}:${b}`;
+    let v = cache.get(k);
+    if (v === undefined) {
+      v = f(a, b);
+      if (cache.size >= max) cache.clear();
+      cache.set(k, v);
+    }
+    return v;
+  };
 }
+
+export const holderIndexKey: (marketId: bigint, address: bigint) => bigint = memo(200_000, (marketId, address) => mapKey(EX.holderIndex, poseidonHash(marketId, address)));
 
 export function refundKey(incidentId: bigint, account: bigint): bigint {
   return mapKey(EX.refunds, poseidonHash(incidentId, account));
