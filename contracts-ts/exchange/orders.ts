@@ -152,7 +152,10 @@ export function execCancelAll(tx: CancelAllTx, st: StateAccess, ctx: ExecContext
   return events;
 }
 
-/** SYSTEM_CANCEL: the sequencer records cancellations it decided (rollback, expiry, STP, IOC rest). */
+/**
+ * SYSTEM_CANCEL: the sequencer records cancellations it decided (rollback, expiry, STP, IOC rest).
+ * Already-cancelled orders are skipped; a transaction that cancels nothing new reverts.
+ */
 export function execSystemCancel(tx: SystemCancelTx, st: StateAccess, _ctx: ExecContext, cfg: ExchangeConfig): ContractEvent[] {
   if (tx.orders.length === 0) revert('INVALID_ORDER', 'nothing to cancel');
   if (tx.orders.length > cfg.limits.maxSystemCancelOrders) revert('TOO_MANY', `at most ${cfg.limits.maxSystemCancelOrders} orders`);
@@ -162,6 +165,8 @@ export function execSystemCancel(tx: SystemCancelTx, st: StateAccess, _ctx: Exec
     if (!isAccount(st, x.account)) revert('ACCOUNT_NOT_DEPLOYED', `0x${x.account.toString(16)}`);
     cancelOne(st, cfg, x.account, x.orderHash, reason, events, false);
   }
+  // A no-op would only repeat an earlier transaction (and its hash).
+  if (events.length === 0) revert('ORDER_CANCELLED', 'every listed order is already cancelled');
   return events;
 }
 

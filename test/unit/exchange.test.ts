@@ -484,6 +484,7 @@ describe('exchange: views, system cancels, liquidation scan options', () => {
     expect(ev[0]!.data).to.deep.equal([encodeShortString('rollback')]);
     expect(getOrderState(h.st, h.cfg, o1.hash, bob.address)!.cancelled).to.equal(true);
     h.expectRevert(h.trade(o1, h.order(alice, { side: 'BUY', size: TENTH, price: P65K }), TENTH, P65K), 'ORDER_CANCELLED', 'maker');
+    h.expectRevert({ type: 'SYSTEM_CANCEL', reason: 'rollback', orders: [{ account: bob.address, orderHash: o1.hash }] }, 'ORDER_CANCELLED');
     h.expectRevert({ type: 'SYSTEM_CANCEL', reason: 'x', orders: [] }, 'INVALID_ORDER');
     h.expectRevert({ type: 'SYSTEM_CANCEL', reason: 'x', orders: [{ account: user('ghost').address, orderHash: 1n }] }, 'ACCOUNT_NOT_DEPLOYED');
   });
