@@ -19,7 +19,7 @@
  *   rank: PnL ratio = floor(unrealized x 1e9 / max(|cost|, 1)) descending, then |size|
  *   descending, then address ascending.
  * The cash N that leaves the account's equity at exactly 0 is split pro rata to size
- * (floor, the last counterparty takes the remainder).
+ * (floor, the last counterparty takes the remainder). The vault's own positions are not ranked.
  */
 import type { ContractEvent, ExecContext, StateAccess } from '../state.ts';
 import type { ExchangeConfig, MarketConfig } from '../config.ts';
@@ -118,7 +118,8 @@ export function adlRanking(st: StateAccess, cfg: ExchangeConfig, m: MarketConfig
   const index = fundingIndexOf(st, cfg, m);
   const out: AdlCandidate[] = [];
   for (const a of holdersOf(st, cfg, m)) {
-    if (a === exclude) continue;
+    // The vault is never a counterparty: ADL happens precisely when it is short of money.
+    if (a === exclude || a === cfg.vaultAddress) continue;
     const pos = positionOf(st, a, m);
     if (pos.size === 0n || sign(pos.size) === side) continue;
     const pr = positionRisk(m, pos, mark, index);
