@@ -49,6 +49,7 @@ import { fromFelt } from '../../contracts-ts/math.ts';
 import { decodeShortString, P, sign } from '../crypto/index.ts';
 import type { Receipt } from '../chain/block.ts';
 import { RejectedError } from '../sequencer/producer.ts';
+import type { OrderRecord } from '../sequencer/orderbook/index.ts';
 import type { Methods } from './jsonrpc.ts';
 import type { CallContext } from './http.ts';
 import type { RpcModules } from './context.ts';
@@ -314,6 +315,20 @@ export interface PerpApi {
   events: PerpEvents;
 }
 
+/**
+ * Order records changed since the last sealed block (the matcher persists closed records only
+ * with the next block, and ExchangeService.getOrder reads closed ones from the database). Read
+ * structurally from the matcher; empty if that shape changes.
+ */
+function unsealedRecords(m: RpcModules): Map<bigint, OrderRecord> {
+  const d = (m.exchange?.matcher as unknown as { dirty?: unknown })?.dirty;
+  return d instanceof Map ? (d as Map<bigint, OrderRecord>) : new Map();
+}
+
+function copyRecord(r: OrderRecord): OrderRecord {
+  return { ...r, signed: { ...r.signed, order: { ...r.signed.order } } };
+}
+
 /** The freshest state: the open block's (sequencer) or the head's. */
 export function liveState(m: RpcModules): StateAccess {
   return (m.producer?.openBlock?.pending ?? m.world) as StateAccess;
@@ -527,7 +542,11 @@ export function createPerpApi(m: RpcModules, options: Partial<PerpOptions> = {})
       handler: async (p) => {
         const a = address(p.address, 'address');
         const list = await exchange().ordersOf(a);
-        return list.map((r) => orderView(r));
+        // Orders closed since the last block are not in the stored history yet.
+        const fresh = [...unsealedRecords(m).values()].filter((r) => r.signed.order.account === a).map(copyRecord);
+        const byHash = new Map(list.map((r) => [r.signed.hash, r]));
+        for (const r of fresh) byHash.set(r.signed.hash, r);
+        return [...byHash.values()].sort((x, y) => (x.seq > y.seq ? -1 : x.seq < y.seq ? 1 : 0)).map((r) => orderView(r));
       },
     },
 
@@ -535,7 +554,10 @@ export function createPerpApi(m: RpcModules, options: Partial<PerpOptions> = {})
       params: ['order_hash'],
       handler: async (p) => {
         const h = felt(p.order_hash, 'order_hash');
-        const r = await exchange().getOrder(h);
+        const ex = exchange();
+        const live = ex.matcher.getOrder(h);
+        const unsealed = unsealedRecords(m).get(h);
+        const r = live ?? (unsealed ? copyRecord(unsealed) : await ex.getOrder(h));
         if (!r) throw E.orderNotFound();
         return orderView(r, getOrderState(liveState(m), cfg, h, r.signed.order.account));
       },
