@@ -9,7 +9,7 @@
  *    floor(rate x price x elapsed / period) with |rate| <= clamp (so no reset, bounded move);
  *    an index never updated is 0
  *  - funding pool solvency: funding_pool x 1e19 >= exact funding settled
- *  - fee balance >= 0, vault balance >= 0
+ *  - fee balance >= 0; the vault checked like a touched account, always
  *  - per touched margin account: collateral < 0 only while it holds a position (a liquidation is
  *    pending); positions on the step grid; cost sign matches the side; flat positions hold no
  *    cost or snapshot; listed as a holder exactly when the position is nonzero
@@ -42,7 +42,6 @@ export function checkInvariants(st: StateAccess, cfg: ExchangeConfig, touchedAcc
     v.push(`conservation: deposits ${deposits} - withdrawals ${withdrawals} != collateral ${collateral} + fees ${fees} + funding pool ${pool} - position cost ${cost}`);
   }
   if (fees < 0n) v.push(`fee balance is negative (${fees})`);
-  if (collateralOf(st, cfg.vaultAddress) < 0n) v.push(`vault balance is negative (${collateralOf(st, cfg.vaultAddress)})`);
   const exact = exGet(st, cfg, EX.fundingSettledExact);
   if (pool * FUNDING_DIVISOR < exact) v.push(`funding pool ${pool} cannot cover the exact funding settled (${exact} / 1e19)`);
   let costSum = 0n;
@@ -71,8 +70,11 @@ export function checkInvariants(st: StateAccess, cfg: ExchangeConfig, touchedAcc
     if (mGet(st, cfg, m, MKT.oraclePrice) <= 0n) v.push(`${m.symbol}: no positive mark price`);
   }
   if (costSum !== cost) v.push(`total cost ${cost} != sum of market costs ${costSum}`);
+  // The vault is a margin account too: its balance may dip below 0 only while it holds
+  // positions (a loss realized when it takes over an opposite position).
+  checkAccount(st, cfg, cfg.vaultAddress, v);
   if (touchedAccounts) {
-    const seen = new Set<bigint>();
+    const seen = new Set<bigint>([cfg.vaultAddress]);
     for (const a of touchedAccounts) {
       if (seen.has(a)) continue;
       seen.add(a);
