@@ -87,6 +87,6 @@ export function formatDecimal(x: bigint, decimals: number): string {
   const a = neg ? -x : x;
   const scale = 10n ** BigInt(decimals);
   const int = a / scale;
-  let frac = (a % scale).toString().padStart(decimals, '0').replace(/0+$/, '');
+  const frac = (a % scale).toString().padStart(decimals, '0').replace(/0+$/, '');
   return (neg ? '-' : '') + int.toString() + (frac ? '.' + frac : '');
 }

@@ -18,7 +18,7 @@
  *     ratio equity / maintenance (with equity <= 0 before: must not lower equity).
  */
 import type { ContractEvent, ExecContext, StateAccess } from '../state.ts';
-import type { ExchangeConfig, MarketConfig } from '../config.ts';
+import type { ExchangeConfig } from '../config.ts';
 import { EX, MKT, orderKey } from '../layout.ts';
 import { abs, BPS, ceilDiv, floorDiv, FRACTION_SCALE, sign, toFelt } from '../math.ts';
 import { shortStringFelt } from '../typed-data.ts';
@@ -125,13 +125,13 @@ export function execTrade(tx: TradeTx, st: StateAccess, ctx: ExecContext, cfg: E
   // 8. open interest and margin
   const oiAfter = mGet(st, cfg, m, MKT.longOi);
   if (oiAfter > oiBefore && oiAfter > m.openInterestCap) revert('OPEN_INTEREST_CAP', `open interest ${oiAfter} > cap ${m.openInterestCap}`, 'taker');
-  for (const p of plan) checkMargin(st, cfg, m, p.o.account, p.increases, p.before, p.party);
+  for (const p of plan) checkMargin(st, cfg, p.o.account, p.increases, p.before, p.party);
   return [
     event(cfg.exchangeAddress, 'Trade', [mo.account, to.account], [m.id, makerHash, takerHash, tx.size, tx.price, shortStringFelt(to.side), toFelt(makerFee), toFelt(takerFee)]),
   ];
 }
 
-function checkMargin(st: StateAccess, cfg: ExchangeConfig, _m: MarketConfig, addr: bigint, increases: boolean, before: ReturnType<typeof accountRisk> | undefined, party: Party): void {
+function checkMargin(st: StateAccess, cfg: ExchangeConfig, addr: bigint, increases: boolean, before: ReturnType<typeof accountRisk> | undefined, party: Party): void {
   const r = accountRisk(st, cfg, addr);
   if (increases) {
     if (r.equity < r.initial) revert('INSUFFICIENT_MARGIN', `equity ${r.equity} < initial margin ${r.initial}`, party);
