@@ -4,7 +4,7 @@
  */
 import './p2p/polyfill.ts'; // first: libp2p needs Promise.withResolvers on Node 20
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { createLogger, isLogLevel, type Logger } from './log.ts';
 import { openChain, startFollower, startSequencer } from './node.ts';
 import { fullCheck, quickCheck } from './chain/verify.ts';
@@ -16,6 +16,7 @@ import { executeRefunds, parsePlan } from './incident/refund.ts';
 import { runDrill } from './incident/drill.ts';
 import { Producer } from './sequencer/producer.ts';
 import { readFileSync, writeFileSync } from 'node:fs';
+import { DataDirInUseError } from './storage/lock.ts';
 import { accountAddress } from '../contracts-ts/index.ts';
 import type { Genesis } from './chain/genesis.ts';
 import { walletMain, WALLET_USAGE } from './wallet.ts';
@@ -121,11 +122,29 @@ sent to a follower are forwarded to --sequencer-rpc, or refused (error 10008) wi
     },
   },
   status: {
-    summary: 'show head, state root and chain of a data directory (node stopped)',
-    usage: `perpnode status [--data-dir ./data] [--genesis genesis/devnet.json]`,
-    options: { ...COMMON },
+    summary: 'head, state root, mode and peers: of a running node (admin port) or a stopped data dir',
+    usage: `perpnode status [--data-dir ./data] [--genesis genesis/devnet.json] [--admin-url http://127.0.0.1:5055]
+
+When a node is running on the data directory, asks it (admin_status, with the token from
+<data-dir>/admin.token): role, head, state root, mode, peers and lag. Otherwise opens the
+stopped data directory read-only and reports its head, state root and integrity check.`,
+    options: { ...COMMON, 'admin-url': { type: 'string', default: 'http://127.0.0.1:5055' } },
     async run(v, log) {
-      const c = await openChain({ dataDir: resolve(v['data-dir']), genesisPath: resolve(v.genesis), log, skipCheck: true });
+      const dataDir = resolve(v['data-dir']);
+      let c;
+      try {
+        c = await openChain({ dataDir, genesisPath: resolve(v.genesis), log, skipCheck: true });
+      } catch (e) {
+        if (!(e instanceof DataDirInUseError)) throw e;
+        const token = readFileSync(join(dataDir, 'admin.token'), 'utf8').trim();
+        const res = await fetch(v['admin-url'], { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'admin_status' }) }).catch((err) => {
+          throw new Error(`${e.message}, and its admin port ${v['admin-url']} does not answer (${(err as Error).message}); pass --admin-url`);
+        });
+        const j = (await res.json()) as { result?: unknown; error?: { message: string } };
+        if (!j.result) throw new Error(`admin_status failed: ${j.error?.message ?? res.status}`);
+        console.log(JSON.stringify({ running: true, pid: e.pid, ...(j.result as object) }, null, 2));
+        return;
+      }
       try {
         const head = await c.chain.head();
         const h = head ? await c.chain.header(head.number) : undefined;
@@ -138,6 +157,7 @@ sent to a follower are forwarded to --sequencer-rpc, or refused (error 10008) wi
         console.log(
           JSON.stringify(
             {
+              running: false,
               chain_id: c.genesis.chainIdName,
               head_number: head ? Number(head.number) : null,
               head_hash: head ? toHex(head.hash) : null,

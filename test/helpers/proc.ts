@@ -42,7 +42,7 @@ export function runCli(args: string[], opts: { timeoutMs?: number; env?: NodeJS.
 }
 
 export async function startNodeProc(args: string[], opts: { readyTimeoutMs?: number } = {}): Promise<NodeProc> {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'node/cli.ts'), 'start', '--rpc-port', '0', '--admin-port', '0', ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'node/cli.ts'), 'start', '--rpc-port', '0', '--admin-port', '0', ...(args.includes('--p2p-port') ? [] : ['--p2p-port', '0']), ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
   live.add(child);
   let out = '';
   child.stdout!.on('data', (d) => (out += d));
