@@ -79,3 +79,43 @@ export async function until<T>(f: () => Promise<T | undefined | null | false>, t
     await new Promise((r) => setTimeout(r, stepMs));
   }
 }
+
+/** The methods the issue lists (plus perp_sequencerSignature), served over HTTP. */
+export const HTTP_METHODS = [
+  'starknet_specVersion',
+  'starknet_chainId',
+  'starknet_blockNumber',
+  'starknet_blockHashAndNumber',
+  'starknet_syncing',
+  'starknet_getBlockWithTxHashes',
+  'starknet_getBlockWithTxs',
+  'starknet_getBlockWithReceipts',
+  'starknet_getBlockTransactionCount',
+  'starknet_getStateUpdate',
+  'starknet_getStorageAt',
+  'starknet_getNonce',
+  'starknet_getClassHashAt',
+  'starknet_getTransactionByHash',
+  'starknet_getTransactionByBlockIdAndIndex',
+  'starknet_getTransactionReceipt',
+  'starknet_getTransactionStatus',
+  'starknet_getEvents',
+  'starknet_getStorageProof',
+  'perp_sequencerSignature',
+  'perp_getConfig',
+  'perp_deployAccount',
+  'perp_submitOrder',
+  'perp_cancelOrder',
+  'perp_cancelAll',
+  'perp_withdraw',
+  'perp_transfer',
+  'perp_getAccount',
+  'perp_getOrders',
+  'perp_getOrder',
+  'perp_getOrderBook',
+  'perp_getTrades',
+  'perp_getMarkets',
+  'perp_getFunding',
+  'perp_getVault',
+  'devnet_mint',
+];
