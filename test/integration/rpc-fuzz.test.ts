@@ -61,7 +61,7 @@ interface Answer {
 }
 
 async function post(url: string, data: string | Uint8Array): Promise<Answer> {
-  const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: data });
+  const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: typeof data === 'string' ? data : Buffer.from(data) });
   return { status: res.status, text: await res.text() };
 }
 
