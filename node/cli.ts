@@ -48,7 +48,7 @@ const commands: Record<string, Command> = {
     summary: 'run a node (devnet sequencer by default)',
     usage: `perpnode start [--data-dir ./data] [--genesis genesis/devnet.json] [--rpc-host 127.0.0.1]
                 [--rpc-port 5050] [--admin-port 5055|off] [--block-time-ms 1000]
-                [--feeder walk|off|<replay.json>] [--log-level info]
+                [--feeder walk|off|<replay.json>] [--checkpoint-interval N] [--log-level info]
                 [--role sequencer|follower] [--p2p-host 127.0.0.1] [--p2p-port 5051|off]
                 [--bootstrap <multiaddr>]... [--sequencer-rpc <url>]
 
@@ -77,6 +77,7 @@ sent to a follower are forwarded to --sequencer-rpc, or refused (error 10008) wi
       'admin-port': { type: 'string', default: '5055' },
       'block-time-ms': { type: 'string' },
       feeder: { type: 'string', default: 'walk' },
+      'checkpoint-interval': { type: 'string' },
     },
     async run(v, log) {
       const role = v.role;
@@ -99,6 +100,7 @@ sent to a follower are forwarded to --sequencer-rpc, or refused (error 10008) wi
         rpcPort: intOpt(v['rpc-port'], 'rpc-port', 0, 65535),
         adminPort: v['admin-port'] === 'off' ? null : intOpt(v['admin-port'], 'admin-port', 0, 65535),
         feeder: v.feeder,
+        checkpointInterval: v['checkpoint-interval'] === undefined ? undefined : intOpt(v['checkpoint-interval'], 'checkpoint-interval', 0, Number.MAX_SAFE_INTEGER),
         blockTimeMs: v['block-time-ms'] === undefined ? undefined : intOpt(v['block-time-ms'], 'block-time-ms', 1, 3_600_000),
         log,
       });

@@ -105,6 +105,8 @@ export interface StartOptions {
   feederIntervalMs?: number;
   /** Per-account trading limits and WebSocket limits (defaults in node/rpc/perp.ts and ws.ts). */
   rpc?: RpcOptions;
+  /** Overrides the genesis checkpoint_interval (automatic checkpoints every N blocks; 0 = none). */
+  checkpointInterval?: number;
 }
 
 export interface RunningNode {
@@ -129,6 +131,7 @@ export async function startSequencer(opts: StartOptions): Promise<RunningNode> {
   let stopWs: () => Promise<void> = async () => undefined;
   try {
     if (!g.sequencer.privateKey) throw new StartupError('this genesis holds no sequencer private key: only its sequencer can produce blocks (start as a follower instead)');
+    if (opts.checkpointInterval !== undefined) g.checkpointInterval = opts.checkpointInterval;
     let exchange: ExchangeService | undefined;
     producer = await Producer.create(
       {
