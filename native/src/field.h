@@ -194,9 +194,10 @@ FORCE_INLINE void sqr_wide(u64 t[8], const u64 a[4]) {
 /*
  * Montgomery reduction modulo p in one pass. p = 1 + P3·2^192, so -p^-1 mod 2^256 is
  * P3·2^192 - 1 and m = T·(-p^-1) mod 2^256 = (-T mod 2^256) + ((t0·P3) mod 2^64)·2^192.
- * Then (T + m·p) / 2^256 with m·p = m + (m·P3)·2^192. Needs T < p·2^256; gives z < p.
+ * Then (T + m·p) / 2^256 with m·p = m + (m·P3)·2^192. Needs T < p·2^256; gives z < 2p
+ * (p < 2^256/29, so inputs below 2p keep T < 4p^2 within bounds).
  */
-FORCE_INLINE void redc_p(u64 z[4], const u64 t[8]) {
+FORCE_INLINE void redc_p_core(u64 z[4], const u64 t[8]) {
   static const u64 P3 = 0x0800000000000011ULL;
   u64 m0, m1, m2, m3, h, l, s3, s4, s5, s6, s7;
   unsigned char c = 0;
@@ -238,7 +239,16 @@ FORCE_INLINE void redc_p(u64 z[4], const u64 t[8]) {
   s5 = addc(s5, p2, &c);
   s6 = addc(s6, p3, &c);
   s7 = addc(s7, p4, &c);
-  u64 r[4] = {s4, s5, s6, s7}; /* < 2p */
+  z[0] = s4; /* < 2p */
+  z[1] = s5;
+  z[2] = s6;
+  z[3] = s7;
+}
+
+/* fully reduced: z < p */
+FORCE_INLINE void redc_p(u64 z[4], const u64 t[8]) {
+  u64 r[4];
+  redc_p_core(r, t);
   u256_csub(z, r, K_P);
 }
 
@@ -293,6 +303,17 @@ FORCE_INLINE void fe_sqr(fe *z, const fe *x) {
   u64 t[8];
   sqr_wide(t, x->v);
   redc_p(z->v, t);
+}
+/* Lazy forms: z < 2p and congruent; inputs may be below 2p (see redc_p_core). */
+FORCE_INLINE void fe_mul_lazy(fe *z, const fe *x, const fe *y) {
+  u64 t[8];
+  mul_wide(t, x->v, y->v);
+  redc_p_core(z->v, t);
+}
+FORCE_INLINE void fe_sqr_lazy(fe *z, const fe *x) {
+  u64 t[8];
+  sqr_wide(t, x->v);
+  redc_p_core(z->v, t);
 }
 FORCE_INLINE void fe_add(fe *z, const fe *x, const fe *y) { mod_add(z->v, x->v, y->v, K_P); }
 FORCE_INLINE void fe_sub(fe *z, const fe *x, const fe *y) { mod_sub(z->v, x->v, y->v, K_P); }

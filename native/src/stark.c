@@ -17,7 +17,7 @@ typedef struct { fe x, y; } aff;    /* affine point, never infinity */
 
 static fe FE_ONE, FE_TWO, FE_BETA;
 static fe POS_RC[92][3]; /* round constants; row 91 stays zero */
-static u64 P_TIMES[4][4];  /* 0, p, 2p, 3p */
+static u64 P_TIMES[7][4];  /* 0, p, ..., 6p */
 static aff PED_SHIFT;
 static aff *PED_A_LO, *PED_B_LO; /* 31 windows: bits 0..247 */
 static aff *PED_A_HI, *PED_B_HI; /* 1 window: bits 248..251 (only 1..15 used) */
@@ -268,7 +268,7 @@ static void init_once(void) {
   fe_from_u256(&FE_BETA, K_BETA);
   for (int r = 0; r < 91; r++)
     for (int j = 0; j < 3; j++) fe_from_u256(&POS_RC[r][j], K_POSEIDON_RC[r][j]);
-  for (int k = 1; k < 4; k++) u256_add(P_TIMES[k], P_TIMES[k - 1], K_P);
+  for (int k = 1; k < 7; k++) u256_add(P_TIMES[k], P_TIMES[k - 1], K_P);
 
   aff pts[5], g;
   for (int i = 0; i < 5; i++) aff_from_const(&pts[i], K_PEDERSEN[i]);
@@ -311,32 +311,34 @@ FORCE_INLINE void reduce16(u64 x[4]) {
   u256_add(x, x, m);
 }
 
-static inline void cube(fe *x) {
+/* x^3 for x < p; the result is below 2p (mds_then_rc accepts that) */
+FORCE_INLINE void cube(fe *x) {
   fe t;
-  fe_sqr(&t, x);
-  fe_mul(x, &t, x);
+  fe_sqr_lazy(&t, x);
+  fe_mul_lazy(x, &t, x);
 }
 
 /*
  * MDS [[3,1,1],[1,-1,1],[1,1,-2]] as t = s0+s1+s2: (t + 2s0, t - 2s1, t - 3s2), lazily, then
- * the next round's constants, then one reduction per lane. Inputs below p.
+ * the next round's constants, then one reduction per lane. Inputs below 2p (cubes) or p;
+ * subtractions are offset by 4p and 6p, so every lane stays below 13p.
  */
 FORCE_INLINE void mds_then_rc(fe s[3], const fe rc[3]) {
   u64 t[4], u[4], o0[4], o1[4], o2[4];
   u256_add(t, s[0].v, s[1].v);
-  u256_add(t, t, s[2].v); /* < 3p */
+  u256_add(t, t, s[2].v); /* < 6p */
   u256_add(u, s[0].v, s[0].v);
-  u256_add(o0, t, u); /* < 5p */
+  u256_add(o0, t, u); /* < 10p */
   u256_add(u, s[1].v, s[1].v);
-  u256_add(o1, t, P_TIMES[2]);
-  u256_sub(o1, o1, u); /* <= 5p */
+  u256_add(o1, t, P_TIMES[4]);
+  u256_sub(o1, o1, u); /* < 10p */
   u256_add(u, s[2].v, s[2].v);
   u256_add(u, u, s[2].v);
-  u256_add(o2, t, P_TIMES[3]);
-  u256_sub(o2, o2, u); /* < 6p */
+  u256_add(o2, t, P_TIMES[6]);
+  u256_sub(o2, o2, u); /* < 12p */
   u256_add(o0, o0, rc[0].v);
   u256_add(o1, o1, rc[1].v);
-  u256_add(o2, o2, rc[2].v); /* < 7p */
+  u256_add(o2, o2, rc[2].v); /* < 13p */
   reduce16(o0);
   reduce16(o1);
   reduce16(o2);

@@ -287,7 +287,7 @@ if (!nb || !addon) {
           if (NB.pedersen(a, b) !== BigInt(scure.pedersen(a, b))) expect.fail(`pedersen(${a}, ${b}) differs`);
         }
       });
-      it(`verify on ${n(1500)} signatures: valid, tampered, random, out of range`, () => {
+      it(`verify on ${n(1000)} signatures: valid, tampered, random, out of range`, () => {
         const rng = new Rng(`${SEED}/verify`);
         const keys = Array.from({ length: 24 }, (_, i) => {
           const priv = 1n + modn(BigInt('0x' + createHash('sha256').update(`${SEED}/key/${i}`).digest('hex')));
@@ -295,7 +295,7 @@ if (!nb || !addon) {
         });
         let valid = 0;
         let accepted = 0;
-        const total = n(1500);
+        const total = n(1000);
         for (let i = 0; i < total; i++) {
           const c = verifyCase(rng, keys);
           const want = jsBackend.verify(c.msgHash, c.starkKey, c.r, c.s);
