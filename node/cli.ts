@@ -425,7 +425,7 @@ function printDevAccounts(g: Genesis, log: Logger): void {
 }
 
 function help(): string {
-  const rows = Object.entries(commands).map(([n, c]) => `  ${n.padEnd(10)} ${c.summary}`);
+  const rows = Object.entries(commands).map(([n, c]) => `  ${n.padEnd(12)} ${c.summary}`);
   return `perpnode — a Starknet-style appchain node for a self-custodial perpetual-futures exchange
 
 Usage: perpnode <command> [options]    (perpnode <command> --help for details)
