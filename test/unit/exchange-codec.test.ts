@@ -7,9 +7,16 @@ import { expect } from 'chai';
 import fc from 'fast-check';
 import { readFileSync } from 'node:fs';
 import { hash as snHash, typedData } from 'starknet';
-import { encodeShortString, P, starknetKeccak, toHex } from '../../node/crypto/index.ts';
+import { encodeShortString, getStarkKey, P, starknetKeccak, toHex } from '../../node/crypto/index.ts';
 import {
   accountAddress,
+  applyGenesis,
+  auditInvariants,
+  checkInvariants,
+  getAccountView,
+  getMode,
+  getVaultView,
+  MemoryState,
   CONTRACT_CLASSES,
   cancelAllHash,
   cancelAllTypedData,
@@ -280,6 +287,17 @@ describe('exchange genesis parsing', () => {
     expect(cfg.oracles[0]!.privateKey).to.not.equal(undefined);
     expect(cfg.vaultInitialBalance > 0n).to.equal(true);
     expect(JSON.stringify(g.exchange)).to.match(/DEVNET ONLY/);
+    const st = new MemoryState();
+    applyGenesis(st, cfg, { block: { blockNumber: 0n, timestamp: BigInt(g.genesis_timestamp ?? 0), chainId: encodeShortString('PERPNODE_DEVNET'), sequencerAddress: 0n }, verify: () => false });
+    expect(checkInvariants(st, cfg, cfg.devAccounts.map((a) => a.address))).to.deep.equal([]);
+    expect(auditInvariants(st, cfg)).to.deep.equal([]);
+    expect(getVaultView(st, cfg).balance).to.equal(cfg.vaultInitialBalance);
+    for (const a of cfg.devAccounts) {
+      expect(getAccountView(st, cfg, a.address)).to.deep.include({ deployed: true, publicKey: a.publicKey, collateral: a.balance, nonce: 1n });
+      expect(getStarkKey(a.privateKey!)).to.equal(a.publicKey);
+    }
+    expect(getMode(st, cfg)).to.equal('NORMAL');
+    expect(getMode(st)).to.equal('NORMAL'); // the devnet exchange sits at the default address
   });
   it('rejects bad parameters, naming the field', () => {
     const base = testGenesisJson();
