@@ -141,14 +141,23 @@ export class ExchangeService {
     });
   }
 
-  /** perp_cancelAll: the node lists the account's open orders in the transaction it executes. */
+  /**
+   * perp_cancelAll: the node lists the account's open orders in the transaction it executes.
+   * Beyond the contract's per-transaction limit, the rest are cancelled on-chain by the
+   * sequencer in the same block (SYSTEM_CANCEL, reason "cancel_all"), after the signed
+   * CANCEL_ALL proved the account asked for it.
+   */
   async cancelAll(tx: Omit<CancelAllTx, 'orderHashes'>): Promise<{ hash: bigint; receipt: Receipt; cancelled: OrderRecord[] }> {
     return this.producer.lock.run(() => {
       const hashes = this.matcher
         .ordersOf(tx.account)
         .filter((r) => tx.market === 'ALL' || r.signed.order.market === tx.market)
         .map((r) => r.signed.hash);
-      const r = this.producer.executeLocked({ ...tx, orderHashes: hashes } as CancelAllTx);
+      const limit = this.cfg.limits.maxCancelAllHashes;
+      const r = this.producer.executeLocked({ ...tx, orderHashes: hashes.slice(0, limit) } as CancelAllTx);
+      const batch = this.cfg.limits.maxSystemCancelOrders;
+      for (let i = limit; i < hashes.length; i += batch)
+        this.producer.executeLocked({ type: 'SYSTEM_CANCEL', reason: 'cancel_all', orders: hashes.slice(i, i + batch).map((orderHash) => ({ account: tx.account, orderHash })) } as PerpTx);
       const cancelled = this.matcher.cancelAll(tx.account, tx.market as string);
       return { ...r, cancelled };
     });
