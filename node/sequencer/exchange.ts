@@ -51,10 +51,25 @@ export class ExchangeService {
     return svc;
   }
 
+  /** Records changed since the last sealed block (readable before they are persisted). */
+  private unsealed = new Map<bigint, OrderRecord>();
+
+  private collect(): void {
+    for (const r of this.matcher.takeDirty()) this.unsealed.set(r.signed.hash, r);
+  }
+
+  /** Replaces the book (after a rollback); unsealed changes belonged to a discarded block. */
+  resetBook(matcher: Matcher): void {
+    this.matcher = matcher;
+    this.unsealed.clear();
+  }
+
   /** Order-record ops for the block batch (the producer calls this while sealing). */
   persistOps(): DbOp[] {
+    this.collect();
     const ops: DbOp[] = [];
-    for (const r of this.matcher.takeDirty()) ops.push({ type: 'put', key: feltKey(Tag.order, r.signed.hash), value: encodeJson(recordToJson(r)) });
+    for (const r of this.unsealed.values()) ops.push({ type: 'put', key: feltKey(Tag.order, r.signed.hash), value: encodeJson(recordToJson(r)) });
+    this.unsealed.clear();
     ops.push({ type: 'put', key: metaKey('order_seq'), value: encodeJson(this.matcher.nextSeq) });
     return ops;
   }
@@ -127,6 +142,7 @@ export class ExchangeService {
       validateOrderForBook(signed, this.producer.openBlock!.pending, this.cfg, ctx);
       const fills: { fill: Fill; txHash: bigint }[] = [];
       const { record } = this.matcher.submit(signed, this.matchContext(ctx, fills));
+      this.collect();
       this.producer.noteActivity();
       return { record: { ...record }, fills };
     });
@@ -137,6 +153,7 @@ export class ExchangeService {
     return this.producer.lock.run(() => {
       const r = this.producer.executeLocked(tx);
       const record = this.matcher.cancel(tx.orderHash);
+      this.collect();
       return { ...r, record };
     });
   }
@@ -159,6 +176,7 @@ export class ExchangeService {
       for (let i = limit; i < hashes.length; i += batch)
         this.producer.executeLocked({ type: 'SYSTEM_CANCEL', reason: 'cancel_all', orders: hashes.slice(i, i + batch).map((orderHash) => ({ account: tx.account, orderHash })) } as PerpTx);
       const cancelled = this.matcher.cancelAll(tx.account, tx.market as string);
+      this.collect();
       return { ...r, cancelled };
     });
   }
@@ -185,6 +203,7 @@ export class ExchangeService {
         if (r.status === 'UNTRIGGERED' && r.signed.order.market === market && isTriggered(r.signed.order, mark) && !this.ensureTriggered(r.signed)) this.matcher.cancel(r.signed.hash, 'trigger_failed');
       this.matcher.onMarkPrice(market, mc);
     }
+    this.collect();
     return fills;
   }
 
@@ -201,7 +220,9 @@ export class ExchangeService {
   /** Runs under the lock at seal time: drops expired orders from the book. */
   expire(): OrderRecord[] {
     const ctx = this.producer.ensureOpenCtx();
-    return this.matcher.expire(this.matchContext(ctx, []));
+    const out = this.matcher.expire(this.matchContext(ctx, []));
+    this.collect();
+    return out;
   }
 
   /**
@@ -219,12 +240,14 @@ export class ExchangeService {
         if (!(e instanceof TxRevert)) throw e;
       }
     }
-    return this.matcher.cancelAllExceptTpSl(reason);
+    const out = this.matcher.cancelAllExceptTpSl(reason);
+    this.collect();
+    return out;
   }
 
   /** An order's record: the book's if open, else the persisted history. */
   async getOrder(hash: bigint): Promise<OrderRecord | undefined> {
-    const live = this.matcher.getOrder(hash);
+    const live = this.matcher.getOrder(hash) ?? this.unsealed.get(hash);
     if (live) return live;
     const raw = await this.db.get(feltKey(Tag.order, hash));
     return raw ? recordFromJson(decodeJson(raw)) : undefined;
@@ -235,6 +258,11 @@ export class ExchangeService {
     const open = this.matcher.ordersOf(account);
     const seen = new Set(open.map((r) => r.signed.hash));
     const closed: OrderRecord[] = [];
+    for (const r of this.unsealed.values())
+      if (r.signed.order.account === account && !seen.has(r.signed.hash) && !OPEN.has(r.status)) {
+        closed.push(r);
+        seen.add(r.signed.hash);
+      }
     for await (const [, v] of this.db.iterator(tagRange(Tag.order))) {
       const r = recordFromJson(decodeJson(v));
       if (r.signed.order.account === account && !seen.has(r.signed.hash) && !OPEN.has(r.status)) closed.push(r);

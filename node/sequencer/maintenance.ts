@@ -103,7 +103,7 @@ export class Maintenance {
       const batch = cfg.limits.maxSystemCancelOrders;
       for (let i = 0; i < onChain.length; i += batch)
         producer.executeLocked({ type: 'SYSTEM_CANCEL', reason: reason.slice(0, 31), orders: onChain.slice(i, i + batch).map((r) => ({ account: r.signed.order.account, orderHash: r.signed.hash })) });
-      exchange.matcher = Matcher.restore(marketSpecs(cfg), kept, exchange.matcher.nextSeq);
+      exchange.resetBook(Matcher.restore(marketSpecs(cfg), kept, exchange.matcher.nextSeq));
       const ops = [...cancelled, ...kept].map((r) => ({ type: 'put' as const, key: feltKey(Tag.order, r.signed.hash), value: encodeJson(recordToJson(r)) }));
       ops.push({ type: 'put', key: metaKey('after_rollback'), value: encodeJson(null) } as any);
       producer.queueOps(ops);

@@ -1,0 +1,87 @@
+import { expect } from 'chai';
+import { join } from 'node:path';
+import { startSequencer, type RunningNode } from '../../node/node.ts';
+import { createLogger } from '../../node/log.ts';
+import { orderHash, getAccountView, type Order, type SignedOrder } from '../../contracts-ts/index.ts';
+import { sign } from '../../node/crypto/index.ts';
+import { ROOT } from '../helpers/proc.ts';
+import { tempDir } from '../helpers/tmp.ts';
+
+const GENESIS = join(ROOT, 'genesis/devnet.json');
+const log = createLogger('silent');
+const E8 = 10n ** 8n;
+
+describe('exchange service (matcher wired to the chain)', function () {
+  this.timeout(60_000);
+  let t: ReturnType<typeof tempDir>;
+  let node: RunningNode | undefined;
+  const start = async () => (node = await startSequencer({ dataDir: join(t.path, 'data'), genesisPath: GENESIS, rpcHost: '127.0.0.1', rpcPort: 0, adminPort: null, feeder: 'off', log }));
+  beforeEach(() => (t = tempDir()));
+  afterEach(async () => {
+    await node?.stop();
+    node = undefined;
+    t.cleanup();
+  });
+
+  let salt = 1n;
+  function order(n: RunningNode, who: number, f: Partial<Order>): SignedOrder {
+    const acct = n.chain.genesis.exchange.devAccounts[who]!;
+    const o: Order = { account: acct.address, market: 'BTC-USD-PERP', side: 'BUY', orderType: 'LIMIT', timeInForce: 'GTC', size: E8 / 10n, price: 65_000n * E8, triggerPrice: 0n, reduceOnly: false, expiry: 4_000_000_000n, salt: salt++, ...f };
+    const hash = orderHash(o, n.chain.genesis.chainId);
+    const s = sign(hash, acct.privateKey!);
+    return { order: o, hash, signature: [s.r, s.s] };
+  }
+
+  it('fills settle on-chain at once, the book survives a restart, and STP cancels the incoming order', async () => {
+    let n = await start();
+    const ask = order(n, 0, { side: 'SELL', size: E8 / 5n });
+    const stop = order(n, 0, { side: 'SELL', orderType: 'STOP_MARKET', triggerPrice: 50_000n * E8, price: 45_000n * E8, timeInForce: 'IOC' });
+    expect((await n.exchange.submitOrder(ask)).record.status).to.equal('OPEN');
+    expect((await n.exchange.submitOrder(stop)).record.status).to.equal('UNTRIGGERED');
+    const buy = await n.exchange.submitOrder(order(n, 1, { side: 'BUY', timeInForce: 'IOC' }));
+    expect(buy.record.status).to.equal('FILLED');
+    expect(buy.fills).to.have.length(1);
+    const pos = (who: number) => getAccountView(n.producer.ensureOpenState(), n.chain.genesis.exchange, n.chain.genesis.exchange.devAccounts[who]!.address).positions[0]?.size;
+    expect(pos(1)).to.equal(E8 / 10n); // visible in the open block before it is sealed
+    await n.producer.sealNow();
+    await n.stop();
+
+    n = await start();
+    expect((await n.exchange.getOrder(ask.hash))?.status).to.equal('PARTIALLY_FILLED');
+    expect((await n.exchange.getOrder(ask.hash))?.remaining).to.equal(E8 / 10n);
+    expect((await n.exchange.getOrder(stop.hash))?.status).to.equal('UNTRIGGERED');
+    expect((await n.exchange.getOrder(buy.record.signed.hash))?.status).to.equal('FILLED');
+    // self-trade: account 0 crossing its own resting ask is cancelled, the ask stays
+    const self = await n.exchange.submitOrder(order(n, 0, { side: 'BUY', timeInForce: 'GTC' }));
+    expect(self.record.status).to.equal('CANCELLED');
+    expect(self.fills).to.have.length(0);
+    expect((await n.exchange.getOrder(ask.hash))?.remaining).to.equal(E8 / 10n);
+    // and the restored resting order still trades
+    const buy2 = await n.exchange.submitOrder(order(n, 2, { side: 'BUY', timeInForce: 'IOC' }));
+    expect(buy2.record.status).to.equal('FILLED');
+    expect((await n.exchange.getOrder(ask.hash))?.status).to.equal('FILLED');
+  });
+
+  it('a bad signature or unknown market is refused and changes nothing', async () => {
+    const n = await start();
+    const good = order(n, 0, { side: 'SELL' });
+    const bad: SignedOrder = { ...good, signature: [good.signature[0], good.signature[1] + 1n] };
+    let err: any;
+    try {
+      await n.exchange.submitOrder(bad);
+    } catch (e) {
+      err = e;
+    }
+    expect(err?.code).to.be.a('string');
+    expect(n.exchange.matcher.openCount).to.equal(0);
+    const unknown = order(n, 0, { market: 'DOGE-USD-PERP' });
+    err = undefined;
+    try {
+      await n.exchange.submitOrder(unknown);
+    } catch (e) {
+      err = e;
+    }
+    expect(err?.code).to.be.a('string');
+    expect(n.producer.openBlock?.txs.length ?? 0).to.equal(0);
+  });
+});
