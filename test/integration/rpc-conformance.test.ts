@@ -278,4 +278,21 @@ describe('JSON-RPC conformance (HTTP)', function () {
     expect(orders.length).to.be.greaterThan(0);
     await until(async () => (await t.call('perp_getTrades', { market: BTC }))[0]?.finality_status === 'ACCEPTED_ON_L2');
   });
+
+  describe('per-account rate limit', () => {
+    let slow: TestNode;
+    before(async () => (slow = await startTestNode({ rpc: { perp: { accountRatePerSec: 0.5, accountBurst: 2 } } })));
+    after(async () => slow?.stop());
+    it('limits trading calls per account, not per connection', async () => {
+      const [x, y] = slow.dev as [Signer, Signer];
+      const order = () => ({ market: BTC, side: 'BUY' as const, size: '0.001', price: '50000' });
+      await slow.client.submitOrder(x, order());
+      await slow.client.submitOrder(x, order());
+      const third = await slow.client.submitOrder(x, order()).catch((e) => e);
+      expect(third.code).to.equal(10004);
+      expect(third.data).to.contain(hex(x.address));
+      expect((await slow.client.submitOrder(y, order())).status).to.equal('OPEN');
+      expect((await slow.call('perp_getAccount', { address: hex(x.address) })).address).to.equal(hex(x.address)); // reads are not limited per account
+    });
+  });
 });
