@@ -31,7 +31,8 @@ int stark_pedersen_batch(uint64_t (*out)[4], const uint64_t (*a)[4], const uint6
 /*
  * STARK ECDSA verification against an x-only key: 1 when (r, s) verifies msg for the point
  * with x = key and either y. Returns 0 for anything the reference rejects (values out of
- * range, x not on the curve, s^-1 mod n >= 2^251, ...).
+ * range, x not on the curve, s^-1 mod n >= 2^251, ...). Like the reference backend, the key
+ * only has to be below p (the public API already refuses keys >= 2^251).
  */
 int stark_verify(const uint64_t msg[4], const uint64_t key[4], const uint64_t r[4], const uint64_t s[4]);
 

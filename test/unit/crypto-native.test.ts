@@ -441,6 +441,33 @@ if (!nb || !addon) {
         expect(built).to.equal(3);
       });
 
+      it('a key x in [2^251, p) with a verifying signature: the backends agree (the public API refuses such keys)', () => {
+        // no private key needed: pick Q, u1, u2; R = u1·G + u2·Q gives r, then w = u2/r, s = 1/w, h = u1·s
+        const G = scure.Point.BASE;
+        const rng = new Rng(`${SEED}/high-key`);
+        let built = 0;
+        for (let x = TWO251; built < 2; x++) {
+          let Q: typeof G;
+          try {
+            Q = scure.Point.fromHex('03' + hex64(x));
+          } catch {
+            continue;
+          }
+          const u1 = rng.below(N - 1n) + 1n;
+          const u2 = rng.below(N - 1n) + 1n;
+          const r = G.multiply(u1).add(Q.multiply(u2)).toAffine().x % N;
+          const w = modn(u2 * inv(r, N));
+          const s = inv(w, N);
+          const h = modn(u1 * s);
+          if (r === 0n || r >= TWO251 || w >= TWO251 || h >= TWO251) continue;
+          expect(jsBackend.verify(h, x, r, s), 'reference backend').to.equal(true);
+          expect(NB.verify(h, x, r, s), 'native backend').to.equal(true);
+          expect(NB.verify(h, x, r, s + 1n)).to.equal(jsBackend.verify(h, x, r, s + 1n));
+          expect(C.verify(h, x, { r, s }), 'public API: stark keys are below 2^251').to.equal(false);
+          built++;
+        }
+      });
+
       it('out-of-range and malformed input is false on both backends, never a throw', () => {
         const { privHex, starkKey } = signer(3n);
         const msg = 0x1234n;
