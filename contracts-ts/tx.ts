@@ -97,12 +97,19 @@ export interface LiquidateTx {
   size: bigint;
   /** The account's signed position before this step (stale proposals fail). */
   positionBefore: bigint;
+  /**
+   * The number of the block the proposal is for; the contract refuses it in any other block
+   * (STALE_PROPOSAL). Makes the hash unique: the same position can recur in a later block.
+   */
+  block: bigint;
 }
 export interface AdlTx {
   type: 'ADL';
   account: bigint;
   market: string;
   positionBefore: bigint;
+  /** The number of the block the proposal is for (as in LiquidateTx). */
+  block: bigint;
 }
 export interface SetModeTx {
   type: 'SET_MODE';
@@ -393,11 +400,18 @@ export function parseTx(json: unknown): PerpTx {
         }),
       };
     case 'LIQUIDATE':
-      exactKeys(o, ['type', 'account', 'market', 'size', 'positionBefore'], w);
-      return { type, account: hexFelt(o.account, 'account'), market: marketSymbol(o.market, 'market'), size: hexU128(o.size, 'size'), positionBefore: hexSigned(o.positionBefore, 'positionBefore') };
+      exactKeys(o, ['type', 'account', 'market', 'size', 'positionBefore', 'block'], w);
+      return {
+        type,
+        account: hexFelt(o.account, 'account'),
+        market: marketSymbol(o.market, 'market'),
+        size: hexU128(o.size, 'size'),
+        positionBefore: hexSigned(o.positionBefore, 'positionBefore'),
+        block: hexU128(o.block, 'block'),
+      };
     case 'ADL':
-      exactKeys(o, ['type', 'account', 'market', 'positionBefore'], w);
-      return { type, account: hexFelt(o.account, 'account'), market: marketSymbol(o.market, 'market'), positionBefore: hexSigned(o.positionBefore, 'positionBefore') };
+      exactKeys(o, ['type', 'account', 'market', 'positionBefore', 'block'], w);
+      return { type, account: hexFelt(o.account, 'account'), market: marketSymbol(o.market, 'market'), positionBefore: hexSigned(o.positionBefore, 'positionBefore'), block: hexU128(o.block, 'block') };
     case 'SET_MODE':
       exactKeys(o, ['type', 'mode', 'reason', 'seq'], w);
       return { type, mode: oneOf(o.mode, MODES, 'mode'), reason: shortString(o.reason, 'reason'), seq: hexFelt(o.seq, 'seq') };
@@ -473,9 +487,9 @@ export function txToJson(tx: PerpTx): Record<string, unknown> {
     case 'FUNDING':
       return { type: tx.type, timestamp: toHex(tx.timestamp), markets: tx.markets.map((m) => ({ market: m.market, rate: hs(m.rate), index: hs(m.index) })) };
     case 'LIQUIDATE':
-      return { type: tx.type, account: toHex(tx.account), market: tx.market, size: toHex(tx.size), positionBefore: hs(tx.positionBefore) };
+      return { type: tx.type, account: toHex(tx.account), market: tx.market, size: toHex(tx.size), positionBefore: hs(tx.positionBefore), block: toHex(tx.block) };
     case 'ADL':
-      return { type: tx.type, account: toHex(tx.account), market: tx.market, positionBefore: hs(tx.positionBefore) };
+      return { type: tx.type, account: toHex(tx.account), market: tx.market, positionBefore: hs(tx.positionBefore), block: toHex(tx.block) };
     case 'SET_MODE':
       return { type: tx.type, mode: tx.mode, reason: tx.reason, seq: toHex(tx.seq) };
     case 'REFUND':
@@ -523,10 +537,10 @@ export function txCalldata(tx: PerpTx): bigint[] {
       for (const m of tx.markets) out.push(shortStringFelt(m.market), toFelt(m.rate), toFelt(m.index));
       break;
     case 'LIQUIDATE':
-      out.push(tx.account, shortStringFelt(tx.market), tx.size, toFelt(tx.positionBefore));
+      out.push(tx.account, shortStringFelt(tx.market), tx.size, toFelt(tx.positionBefore), tx.block);
       break;
     case 'ADL':
-      out.push(tx.account, shortStringFelt(tx.market), toFelt(tx.positionBefore));
+      out.push(tx.account, shortStringFelt(tx.market), toFelt(tx.positionBefore), tx.block);
       break;
     case 'SET_MODE':
       out.push(encodeShortString(tx.mode), encodeShortString(tx.reason), tx.seq);

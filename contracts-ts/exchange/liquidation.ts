@@ -1,7 +1,10 @@
 /**
  * Liquidation, the Liquidator Vault and auto-deleveraging (ADL).
  *
- * LIQUIDATE {account, market, size, positionBefore} (sequencer-proposed, re-checked):
+ * LIQUIDATE {account, market, size, positionBefore, block} (sequencer-proposed, re-checked):
+ *  - `block` must be the number of the executing block and `positionBefore` the account's
+ *    position (STALE_PROPOSAL otherwise): a proposal is valid in its own block only, and two
+ *    proposals for the same position in different blocks have different hashes;
  *  - the account must be below maintenance (equity < maintenance) at the current marks;
  *  - the step size is on the step grid and at most max_step = max(min_size, ceil_to_step(|s| x
  *    liquidation_step_fraction)), or the whole position when the account is bankrupt
@@ -13,7 +16,7 @@
  *  - when the account holds no position afterwards and its collateral is negative, the vault
  *    pays that shortfall (VAULT_INSUFFICIENT if it cannot: then ADL is the way out).
  *
- * ADL {account, market, positionBefore}: only when the account is bankrupt (equity < 0) and the
+ * ADL {account, market, positionBefore, block} (block and position checked as for LIQUIDATE): only when the account is bankrupt (equity < 0) and the
  * vault's balance is below the shortfall (-equity). The account's whole position in the market
  * is closed at its bankruptcy price against the opposite positions in ADL rank order:
  *   rank: PnL ratio = floor(unrealized x 1e9 / max(|cost|, 1)) descending, then |size|
@@ -51,7 +54,9 @@ function checkOracleFresh(st: StateAccess, cfg: ExchangeConfig, m: MarketConfig,
   if (cfg.oracleMaxAge > 0n && oracleAge(st, cfg, m, ctx.block.timestamp) > cfg.oracleMaxAge) revert('ORACLE_STALE', `${m.symbol} oracle price older than ${cfg.oracleMaxAge}s`);
 }
 
-function liquidationTarget(st: StateAccess, cfg: ExchangeConfig, addr: bigint, marketSym: string, positionBefore: bigint): { m: MarketConfig; size: bigint } {
+function liquidationTarget(st: StateAccess, cfg: ExchangeConfig, ctx: ExecContext, tx: LiquidateTx | AdlTx): { m: MarketConfig; size: bigint } {
+  const { account: addr, market: marketSym, positionBefore } = tx;
+  if (tx.block !== ctx.block.blockNumber) revert('STALE_PROPOSAL', `proposal is for block ${tx.block}, this is block ${ctx.block.blockNumber}`);
   const m = cfg.marketBySymbol.get(marketSym);
   if (!m) revert('UNKNOWN_MARKET', marketSym);
   if (addr === cfg.vaultAddress || !isAccount(st, addr)) revert('ACCOUNT_NOT_DEPLOYED', `0x${addr.toString(16)} is not a user account`);
@@ -62,7 +67,7 @@ function liquidationTarget(st: StateAccess, cfg: ExchangeConfig, addr: bigint, m
 }
 
 export function execLiquidate(tx: LiquidateTx, st: StateAccess, ctx: ExecContext, cfg: ExchangeConfig): ContractEvent[] {
-  const { m, size: s } = liquidationTarget(st, cfg, tx.account, tx.market, tx.positionBefore);
+  const { m, size: s } = liquidationTarget(st, cfg, ctx, tx);
   checkOracleFresh(st, cfg, m, ctx);
   const r = accountRisk(st, cfg, tx.account);
   if (!isLiquidatable(r)) revert('NOT_LIQUIDATABLE', `equity ${r.equity} >= maintenance ${r.maintenance}`);
@@ -135,7 +140,7 @@ export function adlRanking(st: StateAccess, cfg: ExchangeConfig, m: MarketConfig
 }
 
 export function execAdl(tx: AdlTx, st: StateAccess, ctx: ExecContext, cfg: ExchangeConfig): ContractEvent[] {
-  const { m, size: s } = liquidationTarget(st, cfg, tx.account, tx.market, tx.positionBefore);
+  const { m, size: s } = liquidationTarget(st, cfg, ctx, tx);
   checkOracleFresh(st, cfg, m, ctx);
   const r = accountRisk(st, cfg, tx.account);
   if (!isLiquidatable(r) || !vaultCannotCover(st, cfg, r)) {

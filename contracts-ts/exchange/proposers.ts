@@ -47,13 +47,19 @@ export function proposeFunding(st: StateAccess, cfg: ExchangeConfig, ctx: ExecCo
  * account below maintenance: one step per account, in the market with the largest maintenance
  * requirement (ties: genesis order). Accounts come from the on-chain holder lists (markets in
  * genesis order, holders in list order), so the scan is deterministic and never touches
- * accounts without positions. Nothing in CANCEL_ONLY, POST_ONLY or HALTED. With `now` given (the block timestamp, or pass { now, accounts }),
- * markets whose oracle price is older than oracle_max_age are skipped. With `accounts`, only
- * those are checked (e.g. the accounts a block touched, when no price or funding moved).
+ * accounts without positions. Nothing in CANCEL_ONLY, POST_ONLY or HALTED.
+ * Pass `{ now, block }` with the block being sealed: `block` is its number, written into every
+ * proposal (the contract refuses a proposal in any other block; it also makes the hash unique
+ * when the same position recurs later). Without it, 0 is used, which only executes in block 0,
+ * so callers must pass it. With `now` (the block timestamp; a bare bigint argument is `now`
+ * alone), markets whose oracle price is older than oracle_max_age are skipped. With `accounts`,
+ * only those are checked (e.g. the accounts a block touched, when no price or funding moved).
  * Cost: O(accounts checked x markets) storage reads.
  */
 export interface FindLiquidationsOptions {
   now?: bigint;
+  /** Number of the block the proposals are for (default 0n: pass it). */
+  block?: bigint;
   accounts?: Iterable<bigint>;
 }
 
@@ -61,6 +67,7 @@ export function findLiquidations(st: StateAccess, cfg: ExchangeConfig, nowOrOpts
   if (getMode(st, cfg) !== 'NORMAL') return [];
   const opts: FindLiquidationsOptions = typeof nowOrOpts === 'bigint' ? { now: nowOrOpts } : (nowOrOpts ?? {});
   const now = opts.now;
+  const block = opts.block ?? 0n;
   const seen = new Set<bigint>();
   const out: (LiquidateTx | AdlTx)[] = [];
   const candidates = opts.accounts ? [[...opts.accounts]] : cfg.markets.map((m) => holdersOf(st, cfg, m));
@@ -74,8 +81,8 @@ export function findLiquidations(st: StateAccess, cfg: ExchangeConfig, nowOrOpts
       for (const p of r.positions) if (p.maintenance > target.maintenance) target = p;
       if (now !== undefined && cfg.oracleMaxAge > 0n && oracleAge(st, cfg, target.market, now) > cfg.oracleMaxAge) continue;
       const size = target.position.size;
-      if (vaultCannotCover(st, cfg, r)) out.push({ type: 'ADL', account: a, market: target.market.symbol, positionBefore: size });
-      else out.push({ type: 'LIQUIDATE', account: a, market: target.market.symbol, size: maxLiquidationStep(target.market, abs(size), r), positionBefore: size });
+      if (vaultCannotCover(st, cfg, r)) out.push({ type: 'ADL', account: a, market: target.market.symbol, positionBefore: size, block });
+      else out.push({ type: 'LIQUIDATE', account: a, market: target.market.symbol, size: maxLiquidationStep(target.market, abs(size), r), positionBefore: size, block });
     }
   }
   return out;

@@ -123,7 +123,7 @@ export async function audit(db: Db, chain: ChainStore, world: WorldState, g: Gen
     const f = proposeFunding(reference, cfg, ctx);
     if (f) atomically(reference, (st) => executeTransaction(f, st, ctx, cfg));
     for (let round = 0; round < 8; round++) {
-      const liqs = findLiquidations(reference, cfg, b.header.timestamp);
+      const liqs = findLiquidations(reference, cfg, { now: b.header.timestamp, block: b.header.block_number });
       let applied = 0;
       for (const tx of liqs) {
         if (atomically(reference, (st) => executeTransaction(tx, st, ctx, cfg)).ok) {

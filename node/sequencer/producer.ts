@@ -226,7 +226,7 @@ export class Producer extends EventEmitter {
     while (rounds++ < 8) {
       let liqs: PerpTx[] = [];
       try {
-        liqs = findLiquidations(open.pending, cfg, open.ctx.block.timestamp);
+        liqs = findLiquidations(open.pending, cfg, { now: open.ctx.block.timestamp, block: open.number });
       } catch (e) {
         this.m.log.warn(`liquidation scan failed: ${(e as Error).message}`);
       }

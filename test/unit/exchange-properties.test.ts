@@ -74,7 +74,7 @@ function runScenario(actions: Action[]): Harness {
   };
   const liquidateAll = (): void => {
     for (let round = 0; round < 8; round++) {
-      const props = findLiquidations(h.st, h.cfg);
+      const props = findLiquidations(h.st, h.cfg, { block: h.blockNumber });
       if (props.length === 0) break;
       for (const p of props) attempt(p);
     }
@@ -227,7 +227,7 @@ describe('exchange properties (random trade sequences)', () => {
             const mark = markPrice(h.st, h.cfg, m.symbol);
             h.exec(h.oracleTx({ [m.symbol]: mark + (mark * BigInt(bps)) / 10_000n }));
             for (let round = 0; round < 12; round++) {
-              const props = findLiquidations(h.st, h.cfg);
+              const props = findLiquidations(h.st, h.cfg, { block: h.blockNumber });
               if (props.length === 0) break;
               for (const p of props) {
                 try {
@@ -239,7 +239,7 @@ describe('exchange properties (random trade sequences)', () => {
             }
             expect(checkInvariants(h.st, h.cfg, h.allAccounts())).to.deep.equal([]);
             // After the rounds nobody is left below maintenance (every proposal could execute).
-            expect(findLiquidations(h.st, h.cfg)).to.deep.equal([]);
+            expect(findLiquidations(h.st, h.cfg, { block: h.blockNumber })).to.deep.equal([]);
           }
           expect(auditInvariants(h.st, h.cfg)).to.deep.equal([]);
           for (const e of h.log) crash.set(e.tx.type, (crash.get(e.tx.type) ?? 0) + 1);

@@ -364,8 +364,8 @@ describe('exchange: modes', () => {
     expect(() => validateOrderForBook(h.order(carol, { side: 'SELL', size: E8, price: 66_000n * E8 }), h.st, h.cfg, h.ctx())).to.throw(TxRevert, /band/);
     expect(() => validateOrderForBook(h.order(carol, { side: 'SELL', size: E8, price: 0n, orderType: 'MARKET', timeInForce: 'IOC' }), h.st, h.cfg, h.ctx())).to.throw(TxRevert, /POST_ONLY/);
     h.setPrice({ [BTC]: 50_000n * E8 }); // alice deep under water
-    expect(findLiquidations(h.st, h.cfg)).to.deep.equal([]);
-    h.expectRevert({ type: 'LIQUIDATE', account: alice.address, market: BTC, size: E8, positionBefore: E8 }, 'MODE_POST_ONLY');
+    expect(findLiquidations(h.st, h.cfg, { block: h.blockNumber })).to.deep.equal([]);
+    h.expectRevert({ type: 'LIQUIDATE', account: alice.address, market: BTC, size: E8, positionBefore: E8, block: h.blockNumber }, 'MODE_POST_ONLY');
   });
 
   it('HALTED rejects everything but SET_MODE', () => {
@@ -436,9 +436,12 @@ describe('exchange: ingress check and invariants', () => {
   });
 
   it('tx hashes of identical system transactions differ only when their content does', () => {
-    const a: PerpTx = { type: 'LIQUIDATE', account: 1n, market: BTC, size: 2n, positionBefore: 4n };
+    const a: PerpTx = { type: 'LIQUIDATE', account: 1n, market: BTC, size: 2n, positionBefore: 4n, block: 7n };
     expect(txHash(a, 1n)).to.equal(txHash({ ...a }, 1n));
     expect(txHash(a, 1n)).to.not.equal(txHash({ ...a, positionBefore: 2n }, 1n));
+    expect(txHash(a, 1n)).to.not.equal(txHash({ ...a, block: 8n }, 1n));
+    const d: PerpTx = { type: 'ADL', account: 1n, market: BTC, positionBefore: 4n, block: 7n };
+    expect(txHash(d, 1n)).to.not.equal(txHash({ ...d, block: 8n }, 1n));
   });
 
   it('executeTransaction is deterministic: the same tx on two equal states gives equal results', () => {
@@ -506,14 +509,15 @@ describe('exchange: views, system cancels, liquidation scan options', () => {
     h.open(alice, bob, E8, P65K);
     h.open(carol, dave, E8, P65K);
     h.setPrice({ [BTC]: 57_000n * E8 });
-    expect(findLiquidations(h.st, h.cfg).map((t) => t.account)).to.deep.equal([alice.address, carol.address]);
-    expect(findLiquidations(h.st, h.cfg, { accounts: [carol.address, bob.address] }).map((t) => t.account)).to.deep.equal([carol.address]);
+    expect(findLiquidations(h.st, h.cfg, { block: h.blockNumber }).map((t) => t.account)).to.deep.equal([alice.address, carol.address]);
+    expect(findLiquidations(h.st, h.cfg, { block: h.blockNumber, accounts: [carol.address, bob.address] }).map((t) => t.account)).to.deep.equal([carol.address]);
     h.advance(32n); // the last price is stamped one second after the block that took it
     expect(findLiquidations(h.st, h.cfg, h.now)).to.deep.equal([]);
-    const p = findLiquidations(h.st, h.cfg)[0]!;
+    expect(findLiquidations(h.st, h.cfg, { now: h.now, block: h.blockNumber })).to.deep.equal([]);
+    const p = findLiquidations(h.st, h.cfg, { block: h.blockNumber })[0]!;
     h.expectRevert(p, 'ORACLE_STALE');
     h.setPrice({ [BTC]: 57_000n * E8 + E8 });
-    h.exec(findLiquidations(h.st, h.cfg, h.now)[0]!);
+    h.exec(findLiquidations(h.st, h.cfg, { now: h.now, block: h.blockNumber })[0]!);
     h.expectInvariants();
   });
 
