@@ -546,7 +546,7 @@ export function createPerpApi(m: RpcModules, options: Partial<PerpOptions> = {})
         const fresh = [...unsealedRecords(m).values()].filter((r) => r.signed.order.account === a).map(copyRecord);
         const byHash = new Map(list.map((r) => [r.signed.hash, r]));
         for (const r of fresh) byHash.set(r.signed.hash, r);
-        return [...byHash.values()].sort((x, y) => (x.seq > y.seq ? -1 : x.seq < y.seq ? 1 : 0)).map((r) => orderView(r));
+        return [...byHash.values()].sort((x, y) => (x.seq > y.seq ? -1 : x.seq < y.seq ? 1 : 0)).slice(0, 200).map((r) => orderView(r));
       },
     },
 
