@@ -192,57 +192,41 @@ FORCE_INLINE void sqr_wide(u64 t[8], const u64 a[4]) {
 }
 
 /*
- * Montgomery reduction modulo p in one pass. p = 1 + P3·2^192, so -p^-1 mod 2^256 is
- * P3·2^192 - 1 and m = T·(-p^-1) mod 2^256 = (-T mod 2^256) + ((t0·P3) mod 2^64)·2^192.
- * Then (T + m·p) / 2^256 with m·p = m + (m·P3)·2^192. Needs T < p·2^256; gives z < 2p
- * (p < 2^256/29, so inputs below 2p keep T < 4p^2 within bounds).
+ * Montgomery reduction modulo p in one pass. p = 1 + P3·2^192 with P3 = 2^59 + 17, so
+ * -p^-1 mod 2^256 = P3·2^192 - 1 and, with L = T mod 2^256 and H = T >> 256,
+ *   m = T·(-p^-1) mod 2^256 = (-L mod 2^256) + k·2^192 (mod 2^256),  k = t0·P3 mod 2^64.
+ * (T + m·p) / 2^256 = H + (L + m)/2^256 + m·P3/2^64; writing it out exactly:
+ *   L + m = k·2^192 + 2^256·([L != 0] - c3)   (c3: carry of the top limb of (-L) + k·2^192)
+ *   k + (m·P3 mod 2^64) = 2^64·[k != 0]        (m·P3 ≡ -k mod 2^64; k = 0 iff t0 = 0)
+ * so the result is H + floor(m·P3 / 2^64) + [L != 0] + [t0 != 0] - c3.
+ * Needs T < p·2^256; gives z < 2p (p < 2^256/29, so inputs below 2p keep T < 4p^2 in range).
  */
 FORCE_INLINE void redc_p_core(u64 z[4], const u64 t[8]) {
   static const u64 P3 = 0x0800000000000011ULL;
-  u64 m0, m1, m2, m3, h, l, s3, s4, s5, s6, s7;
+  u64 m[4], zero4[4] = {0, 0, 0, 0};
+  u64 l_nonzero = u256_sub(m, zero4, t); /* m = -L mod 2^256; borrow = [L != 0] */
+  u64 t0_nonzero = t[0] != 0;
   unsigned char c = 0;
-  u64 zero4[4] = {0, 0, 0, 0}, m[4];
-  u256_sub(m, zero4, t);
-  m0 = m[0];
-  m1 = m[1];
-  m2 = m[2];
-  m3 = m[3] + t[0] * P3;
-  /* T + m: the low limbs cancel to 0 (mod 2^256) and leave only a carry */
-  (void)addc(t[0], m0, &c);
-  (void)addc(t[1], m1, &c);
-  (void)addc(t[2], m2, &c);
-  s3 = addc(t[3], m3, &c);
-  s4 = addc(t[4], 0, &c);
-  s5 = addc(t[5], 0, &c);
-  s6 = addc(t[6], 0, &c);
-  s7 = addc(t[7], 0, &c);
-  /* + m·P3·2^192 (a 5-limb product added from limb 3) */
-  u64 p0, p1, p2, p3, p4;
-  MUL64(h, l, m0, P3);
-  p0 = l;
-  p1 = h;
-  MUL64(h, l, m1, P3);
+  m[3] = addc(m[3], t[0] * P3, &c);
+  u64 c3 = c;
+  /* X = floor(m·P3 / 2^64), four limbs */
+  u64 h0, l0, h1, l1, h2, l2, h3, l3, x[4];
+  MUL64(h0, l0, m[0], P3);
+  MUL64(h1, l1, m[1], P3);
+  MUL64(h2, l2, m[2], P3);
+  MUL64(h3, l3, m[3], P3);
+  (void)l0;
   c = 0;
-  p1 = addc(p1, l, &c);
-  p2 = h + c;
-  MUL64(h, l, m2, P3);
-  c = 0;
-  p2 = addc(p2, l, &c);
-  p3 = h + c;
-  MUL64(h, l, m3, P3);
-  c = 0;
-  p3 = addc(p3, l, &c);
-  p4 = h + c;
-  c = 0;
-  (void)addc(s3, p0, &c);
-  s4 = addc(s4, p1, &c);
-  s5 = addc(s5, p2, &c);
-  s6 = addc(s6, p3, &c);
-  s7 = addc(s7, p4, &c);
-  z[0] = s4; /* < 2p */
-  z[1] = s5;
-  z[2] = s6;
-  z[3] = s7;
+  x[0] = addc(h0, l1, &c);
+  x[1] = addc(h1, l2, &c);
+  x[2] = addc(h2, l3, &c);
+  x[3] = h3 + c;
+  /* z = H + X + e, e = [L != 0] + [t0 != 0] - c3 in {-1, 0, 1, 2}, sign-extended */
+  u64 e = l_nonzero + t0_nonzero - c3;
+  u64 se = (u64)((int64_t)e >> 63);
+  u64 ev[4] = {e, se, se, se};
+  u256_add(z, t + 4, x);
+  u256_add(z, z, ev);
 }
 
 /* fully reduced: z < p */
