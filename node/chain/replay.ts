@@ -33,11 +33,34 @@ export interface ReplayResult {
 export interface ReplayOptions {
   /** Signature check for transactions (a cache or worker pool); defaults to crypto.verify. */
   verifier?: (msgHash: bigint, starkKey: bigint, sig: readonly [bigint, bigint]) => boolean;
+  /** When given, replayBlock/importBlock add where the time went (milliseconds; instrumentation only). */
+  timing?: ReplayTiming;
+}
+
+/** Accumulated replay time (wall clock, milliseconds), e.g. for the benchmark's --replay. */
+export interface ReplayTiming {
+  blocks: number;
+  /** Block signature, hash and header checks. */
+  headerMs: number;
+  /** Parsing, tx hashes and re-execution (including transaction signature checks). */
+  execMs: number;
+  /** Invariants and the state commit (trie hashing). */
+  trieMs: number;
+  /** Commitments and state diff checks. */
+  commitmentsMs: number;
+  /** The LevelDB batch (importBlock). */
+  commitMs: number;
+}
+
+export function newReplayTiming(): ReplayTiming {
+  return { blocks: 0, headerMs: 0, execMs: 0, trieMs: 0, commitmentsMs: 0, commitMs: 0 };
 }
 
 /** Checks and re-executes `block` on top of `parent`; returns what to write. Throws BlockRejected. */
 export async function replayBlock(block: Block, parent: { hash: bigint; header: BlockHeader }, world: WorldState, g: Genesis, opts: ReplayOptions = {}): Promise<ReplayResult> {
   const h = block.header;
+  const tm = opts.timing;
+  const t0 = tm ? performance.now() : 0;
   if (!verify(block.hash, g.sequencer.publicKey, block.signature)) throw new BlockRejected('bad_signature', `block ${h.block_number}: sequencer signature does not verify`);
   if (blockHash(h) !== block.hash) throw new BlockRejected('bad_hash', `block ${h.block_number}: header does not hash to ${hex(block.hash)}`);
   if (h.block_number !== parent.header.block_number + 1n) throw new BlockRejected('not_next', `block ${h.block_number} does not follow head ${parent.header.block_number}`);
@@ -49,6 +72,7 @@ export async function replayBlock(block: Block, parent: { hash: bigint; header: 
       throw new BlockRejected('bad_header', `block ${h.block_number}: ${k} differs from this chain's`);
   if (block.transactions.length !== block.receipts.length) throw new BlockRejected('bad_body', `block ${h.block_number}: ${block.transactions.length} transactions but ${block.receipts.length} receipts`);
 
+  const t1 = tm ? performance.now() : 0;
   const verifier = opts.verifier ?? ((m, k, s) => verify(m, k, s));
   const ctx = execContext(g, h.block_number, h.timestamp, verifier);
   const pending = world.newBlock();
@@ -76,10 +100,12 @@ export async function replayBlock(block: Block, parent: { hash: bigint; header: 
     }
     if (JSON.stringify(receiptToJson(receipts[i]!)) !== JSON.stringify(receiptToJson(block.receipts[i]!))) throw new BlockRejected('bad_receipt', `block ${h.block_number} tx ${i}: receipt differs on re-execution`);
   }
+  const t2 = tm ? performance.now() : 0;
   const violations = checkInvariants(pending, g.exchange, pending.touchedAddresses());
   if (violations.length) throw new BlockRejected('invariant', `block ${h.block_number} breaks invariants: ${violations.join('; ')}`);
   const state = await pending.finalize();
   if (state.root !== h.new_root) throw new BlockRejected('bad_state_root', `block ${h.block_number}: re-execution gives state root ${hex(state.root)}, header says ${hex(h.new_root)}`);
+  const t3 = tm ? performance.now() : 0;
   const c = commitments(block.transactions, receipts);
   const checks: [string, bigint, bigint][] = [
     ['transaction_commitment', c.transaction_commitment, h.transaction_commitment],
@@ -91,12 +117,21 @@ export async function replayBlock(block: Block, parent: { hash: bigint; header: 
     ['state_diff_length', stateDiffLength(state.stateDiff), h.state_diff_length],
   ];
   for (const [name, got, want] of checks) if (got !== want) throw new BlockRejected('bad_commitment', `block ${h.block_number}: ${name} recomputed ${hex(got)}, header says ${hex(want)}`);
+  if (tm) {
+    tm.blocks++;
+    tm.headerMs += t1 - t0;
+    tm.execMs += t2 - t1;
+    tm.trieMs += t3 - t2;
+    tm.commitmentsMs += performance.now() - t3;
+  }
   return { state, ops: [...state.ops, ...ChainStore.blockOps(block, state)] };
 }
 
 /** Replays and commits one block in a single sync batch. */
 export async function importBlock(db: Db, block: Block, parent: { hash: bigint; header: BlockHeader }, world: WorldState, g: Genesis, opts: ReplayOptions = {}): Promise<void> {
   const r = await replayBlock(block, parent, world, g, opts);
+  const t0 = opts.timing ? performance.now() : 0;
   await db.batch(r.ops as any, { sync: true });
+  if (opts.timing) opts.timing.commitMs += performance.now() - t0;
   r.state.apply();
 }

@@ -61,6 +61,59 @@ export interface ProducerOptions {
   maxQueue: number;
 }
 
+/**
+ * Where one block's time went (milliseconds, wall clock; instrumentation only, nothing a block
+ * depends on reads it). Execution time excludes the signature checks made inside it.
+ */
+export interface BlockTiming {
+  number: bigint;
+  txs: number;
+  /** ctx.verify calls and their time (cache hits are cheap; misses verify inline). */
+  sigChecks: number;
+  sigMs: number;
+  /** Transactions executed (wallet and system), excluding signature checks. */
+  execMs: number;
+  /** Seal: expiry hook, funding and liquidation proposals (their execution is in execMs). */
+  systemMs: number;
+  /** Seal: invariant guards. */
+  guardMs: number;
+  /** Seal: state commit (trie hashing, state diff, ops). */
+  trieMs: number;
+  /** Seal: transaction/event/receipt commitments, state diff commitment, block hash. */
+  commitmentsMs: number;
+  /** Seal: the sequencer signature. */
+  signMs: number;
+  /** Seal: building the batch and the synchronous LevelDB write. */
+  commitMs: number;
+  /** Whole seal (under the lock). */
+  sealMs: number;
+  /** Hash calls counted by `ProducerStats.hashCounter` (when set): over the block, in the trie commit, in commitments. */
+  hashes: number;
+  trieHashes: number;
+  commitmentHashes: number;
+}
+
+/** Per-block timing breakdown (see BlockTiming); `recent` keeps the last `keep` blocks. */
+export class ProducerStats {
+  readonly recent: BlockTiming[] = [];
+  blocks = 0;
+  /** Optional hash-call counter (e.g. a counting crypto backend); read at phase boundaries. */
+  hashCounter: (() => number) | null = null;
+  constructor(readonly keep = 100_000) {}
+  /** Accumulators for the open block. @internal */
+  cur = { sigChecks: 0, sigMs: 0, execMs: 0, hashStart: 0 };
+  /** @internal */
+  hashes(): number {
+    return this.hashCounter ? this.hashCounter() : 0;
+  }
+  /** @internal */
+  push(t: BlockTiming): void {
+    this.blocks++;
+    this.recent.push(t);
+    if (this.recent.length > this.keep) this.recent.splice(0, this.recent.length - this.keep);
+  }
+}
+
 export class RejectedError extends Error {
   constructor(
     readonly code: string,
@@ -82,6 +135,7 @@ export class Producer extends EventEmitter {
   private queued: DbOp[] = [];
   halted: string | null = null;
   readonly sigCache = new SignatureCache();
+  readonly stats = new ProducerStats();
   head!: { number: bigint; hash: bigint; header: BlockHeader };
 
   private constructor(
@@ -121,7 +175,13 @@ export class Producer extends EventEmitter {
       txs: [],
       receipts: [],
       hashes: new Set(),
-      ctx: execContext(this.m.genesis, number, timestamp, (h, k, sig) => this.sigCache.verify(h, k, sig)),
+      ctx: execContext(this.m.genesis, number, timestamp, (h, k, sig) => {
+        const t0 = performance.now();
+        const ok = this.sigCache.verify(h, k, sig);
+        this.stats.cur.sigChecks++;
+        this.stats.cur.sigMs += performance.now() - t0;
+        return ok;
+      }),
     };
     return this.open;
   }
@@ -185,12 +245,16 @@ export class Producer extends EventEmitter {
     if (open.hashes.has(hash)) throw new RejectedError('DUPLICATE_TX', 'transaction already in the pending block');
     open.pending.beginTx();
     let events: ContractEvent[];
+    const t0 = performance.now();
+    const sig0 = this.stats.cur.sigMs;
     try {
       events = executeTransaction(tx, open.pending, open.ctx, this.m.genesis.exchange).events;
       open.pending.commitTx();
     } catch (e) {
       open.pending.revertTx();
       throw e;
+    } finally {
+      this.stats.cur.execMs += performance.now() - t0 - (this.stats.cur.sigMs - sig0);
     }
     const receipt: Receipt = { transaction_hash: hash, events };
     open.txs.push({ hash, signature: txSignature(tx), body: txToJson(tx) });
@@ -257,15 +321,24 @@ export class Producer extends EventEmitter {
     if (this.halted) return null;
     if (!this.open && !heartbeat) return null;
     const open = this.ensureOpen();
+    const st = this.stats;
+    const tSeal = performance.now();
+    const exec0 = st.cur.execMs + st.cur.sigMs;
     this.m.beforeSeal?.();
     this.proposeSystemTxs(open);
+    const tGuard = performance.now();
+    const systemMs = tGuard - tSeal - (st.cur.execMs + st.cur.sigMs - exec0);
     const cfg = this.m.genesis.exchange;
     const violations = checkInvariants(open.pending, cfg, open.pending.touchedAddresses());
     if (violations.length) {
       this.halt(`invariant violated before signing block ${open.number}: ${violations.join('; ')}`);
       return null;
     }
+    const tTrie = performance.now();
+    const h0 = st.hashes();
     const state = await open.pending.finalize();
+    const tCommitments = performance.now();
+    const h1 = st.hashes();
     const c = commitments(open.txs, open.receipts);
     const header: BlockHeader = {
       ...headerTemplate(this.m.genesis),
@@ -282,13 +355,36 @@ export class Producer extends EventEmitter {
       receipt_commitment: c.receipt_commitment,
     };
     const hash = blockHash(header);
+    const tSign = performance.now();
+    const h2 = st.hashes();
     const signature = toPair(sign(hash, this.m.signingKey));
+    const tCommit = performance.now();
     const block: Block = { header, hash, signature, transactions: open.txs, receipts: open.receipts };
     const ops = [...state.ops, ...ChainStore.blockOps(block, state), ...(this.m.extraOps?.() ?? []), ...this.queued];
     const every = BigInt(this.m.genesis.checkpointInterval);
     if (every > 0n && header.block_number % every === 0n)
       ops.push(...checkpointOps({ height: header.block_number, block_hash: hash, state_root: state.root, label: `auto-${header.block_number}`, time: new Date().toISOString() }));
     await this.m.db.batch(ops as any, { sync: true });
+    const tEnd = performance.now();
+    const hEnd = st.hashes();
+    st.push({
+      number: header.block_number,
+      txs: open.txs.length,
+      sigChecks: st.cur.sigChecks,
+      sigMs: st.cur.sigMs,
+      execMs: st.cur.execMs,
+      systemMs,
+      guardMs: tTrie - tGuard,
+      trieMs: tCommitments - tTrie,
+      commitmentsMs: tSign - tCommitments,
+      signMs: tCommit - tSign,
+      commitMs: tEnd - tCommit,
+      sealMs: tEnd - tSeal,
+      hashes: hEnd - st.cur.hashStart,
+      trieHashes: h1 - h0,
+      commitmentHashes: h2 - h1,
+    });
+    st.cur = { sigChecks: 0, sigMs: 0, execMs: 0, hashStart: hEnd };
     state.apply();
     this.open = null;
     this.dirty = false;

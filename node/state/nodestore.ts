@@ -19,9 +19,19 @@ export class LevelNodeStore implements NodeStore {
     this.cache = new NodeCache(cacheEntries);
   }
 
-  async get(hash: bigint): Promise<TrieNode | undefined> {
-    const raw = await this.db.get(feltKey(Tag.trieNode, hash));
-    return raw ? decodeNode(raw) : undefined;
+  /**
+   * A node by hash. Synchronous through classic-level's getSync when the database is open (a
+   * read served from LevelDB's block cache costs far less than a thread-pool round trip, and
+   * the trie merge then stays synchronous); asynchronous otherwise.
+   */
+  get(hash: bigint): TrieNode | undefined | Promise<TrieNode | undefined> {
+    const key = feltKey(Tag.trieNode, hash);
+    const db = this.db as Db & { getSync?: (k: Uint8Array) => Uint8Array | undefined };
+    if (typeof db.getSync === 'function' && db.status === 'open') {
+      const raw = db.getSync(key);
+      return raw ? decodeNode(raw) : undefined;
+    }
+    return db.get(key).then((raw) => (raw ? decodeNode(raw) : undefined));
   }
 
   /** Called after a block's batch landed: its new nodes are hot. */
@@ -36,3 +46,21 @@ export class LevelNodeStore implements NodeStore {
     return out;
   }
 }
+
+/**
+ * Writes ops as ONE atomic LevelDB batch through classic-level's chained form, which costs a
+ * fraction of `db.batch(opsArray)` (that clones and re-validates every op object in JS first):
+ * about 5x less for a block's tens of thousands of trie-node puts. Same ops, same atomicity,
+ * same durability (`sync`).
+ */
+export async function writeBatch(db: Db, ops: readonly DbOpLike[], opts: { sync?: boolean } = {}): Promise<void> {
+  if (ops.length === 0) return;
+  const b = db.batch();
+  for (const op of ops) {
+    if (op.type === 'put') b.put(op.key, op.value);
+    else b.del(op.key);
+  }
+  await b.write({ sync: opts.sync === true });
+}
+
+type DbOpLike = { type: 'put'; key: Uint8Array; value: Uint8Array } | { type: 'del'; key: Uint8Array };

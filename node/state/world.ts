@@ -7,9 +7,10 @@
  * only touched once per block, in `finalize`, where every changed path is rehashed once.
  */
 import type { StateAccess } from '../../contracts-ts/state.ts';
-import { createTrie, type TrieNode } from '../trie/index.ts';
+import { createTrie, Trie, type TrieNode } from '../trie/index.ts';
+import { backend } from '../crypto/index.ts';
 import { decodeJson, decodeStorageKey, decodeFeltKey, encodeJson, feltKey, metaKey, storageKey, Tag, tagRange, bigIntToBytes32, bytesToBigInt } from '../storage/schema.ts';
-import { classLeaf, contractLeaf, globalRoot, type TrieHash } from './commitment.ts';
+import { classLeaf, globalRoot, type TrieHash } from './commitment.ts';
 import { LevelNodeStore, type Db } from './nodestore.ts';
 import { emptyStateDiff, type StateDiff } from '../chain/header.ts';
 import { entryHash, FlatDigest } from './digest.ts';
@@ -303,16 +304,27 @@ export class PendingState implements StateAccess {
     const newRecords = new Map<bigint, ContractRecord>();
 
     const sortedTouched = [...touched].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+    // Every changed storage trie is committed in one Trie.commitAll: their new nodes are hashed
+    // together, one backend batch per rank, instead of one small commit after another.
+    const storageTries: Trie[] = [];
+    for (const address of sortedTouched) {
+      const changes = storageChanges.get(address);
+      if (!changes) continue;
+      const t = base.storageTrie(base.contracts.get(address)?.storageRoot ?? 0n);
+      for (const c of changes) t.put(c.key, c.value);
+      storageTries.push(t);
+    }
+    const storageRoots = await Trie.commitAll(storageTries);
+    for (const t of storageTries) for (const [h, n] of t.takeWrites()) newNodes.set(h, n);
     const contractsTrie = base.contractsTrie(base.contractsRoot);
+    const changedRecords: { address: bigint; rec: ContractRecord }[] = [];
+    let si = 0;
     for (const address of sortedTouched) {
       const prev = base.contracts.get(address);
       const rec: ContractRecord = prev ? { ...prev } : { classHash: 0n, nonce: 0n, storageRoot: 0n };
       const changes = storageChanges.get(address);
       if (changes) {
-        const t = base.storageTrie(rec.storageRoot);
-        for (const c of changes) await t.put(c.key, c.value);
-        rec.storageRoot = await t.commit();
-        for (const [h, n] of t.takeWrites()) newNodes.set(h, n);
+        rec.storageRoot = storageRoots[si++]!;
         diff.storage_diffs.push({ address, storage_entries: changes.map((c) => ({ key: c.key, value: c.value })) });
         for (const c of changes) rev.storage.push({ address, key: c.key, prev: c.prev });
       }
@@ -330,11 +342,17 @@ export class PendingState implements StateAccess {
       if (prev && prev.classHash === rec.classHash && prev.nonce === rec.nonce && prev.storageRoot === rec.storageRoot) continue;
       newRecords.set(address, rec);
       rev.contracts.push({ address, prev: prev ? { ...prev } : null });
-      const leaf = contractLeaf(base.hash, rec.classHash, rec.storageRoot, rec.nonce);
-      await contractsTrie.put(address, leaf);
-      ops.push({ type: 'put', key: feltKey(Tag.contractState, leaf), value: encodeJson(recordJson(rec)) });
-      ops.push({ type: 'put', key: feltKey(Tag.contract, address), value: encodeJson(recordJson(rec)) });
+      changedRecords.push({ address, rec });
     }
+    // Contract leaves H(H(H(class_hash, storage_root), nonce), 0), three batch calls for all.
+    const leaves = contractLeaves(base.hash, changedRecords.map((x) => x.rec));
+    changedRecords.forEach(({ address, rec }, i) => {
+      const leaf = leaves[i]!;
+      contractsTrie.put(address, leaf);
+      const json = encodeJson(recordJson(rec));
+      ops.push({ type: 'put', key: feltKey(Tag.contractState, leaf), value: json });
+      ops.push({ type: 'put', key: feltKey(Tag.contract, address), value: json });
+    });
     const contractsRoot = newRecords.size ? await contractsTrie.commit() : base.contractsRoot;
     for (const [h, n] of contractsTrie.takeWrites()) newNodes.set(h, n);
 
@@ -406,6 +424,25 @@ export class PendingState implements StateAccess {
       },
     };
   }
+}
+
+/** contractLeaf for many records at once (commitment.ts defines the rule), one batch call per level. */
+function contractLeaves(kind: TrieHash, recs: readonly ContractRecord[]): bigint[] {
+  if (recs.length === 0) return [];
+  const be = backend();
+  const batch = (as: bigint[], bs: bigint[]) => (kind === 'pedersen' ? be.pedersenBatch(as, bs) : be.poseidonBatch(as, bs));
+  const l1 = batch(
+    recs.map((r) => r.classHash),
+    recs.map((r) => r.storageRoot),
+  );
+  const l2 = batch(
+    l1,
+    recs.map((r) => r.nonce),
+  );
+  return batch(
+    l2,
+    recs.map(() => 0n),
+  );
 }
 
 export function reverseDiffToJson(r: ReverseDiff): unknown {

@@ -1,0 +1,185 @@
+/**
+ * Drives the signed workload into a running sequencer, in stream order, with a bounded number
+ * of actions in flight (closed loop; or paced with --rate).
+ *
+ * inprocess: the bench plays the ingress: it looks up each signer's key (a per-account cache
+ * over the head state), has the verify pool check the signatures of the next batch before the
+ * actions reach the producer lock (SignatureCache.prepare), then calls ExchangeService.
+ * rpc: orders and cancels go through JSON-RPC (perp_submitOrder, perp_cancelOrder) over
+ * keep-alive HTTP; the latency of each answer is the acknowledgement latency. Oracle updates
+ * stay in-process (the oracle is a privileged feed; the node's own feeder is in-process too).
+ */
+import type { RunningNode } from '../../node/node.ts';
+import { TxRevert } from '../../contracts-ts/state.ts';
+import { orderMessage } from '../../contracts-ts/index.ts';
+import { ACC } from '../../contracts-ts/layout.ts';
+import { RejectedError } from '../../node/sequencer/producer.ts';
+import { signatureJobs, type SigJob } from '../../node/sequencer/verify-pool.ts';
+import type { BenchEvent } from './workload.ts';
+
+export interface DriveOptions {
+  mode: 'inprocess' | 'rpc';
+  durationMs: number;
+  /** Actions in flight at most. */
+  window: number;
+  /** Actions per second (open loop), or 0 for as fast as the node accepts them. */
+  rate: number;
+  /** Use the verify pool at ingress (inprocess). */
+  ingressPool: boolean;
+  onTick?: (elapsedMs: number, d: DriveCounters) => void;
+}
+
+export interface DriveCounters {
+  submitted: { orders: number; cancels: number; oracle: number };
+  accepted: { orders: number; cancels: number; oracle: number };
+  fills: number;
+  rejected: Record<string, number>;
+  /** Milliseconds from submission to answer, per order. */
+  ackMs: number[];
+  startedAt: number;
+  endedAt: number;
+  exhausted: boolean;
+  consumed: number;
+}
+
+const hex = (x: bigint) => '0x' + x.toString(16);
+
+class RpcClient {
+  private id = 1;
+  constructor(private readonly url: string) {}
+  async call(method: string, params: unknown): Promise<{ result?: any; error?: { code: number; message: string; data?: any } }> {
+    const res = await fetch(this.url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ jsonrpc: '2.0', id: this.id++, method, params }) });
+    if (res.status === 429) return { error: { code: 429, message: 'HTTP 429 rate limited' } };
+    return (await res.json()) as { result?: any; error?: { code: number; message: string } };
+  }
+}
+
+export async function drive(node: RunningNode, events: BenchEvent[], o: DriveOptions): Promise<DriveCounters> {
+  const c: DriveCounters = {
+    submitted: { orders: 0, cancels: 0, oracle: 0 },
+    accepted: { orders: 0, cancels: 0, oracle: 0 },
+    fills: 0,
+    rejected: {},
+    ackMs: [],
+    startedAt: performance.now(),
+    endedAt: 0,
+    exhausted: false,
+    consumed: 0,
+  };
+  const g = node.chain.genesis;
+  const operator = g.exchange.bridgeOperator.publicKey;
+  const world = node.chain.world;
+  const sigCache = node.producer.sigCache;
+  // Ingress's per-account key cache (keys never change once an account is deployed).
+  const keys = new Map<bigint, bigint>();
+  const keyOf = (a: bigint): bigint | undefined => {
+    let k = keys.get(a);
+    if (k === undefined) {
+      k = world.getStorage(a, ACC.publicKey);
+      if (k !== 0n) keys.set(a, k);
+    }
+    return k === 0n ? undefined : k;
+  };
+  const reject = (why: string) => (c.rejected[why] = (c.rejected[why] ?? 0) + 1);
+  const reason = (e: unknown): string => (e instanceof TxRevert ? e.code : e instanceof RejectedError ? e.code : `ERROR ${(e as Error)?.message ?? e}`);
+  const rpc = o.mode === 'rpc' ? new RpcClient(node.rpcUrl) : null;
+
+  const dispatch = (e: BenchEvent): Promise<void> => {
+    if (e.k === 'o') {
+      c.submitted.orders++;
+      const t0 = performance.now();
+      if (rpc) {
+        return rpc.call('perp_submitOrder', { order: orderMessage(e.signed.order), signature: e.signed.signature.map(hex) }).then((r) => {
+          c.ackMs.push(performance.now() - t0);
+          if (r.error) reject(r.error.data?.reason ?? `RPC ${r.error.code} ${r.error.message}`);
+          else if (r.result.status === 'REJECTED') reject(`book: ${r.result.reason}`);
+          else {
+            c.accepted.orders++;
+            c.fills += r.result.fills.length;
+          }
+        });
+      }
+      return node.exchange.submitOrder(e.signed).then(
+        (res) => {
+          c.ackMs.push(performance.now() - t0);
+          if (res.record.status === 'REJECTED') reject(`book: ${res.record.reason}`);
+          else {
+            c.accepted.orders++;
+            c.fills += res.fills.length;
+          }
+        },
+        (err) => {
+          c.ackMs.push(performance.now() - t0);
+          reject(reason(err));
+        },
+      );
+    }
+    if (e.k === 'c') {
+      c.submitted.cancels++;
+      if (rpc) {
+        return rpc.call('perp_cancelOrder', { cancel: { account: hex(e.tx.account), orderHash: hex(e.tx.orderHash) }, signature: e.tx.signature.map(hex) }).then((r) => {
+          if (r.error) reject(`cancel: ${r.error.data?.reason ?? r.error.message}`);
+          else c.accepted.cancels++;
+        });
+      }
+      return node.exchange.cancel(e.tx).then(
+        () => void c.accepted.cancels++,
+        (err) => void reject(`cancel: ${reason(err)}`),
+      );
+    }
+    c.submitted.oracle++;
+    return node.exchange.oracleUpdate(e.tx).then(
+      () => void c.accepted.oracle++,
+      (err) => void reject(`oracle: ${reason(err)}`),
+    );
+  };
+
+  const jobsOf = (e: BenchEvent): SigJob[] => {
+    if (e.k === 'o') return signatureJobs({ type: 'TRIGGER', order: e.signed }, keyOf, g.chainId, operator);
+    return signatureJobs(e.tx, keyOf, g.chainId, operator);
+  };
+
+  const deadline = c.startedAt + o.durationMs;
+  const BATCH = 32;
+  let next = 0;
+  const inflight = new Set<Promise<void>>();
+  const prepareBatch = (from: number): { from: number; to: number; ready: Promise<void> } => {
+    const to = Math.min(events.length, from + BATCH);
+    const usePool = o.ingressPool && o.mode === 'inprocess';
+    const ready = usePool ? sigCache.prepare(events.slice(from, to).flatMap(jobsOf)).catch(() => undefined) : Promise.resolve();
+    return { from, to, ready };
+  };
+  const ahead: { from: number; to: number; ready: Promise<void> }[] = [];
+  let lastTick = 0;
+  while (performance.now() < deadline) {
+    while (ahead.length < 3 && (ahead.length ? ahead[ahead.length - 1]!.to : next) < events.length) ahead.push(prepareBatch(ahead.length ? ahead[ahead.length - 1]!.to : next));
+    const b = ahead.shift();
+    if (!b) {
+      c.exhausted = true;
+      break;
+    }
+    await b.ready;
+    for (let i = b.from; i < b.to; i++) {
+      if (o.rate > 0) {
+        const due = c.startedAt + (i * 1000) / o.rate;
+        const wait = due - performance.now();
+        if (wait > 1) await new Promise((r) => setTimeout(r, wait));
+      }
+      while (inflight.size >= o.window) await Promise.race(inflight);
+      const p = dispatch(events[i]!).catch((err) => void reject(reason(err)));
+      inflight.add(p);
+      void p.then(() => inflight.delete(p));
+      next = i + 1;
+      c.consumed = next;
+      const now = performance.now();
+      if (o.onTick && now - lastTick > 100) {
+        lastTick = now;
+        o.onTick(now - c.startedAt, c);
+      }
+      if (now >= deadline) break;
+    }
+  }
+  await Promise.all(inflight);
+  c.endedAt = performance.now();
+  return c;
+}

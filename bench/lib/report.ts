@@ -1,0 +1,108 @@
+/** The benchmark report: one JSON object (schema below) and its table for stdout. */
+import type { Floor, CryptoRates } from './floor.ts';
+import type { ReplayReport } from './replay.ts';
+
+export interface Dist {
+  p50: number;
+  p99: number;
+  max: number;
+  mean: number;
+  n: number;
+}
+
+export function dist(xs: readonly number[]): Dist {
+  if (xs.length === 0) return { p50: 0, p99: 0, max: 0, mean: 0, n: 0 };
+  const s = [...xs].sort((a, b) => a - b);
+  const q = (f: number) => s[Math.min(s.length - 1, Math.max(0, Math.ceil(f * s.length) - 1))]!;
+  return { p50: q(0.5), p99: q(0.99), max: s[s.length - 1]!, mean: s.reduce((a, b) => a + b, 0) / s.length, n: s.length };
+}
+
+export interface BenchReport {
+  version: 1;
+  params: { accounts: number; markets: number; duration_s: number; block_time_ms: number; mode: string; crypto: string; seed: number; window: number; rate: number; replay: boolean; chained_batch: boolean; ingress_pool: string };
+  machine: { cpus: number; node: string; platform: string; loadavg_at_start: number };
+  setup: { snapshot: string; snapshot_head: number; roles: { makers_per_market: number; degens: number; takers: number }; workload_actions: number; prepare_seconds: number };
+  run: {
+    seconds: number;
+    actions_submitted: number;
+    orders_submitted: number;
+    orders_accepted: number;
+    orders_per_s: number;
+    cancels: number;
+    oracle_updates: number;
+    trades: number;
+    trades_per_s: number;
+    liquidations: number;
+    funding_txs: number;
+    blocks: number;
+    blocks_per_s: number;
+    txs_per_block: Dist;
+    tx_types: Record<string, number>;
+    block_interval_ms: Dist;
+    seal_ms: Dist;
+    ack_latency_ms: Dist | null;
+    submit_latency_ms: Dist;
+    per_block_ms: Record<string, number>;
+    hashes_per_block: { total: number; trie: number; commitments: number; other: number };
+    hashes_per_trade: { poseidon_permutations: number; pedersen: number };
+    signatures: { checks_in_execution: number; cache_hits: number; inline_verifies: number; pool_jobs: number; pool_invalid: number };
+    rejections: Record<string, number>;
+    peak_rss_mb: number;
+    db_size_mb: number;
+    workload_exhausted: boolean;
+    /** With --hash-sites: Poseidon permutations + Pedersen hashes per trade, by call site. */
+    hash_sites_per_trade?: Record<string, number>;
+  };
+  crypto_floor: CryptoRates & Floor & { achieved_over_floor_1core: number; achieved_over_floor: number };
+  replay: (Omit<ReplayReport, 'timing'> & { per_block_ms: Record<string, number> }) | null;
+}
+
+const f0 = (x: number) => (Number.isFinite(x) ? Math.round(x).toLocaleString('en-US') : '-');
+const f1 = (x: number) => (Number.isFinite(x) ? x.toFixed(1) : '-');
+const f2 = (x: number) => (Number.isFinite(x) ? x.toFixed(2) : '-');
+
+export function table(r: BenchReport): string {
+  const p = r.params;
+  const u = r.run;
+  const rows: [string, string][] = [];
+  const sec = (t: string) => rows.push([`— ${t}`, '']);
+  sec(`perpnode block-throughput bench: ${p.accounts.toLocaleString('en-US')} accounts, ${p.markets} markets, ${p.duration_s}s, block time ${p.block_time_ms} ms, ${p.mode}, crypto ${p.crypto}${p.chained_batch ? ', chained-batch experiment' : ''}`);
+  rows.push(['orders/s accepted', `${f0(u.orders_per_s)}  (${f0(u.orders_accepted)} of ${f0(u.orders_submitted)} orders; ${f0(u.cancels)} cancels, ${f0(u.oracle_updates)} oracle updates)`]);
+  rows.push(['trades/s settled', `${f1(u.trades_per_s)}  (${f0(u.trades)} trades, ${f0(u.liquidations)} liquidations, ${f0(u.funding_txs)} funding txs)`]);
+  rows.push(['blocks/s', `${f2(u.blocks_per_s)}  (${u.blocks} blocks)`]);
+  rows.push(['txs per block', `mean ${f1(u.txs_per_block.mean)}, p50 ${f0(u.txs_per_block.p50)}, max ${f0(u.txs_per_block.max)}`]);
+  rows.push(['block time ms', `p50 ${f0(u.block_interval_ms.p50)}, p99 ${f0(u.block_interval_ms.p99)}, max ${f0(u.block_interval_ms.max)}  (seal p50 ${f0(u.seal_ms.p50)}, p99 ${f0(u.seal_ms.p99)}, max ${f0(u.seal_ms.max)})`]);
+  if (u.ack_latency_ms) rows.push(['order ack latency ms (rpc)', `p50 ${f1(u.ack_latency_ms.p50)}, p99 ${f1(u.ack_latency_ms.p99)}, max ${f1(u.ack_latency_ms.max)}`]);
+  rows.push(['submit latency ms (in flight ' + p.window + ')', `p50 ${f1(u.submit_latency_ms.p50)}, p99 ${f1(u.submit_latency_ms.p99)}`]);
+  const pb = u.per_block_ms;
+  rows.push(['time per block ms', Object.entries(pb).map(([k, v]) => `${k} ${f1(v)}`).join(', ')]);
+  rows.push(['hashes per block', `${f0(u.hashes_per_block.total)} (trie ${f0(u.hashes_per_block.trie)}, commitments ${f0(u.hashes_per_block.commitments)}, execution ${f0(u.hashes_per_block.other)})`]);
+  rows.push(['hashes per trade', `${f1(u.hashes_per_trade.poseidon_permutations)} Poseidon permutations, ${f2(u.hashes_per_trade.pedersen)} Pedersen`]);
+  rows.push(['signatures', `${f0(u.signatures.checks_in_execution)} checks in execution, ${f0(u.signatures.cache_hits)} cache hits, ${f0(u.signatures.inline_verifies)} inline, ${f0(u.signatures.pool_jobs)} on the pool (ingress: ${p.ingress_pool})`]);
+  rows.push(['peak RSS / DB size', `${f0(u.peak_rss_mb)} MB / ${f0(u.db_size_mb)} MB`]);
+  const rej = Object.entries(u.rejections).sort((a, b) => b[1] - a[1]);
+  if (rej.length) rows.push(['rejections', rej.slice(0, 8).map(([k, v]) => `${k} ${v}`).join(', ')]);
+  if (r.machine.loadavg_at_start > r.machine.cpus * 0.5) rows.push(['NOTE', `load average ${r.machine.loadavg_at_start.toFixed(1)} on ${r.machine.cpus} cores when the run started: other processes share the CPU`]);
+  if (u.workload_exhausted) rows.push(['NOTE', 'the pre-signed workload ran out before the duration; the next run signs more']);
+  if (u.hash_sites_per_trade) {
+    sec('hashes per trade by call site (--hash-sites)');
+    for (const [k, v] of Object.entries(u.hash_sites_per_trade).slice(0, 25)) rows.push([k, f2(v)]);
+  }
+  const c = r.crypto_floor;
+  sec(`crypto floor (${c.backend} backend, measured in this run)`);
+  rows.push(['verifications/s', f0(c.verifyPerSec)]);
+  rows.push(['hashes/s', `Poseidon ${f0(c.poseidonPerSec)}, Pedersen ${f0(c.pedersenPerSec)}`]);
+  rows.push(['crypto per trade', `2 verifications + ${f1(c.poseidonPerTrade)} Poseidon + ${f2(c.pedersenPerTrade)} Pedersen = ${f2(c.cryptoSecondsPerTrade * 1000)} ms`]);
+  rows.push(['trades/s crypto allows', `${f1(c.tradesPerSec1Core)} on one core, ${f1(c.tradesPerSecAllCores)} with verification on all ${r.machine.cpus} cores`]);
+  rows.push(['achieved / floor', `${f2(c.achieved_over_floor)} (all cores), ${f2(c.achieved_over_floor_1core)} (one core)`]);
+  if (r.replay) {
+    const x = r.replay;
+    sec('replay (follower re-execution into a fresh data dir)');
+    rows.push(['blocks/s', `${f2(x.blocksPerSec)}  (${x.blocks} blocks in ${f1(x.seconds)} s, pool ${x.pool ? 'on' : 'off'})`]);
+    rows.push(['trades/s', f1(x.tradesPerSec)]);
+    rows.push(['time per block ms', Object.entries(x.per_block_ms).map(([k, v]) => `${k} ${f1(v)}`).join(', ')]);
+    rows.push(['state root matches', String(x.rootMatches)]);
+  }
+  const w = Math.max(...rows.map(([k]) => (k.startsWith('—') ? 0 : k.length)));
+  return rows.map(([k, v]) => (k.startsWith('—') ? `\n${k}` : `  ${k.padEnd(w)}  ${v}`)).join('\n').trimStart() + '\n';
+}

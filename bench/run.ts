@@ -1,0 +1,462 @@
+/**
+ * `npm run bench -- [--accounts N] [--markets M] [--duration S] [--block-time-ms T]
+ *   [--mode inprocess|rpc] [--crypto js|native] [--json out.json] [--replay]`
+ *
+ * Block-throughput benchmark of the real sequencer (real LevelDB, sync commits): see
+ * bench/README.md for what it does, what it reports and how to read it.
+ */
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { availableParallelism, loadavg } from 'node:os';
+import { join } from 'node:path';
+import { backend, setBackend, useBackend, type CryptoBackend } from '../node/crypto/index.ts';
+import { startSequencer, type RunningNode } from '../node/node.ts';
+import { createLogger } from '../node/log.ts';
+import { loadGenesis } from '../node/chain/genesis.ts';
+import { VerifyPool } from '../node/sequencer/verify-pool.ts';
+import { writeBatch } from '../node/state/nodestore.ts';
+import type { Db, DbOp } from '../node/state/index.ts';
+import type { Block } from '../node/chain/block.ts';
+import { countingBackend } from './lib/counting.ts';
+import { drive } from './lib/driver.ts';
+import { floorOf, measureCrypto } from './lib/floor.ts';
+import { Progress } from './lib/progress.ts';
+import { replayRun } from './lib/replay.ts';
+import { dist, table, type BenchReport } from './lib/report.ts';
+import { copySnapshot, defaultCacheDir, dirSize, ensureKeys, ensureSnapshot } from './lib/setup.ts';
+import { TaskPool } from './lib/tasks.ts';
+import { loadWorkload, roles } from './lib/workload.ts';
+
+export interface BenchOptions {
+  accounts: number;
+  markets: number;
+  duration: number;
+  blockTimeMs: number;
+  mode: 'inprocess' | 'rpc';
+  crypto: 'js' | 'native' | 'auto';
+  json?: string;
+  replay: boolean;
+  seed: number;
+  window: number;
+  rate: number;
+  pool: boolean;
+  poolSize: number;
+  keep: boolean;
+  cacheDir: string;
+  quiet: boolean;
+  progress: boolean;
+  prepareOnly: boolean;
+  /** Actions per cached workload chunk. */
+  chunk: number;
+  /** Attribute every hash to its call site (slow; diagnosis). */
+  hashSites: boolean;
+  /** Experiment: the node's block batches written through the chained form (see README). */
+  chainedBatch: boolean;
+}
+
+export const defaultBenchOptions: BenchOptions = {
+  accounts: 1000,
+  markets: 2,
+  duration: 20,
+  blockTimeMs: 1000,
+  mode: 'inprocess',
+  crypto: 'auto',
+  replay: false,
+  seed: 1,
+  window: 256,
+  rate: 0,
+  pool: true,
+  poolSize: availableParallelism(),
+  keep: false,
+  cacheDir: defaultCacheDir(),
+  quiet: false,
+  progress: process.stderr.isTTY === true,
+  prepareOnly: false,
+  chunk: 2000,
+  hashSites: false,
+  chainedBatch: false,
+};
+
+const USAGE = `usage: npm run bench -- [options]
+  --accounts N          funded accounts (default 1000)
+  --markets M           markets (default 2)
+  --duration S          seconds of load (default 20)
+  --block-time-ms T     block time (default 1000)
+  --mode inprocess|rpc  drive ExchangeService directly, or JSON-RPC over HTTP (default inprocess)
+  --crypto js|native    crypto backend; native fails if the addon does not load (default: native if it loads, else js)
+  --json out.json       also write the report as JSON
+  --replay              re-execute the produced chain into a fresh data dir (follower speed)
+  --seed K              workload seed (default 1)
+  --window W            actions in flight (default 256)
+  --rate R              actions per second, open loop (default 0: as fast as accepted)
+  --no-pool             no signature worker pool at ingress / replay
+  --pool-size P         signature workers (default: cores)
+  --cache-dir D         where keys, genesis, snapshots and the signed workload are cached (default bench/.cache)
+  --keep                keep the run's data directories
+  --prepare-only        build the caches and exit
+  --chunk K             actions per cached workload chunk (default 2000)
+  --chained-batch       experiment: write each block's batch with classic-level's chained form
+  --hash-sites          attribute every hash to its call site (slow: diagnosis only)
+  --quiet               no log lines (the table is still printed)`;
+
+export function parseArgs(argv: string[]): BenchOptions {
+  const o: BenchOptions = { ...defaultBenchOptions };
+  const num = (v: string | undefined, name: string, min: number): number => {
+    const x = Number(v);
+    if (v === undefined || !Number.isFinite(x) || x < min) throw new Error(`${name} needs a number >= ${min}\n${USAGE}`);
+    return x;
+  };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    const v = () => argv[++i];
+    switch (a) {
+      case '--accounts':
+        o.accounts = Math.floor(num(v(), a, 1));
+        break;
+      case '--markets':
+        o.markets = Math.floor(num(v(), a, 1));
+        break;
+      case '--duration':
+        o.duration = num(v(), a, 0.1);
+        break;
+      case '--block-time-ms':
+        o.blockTimeMs = Math.floor(num(v(), a, 1));
+        break;
+      case '--mode': {
+        const m = v();
+        if (m !== 'inprocess' && m !== 'rpc') throw new Error(`--mode must be inprocess or rpc\n${USAGE}`);
+        o.mode = m;
+        break;
+      }
+      case '--crypto': {
+        const c = v();
+        if (c !== 'js' && c !== 'native' && c !== 'auto') throw new Error(`--crypto must be js or native\n${USAGE}`);
+        o.crypto = c;
+        break;
+      }
+      case '--json':
+        o.json = v();
+        if (!o.json) throw new Error(`--json needs a path\n${USAGE}`);
+        break;
+      case '--replay':
+        o.replay = true;
+        break;
+      case '--seed':
+        o.seed = Math.floor(num(v(), a, 0));
+        break;
+      case '--window':
+        o.window = Math.floor(num(v(), a, 1));
+        break;
+      case '--rate':
+        o.rate = num(v(), a, 0);
+        break;
+      case '--no-pool':
+        o.pool = false;
+        break;
+      case '--pool-size':
+        o.poolSize = Math.floor(num(v(), a, 1));
+        break;
+      case '--cache-dir':
+        o.cacheDir = v() ?? o.cacheDir;
+        break;
+      case '--keep':
+        o.keep = true;
+        break;
+      case '--prepare-only':
+        o.prepareOnly = true;
+        break;
+      case '--chunk':
+        o.chunk = Math.floor(num(v(), a, 10));
+        break;
+      case '--chained-batch':
+        o.chainedBatch = true;
+        break;
+      case '--hash-sites':
+        o.hashSites = true;
+        break;
+      case '--quiet':
+        o.quiet = true;
+        break;
+      case '--no-progress':
+        o.progress = false;
+        break;
+      case '-h':
+      case '--help':
+        throw new Error(USAGE);
+      default:
+        throw new Error(`unknown option ${a}\n${USAGE}`);
+    }
+  }
+  if (o.markets > 64) throw new Error('--markets must be at most 64');
+  const r = roles(o.accounts, o.markets);
+  if (o.accounts < r.minAccounts) throw new Error(`--accounts must be at least ${r.minAccounts} for ${o.markets} markets (makers, degens and takers)`);
+  return o;
+}
+
+/** Remembered action rates, so the next run signs enough workload ahead. */
+function rateFile(cacheDir: string): string {
+  return join(cacheDir, 'rates.json');
+}
+function readRates(cacheDir: string): Record<string, number> {
+  try {
+    return JSON.parse(readFileSync(rateFile(cacheDir), 'utf8'));
+  } catch {
+    return {};
+  }
+}
+
+export async function runBench(o: BenchOptions): Promise<BenchReport> {
+  const say = (s: string) => {
+    if (!o.quiet) process.stderr.write(`[bench] ${s}\n`);
+  };
+  const progress = new Progress(o.progress && !o.quiet);
+  const tPrep = performance.now();
+  const loadAtStart = loadavg()[0]!;
+  // The run's backend, and the fastest one for building caches (backends are bit-exact).
+  let native: CryptoBackend | null = null;
+  try {
+    native = (await useBackend('native')).backend;
+  } catch (e) {
+    if (o.crypto === 'native') throw new Error(`--crypto native: ${(e as Error).message}`);
+  }
+  const runCrypto: 'js' | 'native' = o.crypto === 'auto' ? (native ? 'native' : 'js') : o.crypto;
+  const buildCrypto: 'js' | 'native' = native ? 'native' : 'js';
+  await useBackend(buildCrypto);
+  mkdirSync(o.cacheDir, { recursive: true });
+  let taskPool: TaskPool | null = null;
+  const tasks = async () => (taskPool ??= await TaskPool.create(buildCrypto));
+  let vpool: VerifyPool | null = null;
+  let node: RunningNode | null = null;
+  const runDir = join(o.cacheDir, 'runs', `run-${process.pid}`);
+  const replayDir = join(o.cacheDir, 'runs', `replay-${process.pid}`);
+  try {
+    const accounts = await ensureKeys(o.cacheDir, o.seed, o.accounts, tasks, progress);
+    const snap = await ensureSnapshot(o.cacheDir, { markets: o.markets, accounts, seed: o.seed, buildCrypto, log: say }, tasks, progress);
+    const g = loadGenesis(snap.genesisPath);
+    const rates = readRates(o.cacheDir);
+    const rateKey = `${runCrypto}-${o.mode}`;
+    const expected = o.rate > 0 ? o.rate : (rates[rateKey] ?? (runCrypto === 'native' ? 1500 : 150));
+    const chunks = Math.max(1, Math.ceil((o.duration * expected * 1.5) / o.chunk) + 1);
+    const events = await loadWorkload({ cacheDir: o.cacheDir, chunk: o.chunk, genesisId: snap.id, g, accounts, seed: o.seed }, chunks, tasks, progress);
+    if (taskPool) await (taskPool as TaskPool).close();
+    taskPool = null;
+    const prepareSeconds = (performance.now() - tPrep) / 1000;
+    say(`prepared in ${prepareSeconds.toFixed(1)} s: ${accounts.length} accounts (snapshot at block ${snap.head}), ${events.length} signed actions`);
+    if (o.prepareOnly) return null as unknown as BenchReport;
+
+    // ---- the crypto floor, on this machine, now ---------------------------------------------
+    await useBackend(runCrypto);
+    const keyByAddr = new Map(accounts.map((a) => [a.addr, a.pk]));
+    const samples = events
+      .filter((e) => e.k === 'o')
+      .slice(0, 200)
+      .map((e) => ({ signed: (e as { signed: any }).signed, key: keyByAddr.get((e as { signed: any }).signed.order.account)! }));
+    const rates0 = measureCrypto(runCrypto, samples);
+    say(`crypto (${runCrypto}): ${rates0.verifyPerSec.toFixed(0)} verifications/s, ${rates0.poseidonPerSec.toFixed(0)} Poseidon/s, ${rates0.pedersenPerSec.toFixed(0)} Pedersen/s`);
+
+    // ---- the run ------------------------------------------------------------------------------
+    copySnapshot(snap, runDir);
+    const sites = o.hashSites ? new Map<string, number>() : undefined;
+    const counting = countingBackend(backend(), sites);
+    setBackend(counting.backend);
+    if (o.pool) vpool = await VerifyPool.create({ backend: runCrypto, size: o.poolSize });
+    node = await startSequencer({
+      dataDir: runDir,
+      genesisPath: snap.genesisPath,
+      rpcHost: '127.0.0.1',
+      rpcPort: 0,
+      adminPort: null,
+      feeder: 'off',
+      blockTimeMs: o.blockTimeMs,
+      log: createLogger(o.quiet ? 'silent' : 'warn', 'bench-node'),
+      rpc: { perp: { accountRatePerSec: 1e9, accountBurst: 1e9 } },
+    });
+    const producer = node.producer;
+    if (o.chainedBatch) useChainedBatch(node.chain.db);
+    producer.sigCache.attachPool(vpool);
+    producer.stats.hashCounter = counting.total;
+    const startHead = producer.head.number;
+    const blocks: { at: number; block: Block }[] = [];
+    producer.on('block', (b: Block) => blocks.push({ at: performance.now(), block: b }));
+    let peakRss = process.memoryUsage().rss;
+    const rssTimer = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 200);
+    const counts0 = { ...counting.counts };
+    const sig0 = { ...producer.sigCache.stats };
+    const pool0 = vpool ? { ...vpool.stats } : { jobs: 0, invalid: 0, batches: 0 };
+    say(`running ${o.duration} s (${o.mode}, crypto ${runCrypto}, block time ${o.blockTimeMs} ms, ${o.window} in flight${o.pool ? `, ${o.poolSize} signature workers` : ''})`);
+    if (progress.enabled) progress.start('load', o.duration * 1000);
+    const d = await drive(node, events, {
+      mode: o.mode,
+      durationMs: o.duration * 1000,
+      window: o.window,
+      rate: o.rate,
+      ingressPool: o.pool,
+      onTick: (ms, c) => progress.set(ms, `orders ${c.submitted.orders} trades ${c.fills} blocks ${blocks.length}`),
+    });
+    progress.done();
+    await producer.sealNow();
+    const tEnd = blocks.length ? blocks[blocks.length - 1]!.at : d.endedAt;
+    clearInterval(rssTimer);
+    peakRss = Math.max(peakRss, process.memoryUsage().rss);
+    const counts = { poseidon: counting.counts.poseidon - counts0.poseidon, pedersen: counting.counts.pedersen - counts0.pedersen };
+    const sigStats = { hits: producer.sigCache.stats.hits - sig0.hits, inline: producer.sigCache.stats.inline - sig0.inline };
+    const poolStats = vpool ? { jobs: vpool.stats.jobs - pool0.jobs, invalid: vpool.stats.invalid - pool0.invalid } : { jobs: 0, invalid: 0 };
+    const timings = producer.stats.recent.filter((t) => t.number > startHead);
+    await node.stop();
+    node = null;
+    await useBackend(runCrypto); // the counting wrapper off again
+    const seconds = (tEnd - d.startedAt) / 1000;
+    const dbBytes = dirSize(runDir);
+
+    const txTypes: Record<string, number> = {};
+    for (const { block } of blocks) for (const t of block.transactions) {
+      const ty = (t.body as { type?: string }).type ?? '?';
+      txTypes[ty] = (txTypes[ty] ?? 0) + 1;
+    }
+    const trades = txTypes.TRADE ?? 0;
+    const intervals: number[] = [];
+    let prev = d.startedAt;
+    for (const b of blocks) {
+      intervals.push(b.at - prev);
+      prev = b.at;
+    }
+    const nb = Math.max(1, timings.length);
+    const sum = (k: keyof (typeof timings)[number]) => timings.reduce((a, t) => a + (t[k] as number), 0);
+    const perBlock: Record<string, number> = {
+      sig_checks: sum('sigMs') / nb,
+      execution: sum('execMs') / nb,
+      system_txs: sum('systemMs') / nb,
+      guards: sum('guardMs') / nb,
+      trie_hashing: sum('trieMs') / nb,
+      commitments: sum('commitmentsMs') / nb,
+      signing: sum('signMs') / nb,
+      commit: sum('commitMs') / nb,
+    };
+    const hashesTotal = sum('hashes') / nb;
+    const hashesTrie = sum('trieHashes') / nb;
+    const hashesCommit = sum('commitmentHashes') / nb;
+    const poseidonPerTrade = trades ? counts.poseidon / trades : 0;
+    const pedersenPerTrade = trades ? counts.pedersen / trades : 0;
+    const floor = floorOf(rates0, poseidonPerTrade, pedersenPerTrade, availableParallelism());
+    const tradesPerSec = trades / seconds;
+    const r = roles(o.accounts, o.markets);
+    const report: BenchReport = {
+      version: 1,
+      params: {
+        accounts: o.accounts,
+        markets: o.markets,
+        duration_s: o.duration,
+        block_time_ms: o.blockTimeMs,
+        mode: o.mode,
+        crypto: runCrypto,
+        seed: o.seed,
+        window: o.window,
+        rate: o.rate,
+        replay: o.replay,
+        chained_batch: o.chainedBatch,
+        ingress_pool: !o.pool ? 'off' : o.mode === 'inprocess' ? `${o.poolSize} workers (bench ingress)` : `${o.poolSize} workers attached, not called by the RPC path`,
+      },
+      machine: { cpus: availableParallelism(), node: process.version, platform: `${process.platform}-${process.arch}`, loadavg_at_start: loadAtStart },
+      setup: { snapshot: snap.dir, snapshot_head: snap.head, roles: { makers_per_market: r.makersPerMarket, degens: r.degens, takers: r.takers }, workload_actions: events.length, prepare_seconds: prepareSeconds },
+      run: {
+        seconds,
+        actions_submitted: d.consumed,
+        orders_submitted: d.submitted.orders,
+        orders_accepted: d.accepted.orders,
+        orders_per_s: d.accepted.orders / seconds,
+        cancels: d.accepted.cancels,
+        oracle_updates: d.accepted.oracle,
+        trades,
+        trades_per_s: tradesPerSec,
+        liquidations: (txTypes.LIQUIDATE ?? 0) + (txTypes.ADL ?? 0),
+        funding_txs: txTypes.FUNDING ?? 0,
+        blocks: blocks.length,
+        blocks_per_s: blocks.length / seconds,
+        txs_per_block: dist(blocks.map((b) => b.block.transactions.length)),
+        tx_types: txTypes,
+        block_interval_ms: dist(intervals),
+        seal_ms: dist(timings.map((t) => t.sealMs)),
+        ack_latency_ms: o.mode === 'rpc' ? dist(d.ackMs) : null,
+        submit_latency_ms: dist(d.ackMs),
+        per_block_ms: perBlock,
+        hashes_per_block: { total: hashesTotal, trie: hashesTrie, commitments: hashesCommit, other: hashesTotal - hashesTrie - hashesCommit },
+        hashes_per_trade: { poseidon_permutations: poseidonPerTrade, pedersen: pedersenPerTrade },
+        signatures: { checks_in_execution: sum('sigChecks'), cache_hits: sigStats.hits, inline_verifies: sigStats.inline, pool_jobs: poolStats.jobs, pool_invalid: poolStats.invalid },
+        rejections: d.rejected,
+        peak_rss_mb: peakRss / 2 ** 20,
+        db_size_mb: dbBytes / 2 ** 20,
+        workload_exhausted: d.exhausted,
+      },
+      crypto_floor: { ...rates0, ...floor, achieved_over_floor_1core: tradesPerSec / floor.tradesPerSec1Core, achieved_over_floor: tradesPerSec / floor.tradesPerSecAllCores },
+      replay: null,
+    };
+    // Remember the pace for the next run's workload size.
+    if (!d.exhausted || (rates[rateKey] ?? 0) < d.consumed / seconds) {
+      rates[rateKey] = Math.max(50, d.consumed / ((d.endedAt - d.startedAt) / 1000));
+      writeFileSync(rateFile(o.cacheDir), JSON.stringify(rates, null, 2));
+    }
+
+    if (o.replay) {
+      say(`replaying ${blocks.length} blocks into a fresh data directory`);
+      copySnapshot(snap, replayDir);
+      if (progress.enabled) progress.start('replay', blocks.length);
+      const rep = await replayRun({ producedDir: runDir, freshDir: replayDir, genesisPath: snap.genesisPath, pool: vpool, onBlock: (n) => progress.set(n) });
+      progress.done();
+      const n = Math.max(1, rep.timing.blocks);
+      const { timing, ...rest } = rep;
+      report.replay = {
+        ...rest,
+        per_block_ms: { header: timing.headerMs / n, execution: timing.execMs / n, trie_hashing: timing.trieMs / n, commitments: timing.commitmentsMs / n, commit: timing.commitMs / n },
+      };
+    }
+    if (sites) report.run.hash_sites_per_trade = Object.fromEntries([...sites].sort((a, b) => b[1] - a[1]).map(([k, v]) => [k, trades ? v / trades : v]));
+    return report;
+  } finally {
+    progress.done();
+    if (node) await node.stop().catch(() => undefined);
+    if (vpool) await vpool.close();
+    if (taskPool) await (taskPool as TaskPool).close();
+    if (!o.keep) {
+      rmSync(runDir, { recursive: true, force: true });
+      rmSync(replayDir, { recursive: true, force: true });
+    }
+  }
+}
+
+/**
+ * --chained-batch: routes the node's `db.batch(opsArray, options)` calls through writeBatch
+ * (the chained form: same ops, one atomic batch, same sync), to measure that proposal without
+ * editing the producer.
+ */
+function useChainedBatch(db: Db): void {
+  const orig = db.batch.bind(db) as (...a: unknown[]) => unknown;
+  (db as unknown as { batch: (...a: unknown[]) => unknown }).batch = (...args: unknown[]) =>
+    args.length === 0 ? orig() : writeBatch(db, args[0] as DbOp[], (args[1] as { sync?: boolean }) ?? {});
+}
+
+async function main(): Promise<void> {
+  let o: BenchOptions;
+  try {
+    o = parseArgs(process.argv.slice(2));
+  } catch (e) {
+    process.stderr.write(`${(e as Error).message}\n`);
+    process.exit(2);
+  }
+  const report = await runBench(o);
+  if (!report) return;
+  process.stdout.write(table(report));
+  if (o.json) {
+    writeFileSync(o.json, JSON.stringify(report, null, 2) + '\n');
+    if (!o.quiet) process.stderr.write(`[bench] report written to ${o.json}\n`);
+  }
+}
+
+if (import.meta.url === `file://${process.argv[1]}` || process.argv[1]?.endsWith('bench/run.ts')) {
+  main().then(
+    () => process.exit(0),
+    (e) => {
+      process.stderr.write(`bench failed: ${(e as Error).stack ?? e}\n`);
+      process.exit(1);
+    },
+  );
+}
+

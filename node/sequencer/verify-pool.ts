@@ -1,0 +1,403 @@
+/**
+ * Signature checks on worker threads, so they use every core and never hold the producer lock.
+ *
+ * Ingress (or a follower about to replay a block) turns transactions into signature jobs
+ * (`signatureJobs`), the pool verifies them in parallel, and `SignatureCache.prepare` records the
+ * answers; execution then calls `ctx.verify` as always and finds each answer in the cache. The
+ * answers are the crypto backend's own, computed on the same inputs, so the pool can change how
+ * fast a transaction executes, never what it does. Without a pool everything still works: the
+ * cache misses and execution verifies inline.
+ *
+ * Workers run the same crypto backend as the main thread (js or native, passed at creation).
+ * For transactions whose signed message hash the node would have to compute (cancels, deposits,
+ * oracle updates, ...), the worker computes it too, with the same contracts-ts hashers, so that
+ * Poseidon work is also off the main thread; orders carry their hash (execution recomputes and
+ * compares it, and verifies the recomputed one).
+ */
+import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
+import { availableParallelism } from 'node:os';
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import type { PerpTx } from '../../contracts-ts/tx.ts';
+
+/** One signature to check. `raw`: the message hash is known; `tx`: the worker computes it from the transaction. */
+export type SigJob =
+  | { kind: 'raw'; msgHash: bigint; key: bigint; sig: readonly [bigint, bigint] }
+  | { kind: 'tx'; tx: PerpTx; key: bigint; chainId: bigint; operatorKey: bigint };
+
+export interface SigResult {
+  msgHash: bigint;
+  key: bigint;
+  sig: readonly [bigint, bigint];
+  ok: boolean;
+}
+
+/**
+ * The signature jobs of a transaction: what execution will verify, with the key it will use.
+ * `keyOf(account)` gives an account's stark key (undefined when unknown: that signature is left
+ * to execution). System transactions carry no wallet signature (the block signature covers them).
+ */
+export function signatureJobs(tx: PerpTx, keyOf: (account: bigint) => bigint | undefined, chainId: bigint, operatorKey: bigint): SigJob[] {
+  const out: SigJob[] = [];
+  const raw = (msgHash: bigint, account: bigint, sig: readonly [bigint, bigint]) => {
+    const key = keyOf(account);
+    if (key !== undefined && key !== 0n) out.push({ kind: 'raw', msgHash, key, sig });
+  };
+  const withTx = (key: bigint | undefined) => {
+    if (key !== undefined && key !== 0n) out.push({ kind: 'tx', tx, key, chainId, operatorKey });
+  };
+  switch (tx.type) {
+    case 'TRADE':
+      raw(tx.maker.hash, tx.maker.order.account, tx.maker.signature);
+      raw(tx.taker.hash, tx.taker.order.account, tx.taker.signature);
+      break;
+    case 'TRIGGER':
+      raw(tx.order.hash, tx.order.order.account, tx.order.signature);
+      break;
+    case 'DEPLOY_ACCOUNT':
+      withTx(tx.publicKey);
+      break;
+    case 'DEPOSIT':
+      withTx(operatorKey);
+      break;
+    case 'ORACLE_UPDATE':
+      withTx(tx.signer);
+      break;
+    case 'WITHDRAW':
+    case 'TRANSFER':
+    case 'CANCEL':
+    case 'CANCEL_ALL':
+      withTx(keyOf(tx.account));
+      break;
+    default:
+      break;
+  }
+  return out;
+}
+
+export interface VerifyPoolOptions {
+  /** Worker threads; default: the machine's available parallelism. */
+  size?: number;
+  /** Crypto backend the workers use; default: the main thread's active backend. */
+  backend?: 'js' | 'native';
+}
+
+export interface VerifyPoolStats {
+  batches: number;
+  jobs: number;
+  invalid: number;
+}
+
+interface Pending {
+  resolve: (r: WireResults) => void;
+  reject: (e: Error) => void;
+}
+
+interface Slot {
+  worker: Worker;
+  outstanding: number;
+  pending: Map<number, Pending>;
+}
+
+const WORKER_TAG = 'perpnode-verify-pool';
+
+/**
+ * Starts a worker on a TypeScript module. Node's workers do not inherit tsx's loader, so a
+ * TypeScript entry is started through a two-line bootstrap that registers tsx first.
+ */
+export function spawnTsWorker(moduleUrl: URL | string, data: unknown): Worker {
+  const href = typeof moduleUrl === 'string' ? moduleUrl : moduleUrl.href;
+  if (!href.endsWith('.ts')) return new Worker(new URL(href), { workerData: data });
+  const code = `import(${JSON.stringify(tsxEsmApi())}).then((m) => { m.register(); return import(${JSON.stringify(href)}); });`;
+  return new Worker(code, { eval: true, workerData: data });
+}
+
+let tsxApi: string | undefined;
+/** The file URL of tsx's ESM register API (resolved through its package.json "exports"). */
+function tsxEsmApi(): string {
+  if (tsxApi) return tsxApi;
+  const req = createRequire(import.meta.url);
+  const pkgPath = req.resolve('tsx/package.json');
+  const exp = JSON.parse(readFileSync(pkgPath, 'utf8')).exports['./esm/api'];
+  const entry: string = typeof exp.import === 'string' ? exp.import : exp.import.default;
+  tsxApi = pathToFileURL(join(dirname(pkgPath), entry)).href;
+  return tsxApi;
+}
+
+// ---- wire format ------------------------------------------------------------------------------------
+// Structured-cloning objects full of bigints costs more than the verification it sends, so the
+// common jobs travel packed as 32-byte big-endian felts in one transferred buffer:
+//   raw:    tag 0 | msgHash | key | r | s
+//   cancel: tag 1 | account | orderHash | key | r | s | chainId
+// Other transactions (rare: deposits, oracle updates, ...) are structured-cloned.
+
+const FELT = 32;
+const RAW_SIZE = 1 + 4 * FELT;
+const CANCEL_SIZE = 1 + 6 * FELT;
+
+interface WireJobs {
+  id: number;
+  packed: Uint8Array;
+  /** Jobs not packed, with their index in the batch. */
+  other: { i: number; job: SigJob }[];
+  count: number;
+}
+
+interface WireResults {
+  /** Per job: 1 valid, 0 invalid, 2 no message hash (malformed). */
+  ok: Uint8Array;
+  /** Message hashes the worker computed (cancels and other tx jobs), in job order. */
+  hashes: bigint[];
+}
+
+function writeFelt(v: DataView, off: number, x: bigint): void {
+  v.setBigUint64(off, BigInt.asUintN(64, x >> 192n));
+  v.setBigUint64(off + 8, BigInt.asUintN(64, x >> 128n));
+  v.setBigUint64(off + 16, BigInt.asUintN(64, x >> 64n));
+  v.setBigUint64(off + 24, BigInt.asUintN(64, x));
+}
+
+function readFelt(v: DataView, off: number): bigint {
+  return (v.getBigUint64(off) << 192n) | (v.getBigUint64(off + 8) << 128n) | (v.getBigUint64(off + 16) << 64n) | v.getBigUint64(off + 24);
+}
+
+/** Values that do not fit 256 bits (never valid felts) are not packed: the slow path answers them. */
+const fits = (x: bigint) => typeof x === 'bigint' && x >= 0n && x < 1n << 256n;
+
+function encodeJobs(id: number, jobs: readonly SigJob[]): WireJobs {
+  let size = 0;
+  const kinds: number[] = new Array(jobs.length);
+  jobs.forEach((j, i) => {
+    if (j.kind === 'raw' && fits(j.msgHash) && fits(j.key) && fits(j.sig[0]) && fits(j.sig[1])) {
+      kinds[i] = 0;
+      size += RAW_SIZE;
+    } else if (j.kind === 'tx' && j.tx.type === 'CANCEL' && fits(j.tx.account) && fits(j.tx.orderHash) && fits(j.key) && fits(j.tx.signature[0]) && fits(j.tx.signature[1]) && fits(j.chainId)) {
+      kinds[i] = 1;
+      size += CANCEL_SIZE;
+    } else kinds[i] = 2;
+  });
+  const packed = new Uint8Array(size);
+  const v = new DataView(packed.buffer);
+  const other: { i: number; job: SigJob }[] = [];
+  let off = 0;
+  jobs.forEach((j, i) => {
+    if (kinds[i] === 0 && j.kind === 'raw') {
+      packed[off] = 0;
+      writeFelt(v, off + 1, j.msgHash);
+      writeFelt(v, off + 1 + FELT, j.key);
+      writeFelt(v, off + 1 + 2 * FELT, j.sig[0]);
+      writeFelt(v, off + 1 + 3 * FELT, j.sig[1]);
+      off += RAW_SIZE;
+    } else if (kinds[i] === 1 && j.kind === 'tx' && j.tx.type === 'CANCEL') {
+      packed[off] = 1;
+      writeFelt(v, off + 1, j.tx.account);
+      writeFelt(v, off + 1 + FELT, j.tx.orderHash);
+      writeFelt(v, off + 1 + 2 * FELT, j.key);
+      writeFelt(v, off + 1 + 3 * FELT, j.tx.signature[0]);
+      writeFelt(v, off + 1 + 4 * FELT, j.tx.signature[1]);
+      writeFelt(v, off + 1 + 5 * FELT, j.chainId);
+      off += CANCEL_SIZE;
+    } else other.push({ i, job: j });
+  });
+  return { id, packed, other, count: jobs.length };
+}
+
+function jobSig(j: SigJob): readonly [bigint, bigint] {
+  return j.kind === 'raw' ? j.sig : ((j.tx as { signature?: [bigint, bigint] }).signature ?? [0n, 0n]);
+}
+
+function decodeResults(jobs: readonly SigJob[], w: WireResults): SigResult[] {
+  let h = 0;
+  return jobs.map((j, i) => {
+    const code = w.ok[i]!;
+    const msgHash = j.kind === 'raw' ? j.msgHash : w.hashes[h++]!;
+    return { msgHash: code === 2 ? -1n : msgHash, key: j.key, sig: jobSig(j), ok: code === 1 };
+  });
+}
+
+export class VerifyPool {
+  readonly stats: VerifyPoolStats = { batches: 0, jobs: 0, invalid: 0 };
+  private nextId = 1;
+  private closed = false;
+
+  private constructor(
+    private readonly slots: Slot[],
+    readonly backendName: 'js' | 'native',
+  ) {}
+
+  /** Starts the workers and waits until each has its crypto backend loaded. */
+  static async create(opts: VerifyPoolOptions = {}): Promise<VerifyPool> {
+    const { backend } = await import('../crypto/index.ts');
+    const name = opts.backend ?? backend().name;
+    const size = Math.max(1, opts.size ?? availableParallelism());
+    const slots: Slot[] = [];
+    try {
+      for (let i = 0; i < size; i++) {
+        const worker = spawnTsWorker(new URL(import.meta.url), { tag: WORKER_TAG, backend: name });
+        const slot: Slot = { worker, outstanding: 0, pending: new Map() };
+        slots.push(slot);
+      }
+      await Promise.all(
+        slots.map(
+          (s) =>
+            new Promise<void>((resolve, reject) => {
+              const onMsg = (m: { ready?: boolean; error?: string }) => {
+                if (m.ready) {
+                  s.worker.off('message', onMsg);
+                  resolve();
+                } else if (m.error) reject(new Error(`verify worker failed to start: ${m.error}`));
+              };
+              s.worker.on('message', onMsg);
+              s.worker.once('error', reject);
+            }),
+        ),
+      );
+    } catch (e) {
+      await Promise.all(slots.map((s) => s.worker.terminate()));
+      throw e;
+    }
+    const pool = new VerifyPool(slots, name);
+    for (const s of slots) {
+      s.worker.on('message', (m: { id: number; results?: WireResults; error?: string }) => {
+        const p = s.pending.get(m.id);
+        if (!p) return;
+        s.pending.delete(m.id);
+        s.outstanding--;
+        if (m.error !== undefined) p.reject(new Error(`verify worker: ${m.error}`));
+        else p.resolve(m.results!);
+      });
+      s.worker.on('error', (e) => pool.failAll(s, e));
+      s.worker.on('exit', (code) => {
+        if (!pool.closed) pool.failAll(s, new Error(`verify worker exited with code ${code}`));
+      });
+    }
+    return pool;
+  }
+
+  get size(): number {
+    return this.slots.length;
+  }
+
+  private failAll(s: Slot, e: Error): void {
+    for (const p of s.pending.values()) p.reject(e);
+    s.pending.clear();
+    s.outstanding = 0;
+  }
+
+  /** Verifies the jobs (split over the workers); results in job order. */
+  async run(jobs: readonly SigJob[]): Promise<SigResult[]> {
+    if (this.closed) throw new Error('verify pool is closed');
+    if (jobs.length === 0) return [];
+    this.stats.batches++;
+    this.stats.jobs += jobs.length;
+    // Split evenly over the workers, fewest outstanding jobs first; tiny batches go to one.
+    const order = [...this.slots].sort((a, b) => a.outstanding - b.outstanding);
+    const parts = Math.min(order.length, Math.max(1, Math.ceil(jobs.length / 4)));
+    const per = Math.ceil(jobs.length / parts);
+    const promises: Promise<SigResult[]>[] = [];
+    for (let i = 0; i < parts; i++) {
+      const slice = jobs.slice(i * per, (i + 1) * per);
+      if (slice.length === 0) break;
+      const s = order[i]!;
+      const id = this.nextId++;
+      s.outstanding++;
+      const msg = encodeJobs(id, slice);
+      promises.push(
+        new Promise<SigResult[]>((resolve, reject) => {
+          s.pending.set(id, { resolve: (r) => resolve(decodeResults(slice, r)), reject });
+          s.worker.postMessage(msg, [msg.packed.buffer as ArrayBuffer]);
+        }),
+      );
+    }
+    const results = (await Promise.all(promises)).flat();
+    for (const r of results) if (!r.ok) this.stats.invalid++;
+    return results;
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await Promise.all(this.slots.map((s) => s.worker.terminate()));
+  }
+}
+
+// ---- worker side ----------------------------------------------------------------------------------
+
+async function workerMain(): Promise<void> {
+  const port = parentPort!;
+  try {
+    const crypto = await import('../crypto/index.ts');
+    const td = await import('../../contracts-ts/typed-data.ts');
+    await crypto.useBackend((workerData as { backend: 'js' | 'native' }).backend);
+    const messageHash = (j: Extract<SigJob, { kind: 'tx' }>): bigint | undefined => {
+      const tx = j.tx;
+      switch (tx.type) {
+        case 'DEPLOY_ACCOUNT':
+          return td.deployAccountHash(tx.publicKey, j.chainId);
+        case 'DEPOSIT':
+          return td.depositHash(tx, j.operatorKey, j.chainId);
+        case 'ORACLE_UPDATE':
+          return td.oracleUpdateHash(tx, tx.signer, j.chainId);
+        case 'WITHDRAW':
+          return td.withdrawHash(tx, j.chainId);
+        case 'TRANSFER':
+          return td.transferHash(tx, j.chainId);
+        case 'CANCEL':
+          return td.cancelHash(tx, j.chainId);
+        case 'CANCEL_ALL':
+          return td.cancelAllHash(tx, j.chainId);
+        default:
+          return undefined;
+      }
+    };
+    const check = (msgHash: bigint | undefined, key: bigint, sig: readonly [bigint, bigint]): number => (msgHash === undefined ? 2 : crypto.verify(msgHash, key, sig) ? 1 : 0);
+    port.on('message', (m: WireJobs) => {
+      try {
+        const ok = new Uint8Array(m.count);
+        const hashes: bigint[] = [];
+        const v = new DataView(m.packed.buffer, m.packed.byteOffset, m.packed.byteLength);
+        const others = new Map(m.other.map((o) => [o.i, o.job]));
+        let off = 0;
+        for (let i = 0; i < m.count; i++) {
+          const j = others.get(i);
+          if (j) {
+            let msgHash: bigint | undefined;
+            try {
+              msgHash = j.kind === 'raw' ? j.msgHash : messageHash(j);
+            } catch {
+              msgHash = undefined; // malformed message: execution will reject it the same way
+            }
+            if (j.kind === 'tx') hashes.push(msgHash ?? -1n);
+            ok[i] = check(msgHash, j.key, jobSig(j));
+          } else if (m.packed[off] === 0) {
+            ok[i] = check(readFelt(v, off + 1), readFelt(v, off + 1 + FELT), [readFelt(v, off + 1 + 2 * FELT), readFelt(v, off + 1 + 3 * FELT)]);
+            off += RAW_SIZE;
+          } else {
+            const account = readFelt(v, off + 1);
+            const orderHash = readFelt(v, off + 1 + FELT);
+            let msgHash: bigint | undefined;
+            try {
+              msgHash = td.cancelHash({ account, orderHash }, readFelt(v, off + 1 + 5 * FELT));
+            } catch {
+              msgHash = undefined;
+            }
+            hashes.push(msgHash ?? -1n);
+            ok[i] = check(msgHash, readFelt(v, off + 1 + 2 * FELT), [readFelt(v, off + 1 + 3 * FELT), readFelt(v, off + 1 + 4 * FELT)]);
+            off += CANCEL_SIZE;
+          }
+        }
+        const results: WireResults = { ok, hashes };
+        port.postMessage({ id: m.id, results }, [ok.buffer as ArrayBuffer]);
+      } catch (e) {
+        port.postMessage({ id: m.id, error: (e as Error).message });
+      }
+    });
+    port.postMessage({ ready: true });
+  } catch (e) {
+    port.postMessage({ error: (e as Error).stack ?? String(e) });
+  }
+}
+
+if (!isMainThread && (workerData as { tag?: string } | null)?.tag === WORKER_TAG) void workerMain();

@@ -1,0 +1,65 @@
+/**
+ * Smoke run of the block-throughput benchmark (bench/run.ts): a few seconds on a tiny chain, in
+ * both modes, with --replay. Asserts only that a complete report comes out — never timings.
+ */
+import { expect } from 'chai';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { defaultBenchOptions, parseArgs, runBench } from '../../bench/run.ts';
+import { table, type BenchReport } from '../../bench/lib/report.ts';
+
+describe('bench smoke', function () {
+  this.timeout(600_000);
+  let cacheDir: string;
+  before(() => {
+    cacheDir = mkdtempSync(join(tmpdir(), 'perpnode-bench-smoke-'));
+  });
+  after(() => rmSync(cacheDir, { recursive: true, force: true }));
+
+  const base = () => ({ ...defaultBenchOptions, accounts: 12, markets: 2, duration: 2, blockTimeMs: 250, chunk: 150, cacheDir, quiet: true, progress: false, window: 32 });
+
+  function expectReport(r: BenchReport, mode: string): void {
+    expect(r.version).to.equal(1);
+    expect(r.params).to.include({ accounts: 12, markets: 2, mode });
+    expect(['js', 'native']).to.include(r.params.crypto);
+    for (const k of ['orders_per_s', 'trades_per_s', 'blocks_per_s', 'peak_rss_mb', 'db_size_mb', 'seconds'] as const) expect(r.run[k], k).to.be.a('number').and.not.NaN;
+    expect(r.run.orders_submitted).to.be.greaterThan(0);
+    expect(r.run.blocks).to.be.greaterThan(0);
+    for (const k of ['p50', 'p99', 'max']) {
+      expect(r.run.block_interval_ms, 'block time').to.have.property(k);
+      expect(r.run.seal_ms, 'seal').to.have.property(k);
+    }
+    expect(r.run.per_block_ms).to.have.all.keys('sig_checks', 'execution', 'system_txs', 'guards', 'trie_hashing', 'commitments', 'signing', 'commit');
+    expect(r.run.hashes_per_block.total).to.be.greaterThan(0); // every block hashes (commitments, trie)
+    expect(r.run.db_size_mb).to.be.greaterThan(0);
+    for (const k of ['verifyPerSec', 'poseidonPerSec', 'pedersenPerSec', 'tradesPerSec1Core', 'tradesPerSecAllCores', 'achieved_over_floor'] as const) expect(r.crypto_floor[k], k).to.be.a('number');
+    expect(r.crypto_floor.verifyPerSec).to.be.greaterThan(0);
+    const text = table(r);
+    for (const s of ['orders/s accepted', 'trades/s settled', 'blocks/s', 'block time ms', 'time per block ms', 'hashes per block', 'peak RSS', 'verifications/s', 'achieved / floor']) expect(text).to.contain(s);
+    if (mode === 'rpc') expect(r.run.ack_latency_ms?.n ?? 0).to.be.greaterThan(0);
+  }
+
+  it('inprocess with --replay: produces a full report and the replay reaches the same state root', async () => {
+    const r = await runBench({ ...base(), replay: true });
+    expectReport(r, 'inprocess');
+    expect(r.replay).to.not.equal(null);
+    expect(r.replay!.blocks).to.equal(r.run.blocks);
+    expect(r.replay!.rootMatches).to.equal(true);
+    expect(table(r)).to.contain('state root matches');
+  });
+
+  it('rpc mode: orders go through JSON-RPC and ack latency is reported', async () => {
+    const r = await runBench({ ...base(), mode: 'rpc' });
+    expectReport(r, 'rpc');
+    expect(r.replay).to.equal(null);
+  });
+
+  it('parses the documented command line and refuses bad values', () => {
+    const o = parseArgs(['--accounts', '500', '--markets', '3', '--duration', '7', '--block-time-ms', '200', '--mode', 'rpc', '--crypto', 'js', '--json', 'x.json', '--replay']);
+    expect(o).to.include({ accounts: 500, markets: 3, duration: 7, blockTimeMs: 200, mode: 'rpc', crypto: 'js', json: 'x.json', replay: true });
+    expect(() => parseArgs(['--mode', 'carrier-pigeon'])).to.throw(/--mode/);
+    expect(() => parseArgs(['--accounts', '3'])).to.throw(/at least/);
+    expect(() => parseArgs(['--bogus'])).to.throw(/unknown option/);
+  });
+});
