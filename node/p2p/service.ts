@@ -302,6 +302,11 @@ export class P2PService extends EventEmitter {
       this.stats.announced++;
       this.log.debug(`block ${b.header.block_number} is larger than the gossip limit: announced, served over blocks_by_range`);
     }
+    // Mode changes are on-chain (SET_MODE); the hint tells wallets' followers at once.
+    for (const t of b.transactions) {
+      const body = t.body as { type?: unknown; mode?: unknown } | null;
+      if (body && body.type === 'SET_MODE' && typeof body.mode === 'string') await this.publishMode(body.mode, b.header.block_number, b.hash);
+    }
   }
 
   /** Publishes a rollback certificate (reserved for rollback following). */
@@ -347,7 +352,9 @@ export class P2PService extends EventEmitter {
       return 'ignore';
     }
     if (env.type === 'mode') {
-      this.log.info(`mode hint from ${from}: ${env.mode} at block ${env.number}`);
+      // A hint only: the mode a follower enforces is the one in its state, from the block.
+      this.log.info(`mode hint from ${from}: ${env.mode} at block ${env.number} ${hex(env.hash)}`);
+      this.emit('mode', { mode: env.mode, number: env.number, hash: env.hash, from });
       return 'ignore';
     }
     const head = this.localHead;

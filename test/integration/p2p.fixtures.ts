@@ -48,13 +48,13 @@ function header(number: bigint, parent: bigint, root: bigint, txCount: bigint): 
 export const nextRoot = (parentRoot: bigint, n: bigint, txs: number) => poseidonHashMany([parentRoot, n, BigInt(txs)]);
 
 /** Builds and signs block `n` on top of `parent` (with `padding` bytes of fake transactions). */
-export function makeBlock(parent: Block, opts: { key?: bigint; root?: bigint; txs?: number; padding?: number } = {}): Block {
+export function makeBlock(parent: Block, opts: { key?: bigint; root?: bigint; txs?: number; padding?: number; body?: unknown } = {}): Block {
   const n = parent.header.block_number + 1n;
   const txs = opts.txs ?? 0;
   const h = header(n, parent.hash, opts.root ?? nextRoot(parent.header.new_root, n, txs), BigInt(txs));
   const hash = blockHash(h);
   const s = sign(hash, opts.key ?? SEQ_KEY);
-  const transactions = Array.from({ length: txs }, (_, i) => ({ hash: poseidonHash(n, BigInt(i)), signature: [], body: { pad: 'x'.repeat(opts.padding ?? 0) } }));
+  const transactions = Array.from({ length: txs }, (_, i) => ({ hash: poseidonHash(n, BigInt(i)), signature: [], body: opts.body ?? { pad: 'x'.repeat(opts.padding ?? 0) } }));
   return { header: h, hash, signature: [s.r, s.s], transactions, receipts: transactions.map((t) => ({ transaction_hash: t.hash, events: [] })) };
 }
 
@@ -89,7 +89,7 @@ export class FakeChain implements P2PChain {
   }
 
   /** Sequencer side: seal the next block. */
-  produce(opts: { txs?: number; padding?: number } = {}): Block {
+  produce(opts: { txs?: number; padding?: number; body?: unknown } = {}): Block {
     const b = makeBlock(this.tip, opts);
     this.blocks.push(b);
     return b;
