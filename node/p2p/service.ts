@@ -294,7 +294,7 @@ export class P2PService extends EventEmitter {
 
   /** Publishes a sealed block (sequencer). Never throws: a peer that misses it syncs later. */
   async publishBlock(b: Block): Promise<void> {
-    if (b.header.block_number > this.localHead.number) this.localHead = { number: b.header.block_number, hash: b.hash };
+    this.localHead = { number: b.header.block_number, hash: b.hash };
     const { bytes, announced } = blockMessage(b, this.opts.maxGossipBytes);
     await this.publishRaw(bytes);
     this.stats.published++;
@@ -409,9 +409,19 @@ export class P2PService extends EventEmitter {
       // older ones are replays.
       return number === this.localHead.number && (await this.sameAsOurs(env)) ? 'accept' : 'ignore';
     }
-    this.stats.conflicting++;
-    this.log.warn(`peer ${from} sent a sequencer-signed block ${number} ${hex(hash)} that conflicts with ours (${ours ? hex(ours.hash) : 'none'}); rollback following is not implemented yet: ignored`);
+    this.noteConflict(number, hash, from);
     return 'ignore';
+  }
+
+  private readonly conflicts = new Set<string>();
+  private noteConflict(number: bigint, hash: bigint, from: string): void {
+    this.stats.conflicting++;
+    const key = `${number}:${hash}`;
+    if (this.conflicts.has(key)) return;
+    if (this.conflicts.size > 1000) this.conflicts.clear();
+    this.conflicts.add(key);
+    this.log.warn(`peer ${from} sent a sequencer-signed block ${number} ${hex(hash)} on another branch than ours (the sequencer rolled back?); rollback following is not implemented yet: ignored`);
+    this.emit('conflict', { number, hash, from });
   }
 
   private bufferBlock(b: Block, from: string): void {
@@ -468,6 +478,13 @@ export class P2PService extends EventEmitter {
       try {
         await this.chain.importBlock!(b);
       } catch (e) {
+        if (isRejection(e) && e.reason === 'bad_parent') {
+          // Signed by the sequencer (the signature is checked first) but on another branch: the
+          // sequencer rolled back. Not the relaying peer's fault; following it needs the
+          // rollback certificate, which is not implemented yet.
+          this.noteConflict(n, b.hash, from);
+          return 'conflict';
+        }
         if (isRejection(e)) {
           this.penalise(from, e.reason, e.message);
           return 'rejected';

@@ -280,6 +280,28 @@ describe('p2p network (stand-in chain)', function () {
     expect(fc.blocks.map((b) => b.hash)).to.deep.equal(sc.blocks.map((b) => b.hash));
   });
 
+  it('a sequencer-signed block on another branch is ignored without penalty (rollback following comes later)', async () => {
+    const sc = new FakeChain();
+    const seq = await node(sc, 'sequencer');
+    const fc = new FakeChain();
+    const f = await node(fc, 'follower', { bootstrap: seq.multiaddrs() });
+    await until(() => seq.status().peers.some((p) => p.connected), 10_000, 'connect');
+    await new Promise((r) => setTimeout(r, 300));
+    for (let i = 0; i < 5; i++) await seq.publishBlock(sc.produce());
+    await until(() => fc.tip.hash === sc.tip.hash, 10_000, 'follower at 5');
+    // The sequencer "rolls back" to 3 and builds a longer branch: 4', 5', 6'.
+    const branch = copyChain(sc, 3);
+    const conflicts: unknown[] = [];
+    f.on('conflict', (c) => conflicts.push(c));
+    for (let i = 0; i < 3; i++) await seq.publishBlock(branch.produce({ txs: 1 }));
+    await until(() => f.stats.conflicting >= 3, 10_000, 'three conflicting blocks');
+    expect(fc.blocks.length).to.equal(6);
+    expect(fc.tip.hash).to.equal(sc.tip.hash);
+    expect(f.stats.rejected).to.deep.equal({});
+    expect(f.status().peers.find((p) => p.id === seq.peerId)!.offences).to.equal(0);
+    expect(seq.status().head.number).to.equal(6);
+  });
+
   it('disconnects and bans a peer after repeated offences', async () => {
     const sc = new FakeChain();
     const fc = new FakeChain();

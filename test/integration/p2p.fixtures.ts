@@ -100,7 +100,8 @@ export class FakeChain implements P2PChain {
     const { verify } = await import('../../node/crypto/index.ts');
     if (!verify(b.hash, this.sequencerKey, b.signature)) throw new FakeRejected('bad_signature', 'signature');
     if (blockHash(b.header) !== b.hash) throw new FakeRejected('bad_hash', 'hash');
-    if (b.header.block_number !== this.tip.header.block_number + 1n || b.header.parent_hash !== this.tip.hash) throw new FakeRejected('not_next', 'link');
+    if (b.header.block_number !== this.tip.header.block_number + 1n) throw new FakeRejected('not_next', 'number');
+    if (b.header.parent_hash !== this.tip.hash) throw new FakeRejected('bad_parent', 'parent');
     if (b.header.transaction_count !== BigInt(b.transactions.length)) throw new FakeRejected('bad_commitment', 'tx count');
     for (let i = 0; i < b.transactions.length; i++)
       if (b.transactions[i]!.hash !== poseidonHash(b.header.block_number, BigInt(i))) throw new FakeRejected('bad_tx_hash', `tx ${i}`);
