@@ -38,7 +38,7 @@ FORCE_INLINE int u256_lt(const u64 a[4], const u64 b[4]) {
   return 0;
 }
 
-#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__)) && !defined(PERPNODE_PORTABLE_C)
 #include <x86intrin.h>
 #define HAVE_ADC_INTRIN 1
 #endif
@@ -56,9 +56,10 @@ FORCE_INLINE u64 u256_sub(u64 r[4], const u64 a[4], const u64 b[4]) {
 #else
   u64 borrow = 0;
   for (int i = 0; i < 4; i++) {
-    u128 d = (u128)a[i] - b[i] - borrow;
-    r[i] = (u64)d;
-    borrow = (u64)(d >> 64) & 1;
+    u64 d = a[i] - b[i];
+    u64 b1 = a[i] < b[i];
+    r[i] = d - borrow;
+    borrow = b1 | (d < borrow);
   }
   return borrow;
 #endif
@@ -77,9 +78,10 @@ FORCE_INLINE u64 u256_add(u64 r[4], const u64 a[4], const u64 b[4]) {
 #else
   u64 carry = 0;
   for (int i = 0; i < 4; i++) {
-    u128 s = (u128)a[i] + b[i] + carry;
-    r[i] = (u64)s;
-    carry = (u64)(s >> 64);
+    u64 s = a[i] + b[i];
+    u64 c1 = s < a[i];
+    r[i] = s + carry;
+    carry = c1 | (r[i] < s);
   }
   return carry;
 #endif
@@ -100,9 +102,11 @@ FORCE_INLINE u64 addc(u64 a, u64 b, unsigned char *c) {
   *c = _addcarry_u64(*c, a, b, &o);
   return o;
 #else
-  u128 s = (u128)a + b + *c;
-  *c = (unsigned char)(s >> 64);
-  return (u64)s;
+  u64 s = a + b;
+  u64 c1 = s < a;
+  u64 r = s + *c;
+  *c = (unsigned char)(c1 | (r < s));
+  return r;
 #endif
 }
 
