@@ -163,7 +163,7 @@ export class WsHub {
     const p = m.producer;
     if (p) {
       const onTx = (ev: { hash: bigint; receipt: Receipt; blockNumber: bigint }) => this.onPreConfirmed(ev.receipt, ev.blockNumber);
-      const onBlock = () => this.follow();
+      const onBlock = () => void (this.conns.size > 0 && this.follow());
       p.on('tx', onTx);
       p.on('block', onBlock);
       this.offs.push(() => p.off('tx', onTx), () => p.off('block', onBlock));
@@ -230,9 +230,12 @@ export class WsHub {
     const n = (this.perIp.get(conn.ip) ?? 1) - 1;
     if (n <= 0) this.perIp.delete(conn.ip);
     else this.perIp.set(conn.ip, n);
-    if (this.conns.size === 0 && this.poll) {
-      clearInterval(this.poll);
+    if (this.conns.size === 0) {
+      // Nobody listens: stop following; the next client starts from the head it sees.
+      if (this.poll) clearInterval(this.poll);
       this.poll = null;
+      this.last = null;
+      this.seen.clear();
     }
   }
 
