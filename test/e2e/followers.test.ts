@@ -101,7 +101,7 @@ describe('followers (e2e, separate processes through the CLI)', function () {
     trading = false;
     await Promise.all(loops.splice(0));
     expect(fills).to.be.greaterThan(150);
-    expect(forwardedFills).to.be.greaterThan(50);
+    expect(forwardedFills).to.be.greaterThan(20);
 
     // The chain stands still now (no heartbeat for 10 minutes): wait for the open block to seal
     // and every follower to reach the sequencer's head, then compare.
