@@ -318,6 +318,13 @@ export class WsHub {
       const reorg = { starting_block_hash: hex(this.seen.get(start) ?? 0n), starting_block_number: Number(start), ending_block_hash: hex(this.last.hash), ending_block_number: Number(this.last.number) };
       for (let n = start; n <= this.last.number; n++) this.seen.delete(n);
       this.forSubs((c, id, s) => (s.kind === 'heads' || s.kind === 'events') && c.send({ jsonrpc: '2.0', method: 'starknet_subscriptionReorg', params: { subscription_id: id, result: reorg } }));
+      const base = fork >= 0n ? await this.m.chain.header(fork) : undefined;
+      if (!base) {
+        this.last = null;
+        this.seen.clear();
+        return;
+      }
+      this.last = { number: fork, hash: base.hash };
     }
     let n = fork + 1n;
     if (head.number - n > BigInt(this.opts.maxBlocksBack)) n = head.number - BigInt(this.opts.maxBlocksBack);

@@ -221,3 +221,44 @@ describe('WebSocket JSON-RPC (/ws)', function () {
     });
   });
 });
+
+describe('after a rollback (WebSocket and history)', function () {
+  this.timeout(60_000);
+  let t: TestNode;
+  let c: WsClient;
+  before(async () => (t = await startTestNode({ blockTimeMs: 50, heartbeatMs: 100 })));
+  after(async () => {
+    c?.close();
+    await t?.stop();
+  });
+
+  it('announces the orphaned range, forgets its transactions and trades, and follows the new branch', async () => {
+    const [a, b] = t.dev as [Signer, Signer];
+    c = await WsClient.open(t.wsUrl);
+    const heads = await c.call('starknet_subscribeNewHeads');
+    await t.client.submitOrder(a, { market: BTC, side: 'SELL', size: '0.001', price: '65000' });
+    const r = await t.client.submitOrder(b, { market: BTC, side: 'BUY', size: '0.001', price: '65000' });
+    const tradeTx = r.fills[0].transaction_hash;
+    const k = (await t.client.waitForTransaction(tradeTx, { intervalMs: 20 })).block_number;
+    expect((await t.call('perp_getTrades', { market: BTC })).map((x: any) => x.transaction_hash)).to.include(tradeTx);
+    await until(async () => c.of(heads).some((h) => h.block_number >= k + 2));
+    const before = await t.call('starknet_blockHashAndNumber');
+    await t.node.maintenance.rollback(BigInt(k - 1), 'test', 0n);
+    await until(async () => c.notes.some((n) => n.method === 'starknet_subscriptionReorg'));
+    const reorg = c.notes.find((n) => n.method === 'starknet_subscriptionReorg').params;
+    expect(reorg.subscription_id).to.equal(heads);
+    expect(reorg.result.starting_block_number).to.equal(k);
+    expect(reorg.result.ending_block_number).to.be.at.least(before.block_number);
+    const err = await t.call('starknet_getTransactionStatus', { transaction_hash: tradeTx }).catch((e) => e);
+    expect(err.code).to.equal(29);
+    expect((await t.call('perp_getTrades', { market: BTC })).map((x: any) => x.transaction_hash)).to.not.include(tradeTx);
+    const acct = await t.call('perp_getAccount', { address: '0x' + b.address.toString(16) });
+    expect(acct.positions).to.deep.equal([]);
+    // The new branch: heads continue from the rollback target, with new hashes.
+    await until(async () => c.of(heads).filter((h) => h.block_number === k).length >= 2);
+    const atK = c.of(heads).filter((h) => h.block_number === k);
+    expect(atK[0].block_hash).to.not.equal(atK[atK.length - 1].block_hash);
+    expect(atK[atK.length - 1].block_hash).to.equal((await t.call('starknet_getBlockWithTxHashes', { block_id: { block_number: k } })).block_hash);
+  });
+});
+
