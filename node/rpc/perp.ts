@@ -66,7 +66,7 @@ export interface PerpOptions {
   /** Trades and funding updates kept per market for perp_getTrades / perp_getFunding. */
   maxTradesPerMarket: number;
   maxFundingPerMarket: number;
-  /** How many recent blocks the trade/funding history is filled from at first use. */
+  /** At most how many recent blocks the trade/funding history is filled from (head backwards) at first use or after a rollback. */
   backfillBlocks: number;
   /** Milliseconds clock for the per-account limiter (tests). */
   now?: () => number;
@@ -259,11 +259,30 @@ export class MarketFeed {
       if (!h || h.hash !== this.last.hash || head.number < this.last.number) this.last = null;
     }
     if (!this.last) {
+      // Fill from the head backwards, stopping once every market's history is full.
       this.trades.clear();
       this.funding.clear();
+      const trades = new Map<string, TradeJson[]>();
+      const funding = new Map<string, FundingUpdateJson[]>();
+      const markets = this.m.genesis.exchange.markets.map((mk) => mk.symbol);
+      const full = () => markets.every((s) => (trades.get(s)?.length ?? 0) >= this.opts.maxTradesPerMarket && (funding.get(s)?.length ?? 0) >= this.opts.maxFundingPerMarket);
+      const headHeader = await this.m.chain.header(head.number);
+      if (!headHeader) return;
+      for (let n = head.number, seen = 0; n >= 0n && seen < this.opts.backfillBlocks && !full(); n--, seen++) {
+        const body = await this.m.chain.body(n);
+        if (!body) break;
+        for (let i = body.receipts.length - 1; i >= 0; i--) {
+          const r = body.receipts[i]!;
+          for (const t of tradesOf(this.m, r, n, 'ACCEPTED_ON_L2').reverse()) push(trades, t.market, t, Infinity);
+          for (const f of fundingOf(this.m, r, n).reverse()) push(funding, f.market, f, Infinity);
+        }
+      }
+      for (const [k, l] of trades) this.trades.set(k, l.slice(0, this.opts.maxTradesPerMarket).reverse());
+      for (const [k, l] of funding) this.funding.set(k, l.slice(0, this.opts.maxFundingPerMarket).reverse());
+      this.last = { number: head.number, hash: headHeader.hash };
+      return;
     }
-    let n = this.last ? this.last.number + 1n : head.number >= BigInt(this.opts.backfillBlocks) ? head.number - BigInt(this.opts.backfillBlocks) + 1n : 0n;
-    for (; n <= head.number; n++) {
+    for (let n = this.last.number + 1n; n <= head.number; n++) {
       const [body, h] = await Promise.all([this.m.chain.body(n), this.m.chain.header(n)]);
       if (!body || !h) break;
       for (const r of body.receipts) {

@@ -279,6 +279,20 @@ describe('JSON-RPC conformance (HTTP)', function () {
     await until(async () => (await t.call('perp_getTrades', { market: BTC }))[0]?.finality_status === 'ACCEPTED_ON_L2');
   });
 
+  it('trade history filled from the chain (head backwards) matches the one followed live', async () => {
+    for (const px of ['65100', '65200']) {
+      await t.client.submitOrder(maker, { market: BTC, side: 'SELL', size: '0.001', price: px });
+      const r = await t.client.submitOrder(taker, { market: BTC, side: 'BUY', size: '0.001', price: px });
+      await t.client.waitForTransaction(r.fills[0].transaction_hash, { intervalMs: 20 });
+    }
+    const live = await t.call('perp_getTrades', { market: BTC, limit: 2 });
+    expect(live.map((x: any) => x.price)).to.deep.equal(['6520000000000', '6510000000000']);
+    const { MarketFeed } = await import('../../node/rpc/perp.ts');
+    const modules = { chain: t.node.chain.chain, world: t.node.chain.world, genesis: t.node.chain.genesis };
+    const fresh = new MarketFeed(modules, { maxTradesPerMarket: 2, maxFundingPerMarket: 10, backfillBlocks: 10_000 });
+    expect(await fresh.recentTrades(BTC, 10)).to.deep.equal(live);
+  });
+
   describe('per-account rate limit', () => {
     let slow: TestNode;
     before(async () => (slow = await startTestNode({ rpc: { perp: { accountRatePerSec: 0.5, accountBurst: 2 } } })));
