@@ -166,7 +166,7 @@ describe('p2p network (stand-in chain)', function () {
     const f1c = new FakeChain();
     const f2c = new FakeChain();
     const f1 = await node(f1c, 'follower', { bootstrap: boot });
-    const f2 = await node(f2c, 'follower', { bootstrap: boot });
+    await node(f2c, 'follower', { bootstrap: boot });
     await until(() => seq.status().peers.filter((p) => p.connected).length === 2, 10_000, 'followers to connect');
     for (let i = 0; i < 150; i++) {
       await seq.publishBlock(sc.produce({ txs: i % 3 }));
