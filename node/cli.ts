@@ -64,7 +64,7 @@ p2p (docs/followers.md): the sequencer publishes every block on libp2p (TCP --p2
 5051 on --p2p-host; "off" disables it) and logs its full multiaddrs. --role follower follows a
 sequencer instead: dials each --bootstrap multiaddr, syncs from genesis, applies a block only
 after re-executing it to the same state root and hash, and serves the read RPC. Trading calls
-sent to a follower are forwarded to --sequencer-rpc, or refused (error 10008) without it.`,
+sent to a follower are forwarded to --sequencer-rpc, or refused (error 11008) without it.`,
     options: {
       ...COMMON,
       role: { type: 'string', default: 'sequencer' },

@@ -1,7 +1,7 @@
 /**
  * Trading calls on a follower. A follower has no producer, so calls that submit transactions
  * are either forwarded to the sequencer's JSON-RPC (`--sequencer-rpc`) or refused with error
- * 10008 naming the sequencer. Implemented as a Dispatcher wrapper over a list of method names,
+ * 11008 naming the sequencer. Implemented as a Dispatcher wrapper over a list of method names,
  * so methods added to rpcMethods later are covered by adding their names to the list.
  */
 import { Dispatcher, type DispatchOptions, type Methods } from '../rpc/jsonrpc.ts';

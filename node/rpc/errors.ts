@@ -1,6 +1,7 @@
 /**
  * JSON-RPC error codes: the JSON-RPC 2.0 ones, the Starknet spec 0.10 ones where the meaning
- * matches, and perpnode's own from 10000 up. Documented in docs/rpc.md.
+ * matches, the exchange's rule codes (10000-10999, contracts-ts ERROR_CODES) and the node's own
+ * conditions (11000-11999, below). Documented in docs/rpc.md.
  */
 export class RpcError extends Error {
   constructor(
@@ -37,15 +38,12 @@ export const E = {
   invalidSubscriptionId: () => new RpcError(66, 'Invalid subscription id'),
   // perpnode
   rejected: (code: string, why: string) => new RpcError(10000, 'Transaction rejected', { reason: code, message: why }),
-  unknownMarket: (m: string) => new RpcError(10001, 'Unknown market', { market: m }),
-  modeForbids: (mode: string, why: string) => new RpcError(10002, `Not allowed in mode ${mode}`, { mode, message: why }),
-  halted: (why: string) => new RpcError(10003, 'Block production is halted', why),
-  rateLimited: () => new RpcError(10004, 'Rate limit exceeded'),
-  tooLarge: (what: string) => new RpcError(10005, 'Request too large', what),
-  orderNotFound: () => new RpcError(10006, 'Order not found'),
-  accountNotFound: () => new RpcError(10007, 'Account not found'),
-  notOnThisRole: (why: string) => new RpcError(10008, 'Not available on this node', why),
-  timeout: () => new RpcError(10009, 'Request timed out'),
-  mempoolFull: () => new RpcError(10010, 'Too many transactions waiting; retry later'),
-  unauthorized: () => new RpcError(10011, 'Unauthorized'),
+  halted: (why: string) => new RpcError(11003, 'Block production is halted', why),
+  rateLimited: () => new RpcError(11004, 'Rate limit exceeded'),
+  tooLarge: (what: string) => new RpcError(11005, 'Request too large', what),
+  orderNotFound: () => new RpcError(11006, 'Order not found'),
+  notOnThisRole: (why: string) => new RpcError(11008, 'Not available on this node', why),
+  timeout: () => new RpcError(11009, 'Request timed out'),
+  mempoolFull: () => new RpcError(11010, 'Too many transactions waiting; retry later'),
+  unauthorized: () => new RpcError(11011, 'Unauthorized'),
 };

@@ -362,7 +362,7 @@ export function createPerpApi(m: RpcModules, options: Partial<PerpOptions> = {})
   const events = new PerpEvents();
 
   const limit = (account: bigint) => {
-    if (!limiter.take(hex(account))) throw new RpcError(10004, 'Rate limit exceeded', `account ${hex(account)}: at most ${opts.accountRatePerSec} trading calls per second (burst ${opts.accountBurst})`);
+    if (!limiter.take(hex(account))) throw new RpcError(11004, 'Rate limit exceeded', `account ${hex(account)}: at most ${opts.accountRatePerSec} trading calls per second (burst ${opts.accountBurst})`);
   };
   const producer = () => {
     if (!m.producer) throw E.notOnThisRole('this call submits a transaction: send it to the sequencer');

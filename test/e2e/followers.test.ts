@@ -62,7 +62,7 @@ describe('followers (e2e, separate processes through the CLI)', function () {
 
     // A follower without --sequencer-rpc refuses trading calls, naming the sequencer.
     const refused = await fetch(fb.url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'perp_cancelAll', params: { cancel_all: {}, signature: ['0x1', '0x2'] } }) }).then((r) => r.json() as Promise<any>);
-    expect(refused.error.code).to.equal(10008);
+    expect(refused.error.code).to.equal(11008);
     expect(refused.error.data).to.contain(g.sequencer.address);
     expect(refused.error.data).to.contain(seqP2p.addr);
 

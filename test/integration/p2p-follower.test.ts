@@ -133,7 +133,7 @@ describe('followers on the real chain (in process)', function () {
     // Trading calls: refused on f2 (no --sequencer-rpc) naming the sequencer; forwarded by f1
     // (whatever the sequencer answers comes back, here for a malformed order).
     const refused = await rpc(f2.rpcUrl, 'perp_submitOrder', { order: {}, signature: ['0x1', '0x2'] });
-    expect(refused.error.code).to.equal(10008);
+    expect(refused.error.code).to.equal(11008);
     expect(refused.error.data).to.contain(toHex(seq.chain.genesis.sequencer.address));
     const direct = await rpc(seq.rpcUrl, 'perp_submitOrder', { order: {}, signature: ['0x1', '0x2'] });
     const forwarded = await rpc(f1.rpcUrl, 'perp_submitOrder', { order: {}, signature: ['0x1', '0x2'] });

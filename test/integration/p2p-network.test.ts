@@ -426,13 +426,13 @@ describe('p2p forwarding of trading calls', () => {
   const post = async (url: string, body: unknown) => (await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) })).json() as Promise<any>;
   const readMethods = { starknet_chainId: { params: [], handler: () => '0x1' } };
 
-  it('refuses with 10008 naming the sequencer when forwarding is off; reads still work', async () => {
+  it('refuses with 11008 naming the sequencer when forwarding is off; reads still work', async () => {
     const d = new ForwardingDispatcher<CallContext>(readMethods, { maxBatch: 10 }, { methods: TRADING_METHODS, sequencer: 'sequencer 0x5e9 at /ip4/10.0.0.1/tcp/5051/p2p/12D3KooSeq' });
     local = await startHttp(d, { host: '127.0.0.1', port: 0, paths: ['/'], maxBodyBytes: 1 << 16, requestTimeoutMs: 5000, ratePerSec: 1000, burst: 1000 });
     const url = `http://127.0.0.1:${(local.address() as any).port}/`;
     const r = await post(url, { jsonrpc: '2.0', id: 'a', method: 'perp_submitOrder', params: { order: {}, signature: [] } });
     expect(r.id).to.equal('a');
-    expect(r.error.code).to.equal(10008);
+    expect(r.error.code).to.equal(11008);
     expect(r.error.data).to.contain('sequencer 0x5e9 at /ip4/10.0.0.1/tcp/5051/p2p/12D3KooSeq');
     expect(r.error.data).to.contain('--sequencer-rpc');
     expect((await post(url, { jsonrpc: '2.0', id: 2, method: 'starknet_chainId' })).result).to.equal('0x1');
@@ -467,7 +467,7 @@ describe('p2p forwarding of trading calls', () => {
     await closeServer(upstream);
     upstream = undefined;
     const down = await post(url, { jsonrpc: '2.0', id: 8, method: 'perp_withdraw', params: {} });
-    expect(down.error.code).to.equal(10008);
+    expect(down.error.code).to.equal(11008);
     expect(down.error.data).to.contain(seqUrl);
   });
 });

@@ -187,7 +187,7 @@ describe('JSON-RPC conformance (HTTP)', function () {
     const parse = await t.raw('{"jsonrpc":"2.0","id":1,"method":');
     expect(parse.json).to.deep.equal({ jsonrpc: '2.0', id: null, error: { code: -32700, message: 'Parse error' } });
     const big = await t.raw(Array.from({ length: 101 }, (_, i) => ({ jsonrpc: '2.0', id: i, method: 'starknet_chainId' })));
-    expect(big.json.error.code).to.equal(10005);
+    expect(big.json.error.code).to.equal(11005);
     const missing = await t.raw({ jsonrpc: '2.0', id: 1, method: 'starknet_getNonce', params: { block_id: 'latest' } });
     expect(missing.json.error.code).to.equal(-32602);
     expect(missing.json.error.data).to.contain('contract_address');
@@ -202,7 +202,7 @@ describe('JSON-RPC conformance (HTTP)', function () {
     const huge = 'x'.repeat((1 << 20) + 10);
     const r = await t.raw(JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'starknet_chainId', params: [huge] }));
     expect(r.status).to.equal(413);
-    expect(r.json.error.code).to.equal(10005);
+    expect(r.json.error.code).to.equal(11005);
     const path = await fetch(t.url + '/nope', { method: 'POST', body: '{}' });
     expect(path.status).to.equal(404);
     expect(((await path.json()) as any).error.code).to.equal(-32600);
@@ -303,7 +303,7 @@ describe('JSON-RPC conformance (HTTP)', function () {
       await slow.client.submitOrder(x, order());
       await slow.client.submitOrder(x, order());
       const third = await slow.client.submitOrder(x, order()).catch((e) => e);
-      expect(third.code).to.equal(10004);
+      expect(third.code).to.equal(11004);
       expect(third.data).to.contain(hex(x.address));
       expect((await slow.client.submitOrder(y, order())).status).to.equal('OPEN');
       expect((await slow.call('perp_getAccount', { address: hex(x.address) })).address).to.equal(hex(x.address)); // reads are not limited per account

@@ -183,7 +183,7 @@ describe('WebSocket JSON-RPC (/ws)', function () {
       const c = await open(url);
       for (let i = 0; i < 3; i++) await c.call('starknet_subscribeNewHeads');
       const r = await c.request('starknet_subscribeNewHeads');
-      expect(r.error.code).to.equal(10005);
+      expect(r.error.code).to.equal(11005);
       expect(r.error.data).to.contain('3 subscriptions');
     });
 

@@ -105,8 +105,8 @@ describe('RPC error mapping', () => {
   });
   it('node refusals and parse errors', () => {
     expect(map(new RejectedError('DUPLICATE_TX', 'already in a block')).code).to.equal(59);
-    expect(map(new RejectedError('HALTED', 'guard')).code).to.equal(10003);
-    expect(map(new RejectedError('MEMPOOL_FULL', 'busy')).code).to.equal(10010);
+    expect(map(new RejectedError('HALTED', 'guard')).code).to.equal(11003);
+    expect(map(new RejectedError('MEMPOOL_FULL', 'busy')).code).to.equal(11010);
     expect(map(new TxParseError('order.size must be ...'))).to.deep.include({ code: -32602 });
     const other = new Error('boom');
     expect(toRpcError(other)).to.equal(other); // left to the dispatcher: -32603 without details

@@ -60,7 +60,7 @@ describe('JSON-RPC 2.0 dispatch', () => {
     expect(r[1].error.code).to.equal(-32601);
     expect(await call('[{"jsonrpc":"2.0","method":"none"}]')).to.equal(null);
     expect(await call('{"jsonrpc":"2.0","method":"none"}')).to.equal(null);
-    expect((await call('[1,2,3,4]')).error.code).to.equal(10005);
+    expect((await call('[1,2,3,4]')).error.code).to.equal(11005);
     const bad = await call('[1]');
     expect(bad[0].error.code).to.equal(-32600);
   });
