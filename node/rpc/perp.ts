@@ -334,16 +334,6 @@ export interface PerpApi {
   events: PerpEvents;
 }
 
-/**
- * Order records changed since the last sealed block (the matcher persists closed records only
- * with the next block, and ExchangeService.getOrder reads closed ones from the database). Read
- * structurally from the matcher; empty if that shape changes.
- */
-function unsealedRecords(m: RpcModules): Map<bigint, OrderRecord> {
-  const d = (m.exchange?.matcher as unknown as { dirty?: unknown })?.dirty;
-  return d instanceof Map ? (d as Map<bigint, OrderRecord>) : new Map();
-}
-
 function copyRecord(r: OrderRecord): OrderRecord {
   return { ...r, signed: { ...r.signed, order: { ...r.signed.order } } };
 }
@@ -560,12 +550,9 @@ export function createPerpApi(m: RpcModules, options: Partial<PerpOptions> = {})
       params: ['address'],
       handler: async (p) => {
         const a = address(p.address, 'address');
-        const list = await exchange().ordersOf(a);
-        // Orders closed since the last block are not in the stored history yet.
-        const fresh = [...unsealedRecords(m).values()].filter((r) => r.signed.order.account === a).map(copyRecord);
-        const byHash = new Map(list.map((r) => [r.signed.hash, r]));
-        for (const r of fresh) byHash.set(r.signed.hash, r);
-        return [...byHash.values()].sort((x, y) => (x.seq > y.seq ? -1 : x.seq < y.seq ? 1 : 0)).slice(0, 200).map((r) => orderView(r));
+        // open orders, then closed ones (including those closed since the last block), newest first
+        const list = (await exchange().ordersOf(a)).map(copyRecord);
+        return list.sort((x, y) => (x.seq > y.seq ? -1 : x.seq < y.seq ? 1 : 0)).slice(0, 200).map((r) => orderView(r));
       },
     },
 
@@ -574,9 +561,8 @@ export function createPerpApi(m: RpcModules, options: Partial<PerpOptions> = {})
       handler: async (p) => {
         const h = felt(p.order_hash, 'order_hash');
         const ex = exchange();
-        const live = ex.matcher.getOrder(h);
-        const unsealed = unsealedRecords(m).get(h);
-        const r = live ?? (unsealed ? copyRecord(unsealed) : await ex.getOrder(h));
+        const found = await ex.getOrder(h); // the book, then changes since the last block, then history
+        const r = found ? copyRecord(found) : undefined;
         if (!r) throw E.orderNotFound();
         return orderView(r, getOrderState(liveState(m), cfg, h, r.signed.order.account));
       },

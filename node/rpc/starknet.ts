@@ -10,6 +10,7 @@
  */
 import { decodeShortString } from '../crypto/index.ts';
 import type { ChainTx, Receipt } from '../chain/block.ts';
+import { emptyStateDiff, type StateDiff } from '../chain/header.ts';
 import { u64Key, Tag, decodeJson } from '../storage/schema.ts';
 import { contractLeaf } from '../state/index.ts';
 import type { ProofNode } from '../trie/index.ts';
@@ -174,28 +175,9 @@ function stateDiffView(d: any, filter?: Set<bigint>) {
   };
 }
 
-/**
- * The open block's writes so far, as a state diff. PendingState keeps its overlay private;
- * this reads it structurally and degrades to an empty diff if that shape ever changes.
- */
-function pendingDiff(m: RpcModules): any {
-  const p = m.producer?.openBlock?.pending as any;
-  const out = { storage_diffs: [] as any[], deprecated_declared_classes: [], declared_classes: [] as any[], deployed_contracts: [] as any[], replaced_classes: [] as any[], nonces: [] as any[] };
-  if (!p || !(p.storageW instanceof Map)) return out;
-  const w = m.world;
-  for (const [address, entries] of p.storageW as Map<bigint, Map<bigint, bigint>>) {
-    const list = [...entries].filter(([k, v]) => w.getStorage(address, k) !== v).map(([key, value]) => ({ key, value }));
-    if (list.length) out.storage_diffs.push({ address, storage_entries: list });
-  }
-  if (p.nonceW instanceof Map) for (const [a, n] of p.nonceW as Map<bigint, bigint>) if (w.getNonce(a) !== n) out.nonces.push({ contract_address: a, nonce: n });
-  if (p.classW instanceof Map)
-    for (const [a, c] of p.classW as Map<bigint, bigint>) {
-      const prev = w.getClassHash(a);
-      if (prev === c) continue;
-      if (prev === 0n) out.deployed_contracts.push({ address: a, class_hash: c });
-      else out.replaced_classes.push({ contract_address: a, class_hash: c });
-    }
-  return out;
+/** The open block's writes so far, as a state diff (empty on a follower). */
+function pendingDiff(m: RpcModules): StateDiff {
+  return m.producer?.openBlock?.pending.previewDiff() ?? emptyStateDiff();
 }
 
 function uniqueNodes(lists: ProofNode[][]): ProofNode[] {

@@ -271,6 +271,28 @@ export class PendingState implements StateAccess {
     return [...new Set([...this.storageW.keys(), ...this.nonceW.keys(), ...this.classW.keys()])];
   }
 
+  /**
+   * The state diff this block would commit so far (no trie work): what `pre_confirmed` state
+   * updates show. Entries equal to the head's values are left out, as finalize does.
+   */
+  previewDiff(): StateDiff {
+    const base = this.base;
+    const diff = emptyStateDiff();
+    for (const [address, m] of this.storageW) {
+      const entries = [...m].filter(([k, v]) => base.getStorage(address, k) !== v).map(([key, value]) => ({ key, value }));
+      if (entries.length) diff.storage_diffs.push({ address, storage_entries: entries });
+    }
+    for (const [a, n] of this.nonceW) if (base.getNonce(a) !== n) diff.nonces.push({ contract_address: a, nonce: n });
+    for (const [a, c] of this.classW) {
+      const prev = base.getClassHash(a);
+      if (prev === c) continue;
+      if (prev === 0n) diff.deployed_contracts.push({ address: a, class_hash: c });
+      else diff.replaced_classes.push({ contract_address: a, class_hash: c });
+    }
+    for (const [ch, compiled] of this.declaredW) if (base.declared.get(ch) !== compiled) diff.declared_classes.push({ class_hash: ch, compiled_class_hash: compiled });
+    return diff;
+  }
+
   /** True when nothing changed relative to the head. */
   isEmpty(): boolean {
     return this.storageW.size === 0 && this.nonceW.size === 0 && this.classW.size === 0 && this.declaredW.size === 0;
