@@ -8,7 +8,7 @@ import { Dispatcher, type DispatchOptions, type Methods } from '../rpc/jsonrpc.t
 import { E, RpcError } from '../rpc/errors.ts';
 
 /** Methods that submit transactions: only the sequencer can execute them. */
-export const TRADING_METHODS: readonly string[] = ['perp_submitOrder', 'perp_cancelOrder', 'perp_cancelAll', 'perp_withdraw', 'perp_transfer', 'perp_deployAccount', 'devnet_mint'];
+export const TRADING_METHODS: readonly string[] = ['perp_submitOrder', 'perp_cancelOrder', 'perp_cancelAll', 'perp_withdraw', 'perp_transfer', 'perp_deployAccount', 'perp_submitOracleUpdate', 'devnet_mint'];
 
 export interface ForwardOptions {
   /** Method names to forward (or refuse). */

@@ -28,6 +28,7 @@ import {
   orderHash,
   parseOrderMessage,
   parseSignature,
+  parseTx,
   rpcErrorCode,
   TxParseError,
   TxRevert,
@@ -38,6 +39,7 @@ import {
   type CancelAllTx,
   type CancelTx,
   type DepositTx,
+  type OracleUpdateTx,
   type PerpTx,
   type Sig,
   type StateAccess,
@@ -492,6 +494,22 @@ export function createPerpApi(m: RpcModules, options: Partial<PerpOptions> = {})
         for (const mk of new Set(r.cancelled.map((x) => x.signed.order.market))) events.bookChanged(mk);
         events.accountChanged(account);
         return { transaction_hash: hex(r.hash), cancelled: r.cancelled.map((x) => hex(x.signed.hash)) };
+      },
+    },
+
+    perp_submitOracleUpdate: {
+      params: ['oracle_update', 'signature'],
+      handler: async (p) => {
+        const u = obj(p.oracle_update, 'oracle_update');
+        let tx: PerpTx;
+        try {
+          tx = parseTx({ type: 'ORACLE_UPDATE', signer: u.signer, timestamp: u.timestamp, prices: u.prices, signature: p.signature });
+        } catch (e) {
+          throw E.invalidParams(`oracle_update: ${(e as Error).message}`);
+        }
+        const ex = exchange();
+        const r = await guarded(() => ex.oracleUpdate(tx as OracleUpdateTx));
+        return { transaction_hash: hex(r.hash), triggered_fills: r.fills.map((f) => hex(f.txHash)) };
       },
     },
 
