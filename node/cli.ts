@@ -5,21 +5,25 @@
 import './p2p/polyfill.ts'; // first: libp2p needs Promise.withResolvers on Node 20
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { join, resolve } from 'node:path';
-import { createLogger, isLogLevel, type Logger } from './log.ts';
-import { openChain, startFollower, startSequencer } from './node.ts';
-import { fullCheck, quickCheck } from './chain/verify.ts';
-import { encodeShortString, getStarkKey, parseFelt, randomPrivateKey, toHex } from './crypto/index.ts';
-import { listCheckpoints, makeCheckpoint, resolveTarget, type Checkpoint } from './chain/checkpoints.ts';
-import { certificateToJson, rollback } from './chain/rollback.ts';
-import { audit, reportTable, reportToJson } from './incident/audit.ts';
-import { executeRefunds, parsePlan } from './incident/refund.ts';
-import { runDrill } from './incident/drill.ts';
-import { Producer } from './sequencer/producer.ts';
 import { readFileSync, writeFileSync } from 'node:fs';
+import { createLogger, isLogLevel, type Logger } from './log.ts';
+import { encodeShortString, getStarkKey, parseFelt, randomPrivateKey, toHex } from './crypto/index.ts';
 import { DataDirInUseError } from './storage/lock.ts';
-import { accountAddress } from '../contracts-ts/index.ts';
+import type { Checkpoint } from './chain/checkpoints.ts';
 import type { Genesis } from './chain/genesis.ts';
-import { walletMain, WALLET_USAGE } from './wallet.ts';
+
+// Heavy modules load only for the command that needs them, so `perpnode keys new` or
+// `perpnode wallet balance` start fast.
+const nodeMod = () => import('./node.ts');
+const verifyMod = () => import('./chain/verify.ts');
+const checkpointsMod = () => import('./chain/checkpoints.ts');
+const rollbackMod = () => import('./chain/rollback.ts');
+const auditMod = () => import('./incident/audit.ts');
+const refundMod = () => import('./incident/refund.ts');
+const drillMod = () => import('./incident/drill.ts');
+const producerMod = () => import('./sequencer/producer.ts');
+const walletMod = () => import('./wallet.ts');
+const contractsMod = () => import('../contracts-ts/index.ts');
 
 class UsageError extends Error {}
 
@@ -91,7 +95,7 @@ sent to a follower are forwarded to --sequencer-rpc, or refused (error 11008) wi
         if (!/^\/(ip4|ip6|dns|dns4|dns6)\/[^/]+\/tcp\/\d+\/p2p\/\w+$/.test(b)) throw new UsageError(`--bootstrap ${b}: expected /ip4/<host>/tcp/<port>/p2p/<peer id> (as the sequencer logs it)`);
       const p2p = p2pOff ? undefined : { host: v['p2p-host'], port: v['p2p-port'] === undefined ? 5051 : intOpt(v['p2p-port'], 'p2p-port', 0, 65535), bootstrap };
       if (role === 'follower') return runFollower(v, p2p!, log);
-      const node = await startSequencer({
+      const node = await (await nodeMod()).startSequencer({
         p2p,
         p2pRequired: v['p2p-port'] !== undefined,
         dataDir: resolve(v['data-dir']),
@@ -135,7 +139,7 @@ stopped data directory read-only and reports its head, state root and integrity 
       const dataDir = resolve(v['data-dir']);
       let c;
       try {
-        c = await openChain({ dataDir, genesisPath: resolve(v.genesis), log, skipCheck: true });
+        c = await (await nodeMod()).openChain({ dataDir, genesisPath: resolve(v.genesis), log, skipCheck: true });
       } catch (e) {
         if (!(e instanceof DataDirInUseError)) throw e;
         const token = readFileSync(join(dataDir, 'admin.token'), 'utf8').trim();
@@ -152,7 +156,7 @@ stopped data directory read-only and reports its head, state root and integrity 
         const h = head ? await c.chain.header(head.number) : undefined;
         let check = 'ok';
         try {
-          await quickCheck(c.chain, c.world, c.genesis);
+          await (await verifyMod()).quickCheck(c.chain, c.world, c.genesis);
         } catch (e) {
           check = (e as Error).message;
         }
@@ -187,16 +191,16 @@ the flat state, and every block's hash, parent link, signature and commitments. 
 mismatch, listing each one. Never modifies the data directory.`,
     options: { ...COMMON, full: { type: 'boolean', default: false } },
     async run(v, log) {
-      const c = await openChain({ dataDir: resolve(v['data-dir']), genesisPath: resolve(v.genesis), log, skipCheck: true });
+      const c = await (await nodeMod()).openChain({ dataDir: resolve(v['data-dir']), genesisPath: resolve(v.genesis), log, skipCheck: true });
       try {
         const problems: string[] = [];
         try {
-          const head = await quickCheck(c.chain, c.world, c.genesis);
+          const head = await (await verifyMod()).quickCheck(c.chain, c.world, c.genesis);
           log.info(`quick check ok at block ${head.number} (${toHex(head.hash)})`);
         } catch (e) {
           problems.push((e as Error).message);
         }
-        if (v.full) problems.push(...(await fullCheck(c.chain, c.world, c.genesis, (m) => log.info(m))));
+        if (v.full) problems.push(...(await (await verifyMod()).fullCheck(c.chain, c.world, c.genesis, (m) => log.info(m))));
         for (const p of problems) console.error(`MISMATCH: ${p}`);
         console.log(problems.length ? `verify: ${problems.length} problem(s)` : 'verify: ok');
         return problems.length ? 1 : 0;
@@ -207,7 +211,7 @@ mismatch, listing each one. Never modifies the data directory.`,
   },
   wallet: {
     summary: 'a terminal wallet: new key, deploy, mint (devnet), order, cancel, balance, withdraw',
-    usage: WALLET_USAGE,
+    usage: 'perpnode wallet <command> [options]   (perpnode wallet --help lists the commands)',
     options: {},
     async run() {
       return 2; // dispatched in main() before option parsing: wallet has its own sub-commands
@@ -225,7 +229,7 @@ account contract address derived from it. Keep the private key secret.`,
       if (sub !== 'new') throw new UsageError('usage: perpnode keys new');
       const priv = randomPrivateKey();
       const starkKey = getStarkKey(priv);
-      console.log(JSON.stringify({ private_key: toHex(priv), stark_key: toHex(starkKey), account_address: toHex(accountAddress(starkKey)) }, null, 2));
+      console.log(JSON.stringify({ private_key: toHex(priv), stark_key: toHex(starkKey), account_address: toHex((await contractsMod()).accountAddress(starkKey)) }, null, 2));
     },
   },
   checkpoint: {
@@ -237,9 +241,9 @@ admin_checkpoint). Labels: 1-64 of letters, digits, ".", "_", "-"; not all digit
     options: { ...COMMON, label: { type: 'string' } },
     async run(v, log) {
       if (!v.label) throw new UsageError('--label is required');
-      const c = await openChain({ dataDir: resolve(v['data-dir']), genesisPath: resolve(v.genesis), log });
+      const c = await (await nodeMod()).openChain({ dataDir: resolve(v['data-dir']), genesisPath: resolve(v.genesis), log });
       try {
-        const cp = await makeCheckpoint(c.db, c.chain, v.label);
+        const cp = await (await checkpointsMod()).makeCheckpoint(c.db, c.chain, v.label);
         console.log(JSON.stringify(checkpointView(cp), null, 2));
       } finally {
         await c.close();
@@ -251,9 +255,9 @@ admin_checkpoint). Labels: 1-64 of letters, digits, ".", "_", "-"; not all digit
     usage: `perpnode checkpoints [--data-dir ./data] [--genesis genesis/devnet.json] [--json]`,
     options: { ...COMMON, json: { type: 'boolean', default: false } },
     async run(v, log) {
-      const c = await openChain({ dataDir: resolve(v['data-dir']), genesisPath: resolve(v.genesis), log, skipCheck: true });
+      const c = await (await nodeMod()).openChain({ dataDir: resolve(v['data-dir']), genesisPath: resolve(v.genesis), log, skipCheck: true });
       try {
-        const list = (await listCheckpoints(c.db)).map(checkpointView);
+        const list = (await (await checkpointsMod()).listCheckpoints(c.db)).map(checkpointView);
         if (v.json) console.log(JSON.stringify(list, null, 2));
         else {
           console.log(['height'.padEnd(8), 'label'.padEnd(24), 'time'.padEnd(25), 'block hash / state root'].join(' '));
@@ -279,13 +283,13 @@ CANCEL_ONLY mode: open orders are cancelled except take-profit and stop-loss ord
       if (!v.to) throw new UsageError('--to <height|label> is required');
       const incident = parseIncident(v.incident);
       if (v.reason.length > 256) throw new UsageError('--reason is limited to 256 characters');
-      const c = await openChain({ dataDir: resolve(v['data-dir']), genesisPath: resolve(v.genesis), log });
+      const c = await (await nodeMod()).openChain({ dataDir: resolve(v['data-dir']), genesisPath: resolve(v.genesis), log });
       try {
-        const target = await resolveTarget(c.db, v.to);
+        const target = await (await checkpointsMod()).resolveTarget(c.db, v.to);
         const before = await c.chain.head();
-        const cert = await rollback(c.db, c.chain, c.world, c.genesis, target, { reason: v.reason, incidentId: incident, onProgress: (n) => log.debug(`unwound to ${n}`) });
+        const cert = await (await rollbackMod()).rollback(c.db, c.chain, c.world, c.genesis, target, { reason: v.reason, incidentId: incident, onProgress: (n) => log.debug(`unwound to ${n}`) });
         log.info(`rolled back from block ${before!.number} to ${target}; state root ${toHex(c.world.root)}`);
-        console.log(JSON.stringify(certificateToJson(cert), null, 2));
+        console.log(JSON.stringify((await rollbackMod()).certificateToJson(cert), null, 2));
       } finally {
         await c.close();
       }
@@ -306,16 +310,16 @@ harmed, and its refund is max(0, reference collateral - canonical collateral). P
     async run(v, log) {
       if (!v.incident) throw new UsageError('--incident is required');
       const incident = parseIncident(v.incident);
-      const c = await openChain({ dataDir: resolve(v['data-dir']), genesisPath: resolve(v.genesis), log });
+      const c = await (await nodeMod()).openChain({ dataDir: resolve(v['data-dir']), genesisPath: resolve(v.genesis), log });
       try {
         const fault = {
           txs: (v['fault-tx'] ?? []).map((h: string) => parseFelt(h, '--fault-tx')),
           oracleFrom: v['fault-oracle-from'] === undefined ? undefined : BigInt(intOpt(v['fault-oracle-from'], 'fault-oracle-from', 0, Number.MAX_SAFE_INTEGER)),
         };
-        const report = await audit(c.db, c.chain, c.world, c.genesis, incident, fault);
-        console.log(reportTable(report));
+        const report = await (await auditMod()).audit(c.db, c.chain, c.world, c.genesis, incident, fault);
+        console.log((await auditMod()).reportTable(report));
         if (v.json) {
-          writeFileSync(resolve(v.json), JSON.stringify(reportToJson(report), null, 2) + '\n');
+          writeFileSync(resolve(v.json), JSON.stringify((await auditMod()).reportToJson(report), null, 2) + '\n');
           log.info(`report written to ${v.json}`);
         }
       } finally {
@@ -336,18 +340,18 @@ whole if the vault cannot cover what is still unpaid.`,
       if (!v.plan) throw new UsageError('--plan <file> is required');
       let plan;
       try {
-        plan = parsePlan(JSON.parse(readFileSync(resolve(v.plan), 'utf8')));
+        plan = (await refundMod()).parsePlan(JSON.parse(readFileSync(resolve(v.plan), 'utf8')));
       } catch (e) {
         throw new UsageError(`--plan: ${(e as Error).message}`);
       }
-      const c = await openChain({ dataDir: resolve(v['data-dir']), genesisPath: resolve(v.genesis), log });
+      const c = await (await nodeMod()).openChain({ dataDir: resolve(v['data-dir']), genesisPath: resolve(v.genesis), log });
       try {
         if (!c.genesis.sequencer.privateKey) throw new Error('only the sequencer can pay refunds (no sequencer key in this genesis)');
-        const producer = await Producer.create(
+        const producer = await (await producerMod()).Producer.create(
           { db: c.db, chain: c.chain, world: c.world, genesis: c.genesis, log, signingKey: c.genesis.sequencer.privateKey },
           { blockTimeMs: c.genesis.blockTimeMs, heartbeatMs: c.genesis.heartbeatMs, maxBlockTransactions: c.genesis.maxBlockTransactions, maxQueue: 1 },
         );
-        const r = await executeRefunds(producer, c.genesis.exchange, plan);
+        const r = await (await refundMod()).executeRefunds(producer, c.genesis.exchange, plan);
         for (const s of r.skipped) log.warn(`skipped ${toHex(s.account)}: ${s.reason}`);
         console.log(JSON.stringify({ paid: r.paid.map((p) => ({ account: toHex(p.account), amount: p.amount.toString(), tx_hash: toHex(p.tx) })), total: r.total.toString(), block_number: Number(producer.head.number) }, null, 2));
       } finally {
@@ -367,7 +371,7 @@ checkpoint, audits and refunds. Each step checks its outcome; exit 0 only if all
 --data-dir it runs in a temporary directory removed afterwards (unless --keep).`,
     options: { ...COMMON, 'data-dir': { type: 'string' }, accounts: { type: 'string', default: '200' }, keep: { type: 'boolean', default: false }, json: { type: 'string' } },
     async run(v, log) {
-      const r = await runDrill({ accounts: intOpt(v.accounts, 'accounts', 4, 100_000), genesisPath: resolve(v.genesis), dataDir: v['data-dir'] ? resolve(v['data-dir']) : undefined, keep: v.keep, log });
+      const r = await (await drillMod()).runDrill({ accounts: intOpt(v.accounts, 'accounts', 4, 100_000), genesisPath: resolve(v.genesis), dataDir: v['data-dir'] ? resolve(v['data-dir']) : undefined, keep: v.keep, log });
       const summary = { ...r, audit: { ...r.audit, report: undefined } };
       console.log(JSON.stringify(summary, null, 2));
       if (v.json) writeFileSync(resolve(v.json), JSON.stringify(r, null, 2) + '\n');
@@ -389,7 +393,7 @@ function checkpointView(c: Checkpoint) {
 
 /** `start --role follower`: runs until SIGINT/SIGTERM, then stops p2p and closes the database. */
 async function runFollower(v: Record<string, any>, p2p: { host: string; port: number; bootstrap: string[] }, log: Logger): Promise<number> {
-  const node = await startFollower({
+  const node = await (await nodeMod()).startFollower({
     dataDir: resolve(v['data-dir']),
     genesisPath: resolve(v.genesis),
     rpcHost: v['rpc-host'],
@@ -445,7 +449,7 @@ export async function main(argv: string[]): Promise<number> {
     console.error(`unknown command "${name}"\n\n${help()}`);
     return 2;
   }
-  if (name === 'wallet') return walletMain(argv.slice(1));
+  if (name === 'wallet') return (await walletMod()).walletMain(argv.slice(1));
   let values: Record<string, any>;
   try {
     values = parseArgs({ args: argv.slice(1), options: cmd.options, allowPositionals: name === 'keys', strict: true }).values;
