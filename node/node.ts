@@ -5,7 +5,7 @@
 import { ChainStore } from './chain/store.ts';
 import { buildGenesisBlock, loadGenesis, type Genesis } from './chain/genesis.ts';
 import { quickCheck } from './chain/verify.ts';
-import { finishPendingRollback } from './chain/rollback.ts';
+import { finishPendingRollback, listCertificates, type RollbackCertificate } from './chain/rollback.ts';
 import { decodeJson, encodeJson, metaKey } from './storage/schema.ts';
 import { openDataDir, type OpenedDataDir } from './storage/open.ts';
 import { WorldState, type Db } from './state/index.ts';
@@ -149,8 +149,11 @@ export async function startSequencer(opts: StartOptions): Promise<RunningNode> {
       { blockTimeMs: opts.blockTimeMs ?? g.blockTimeMs, heartbeatMs: g.heartbeatMs, maxBlockTransactions: g.maxBlockTransactions, maxQueue: 10_000 },
     );
     exchange = await ExchangeService.create(producer, g.exchange, chain.db);
-    const maintenance = new Maintenance({ db: chain.db, chain: chain.chain, world: chain.world, genesis: g, producer, exchange, log: opts.log.child('maintenance') });
-    if (await maintenance.pendingAfterRollback()) await maintenance.afterRollback();
+    // An online rollback's certificate goes to followers before the first block of the new branch.
+    const onRollback = (c: RollbackCertificate) => void p2p?.publishRollback(c);
+    const maintenance = new Maintenance({ db: chain.db, chain: chain.chain, world: chain.world, genesis: g, producer, exchange, log: opts.log.child('maintenance'), onRollback });
+    const offlineRollback = await maintenance.pendingAfterRollback();
+    if (offlineRollback) await maintenance.afterRollback();
     if (opts.p2p) {
       try {
         p2p = await startP2P(chainForP2P(chain), { ...opts.p2p, role: 'sequencer', dataDir: opts.dataDir }, opts.log.child('p2p'));
@@ -160,6 +163,9 @@ export async function startSequencer(opts: StartOptions): Promise<RunningNode> {
       }
       const live = p2p;
       if (live) producer.on('block', (b) => void live.publishBlock(b));
+      // After an offline rollback (`perpnode rollback`, then this start), tell followers.
+      const latest = live && offlineRollback ? await latestCertificate(chain) : undefined;
+      if (live && latest) live.announceRollback(latest);
     }
     const modules: RpcModules = { chain: chain.chain, world: chain.world, genesis: g, producer, exchange };
     const onInternalError = (method: string, e: unknown) => opts.log.error(`rpc ${method} failed: ${(e as Error)?.stack ?? e}`);
@@ -336,6 +342,19 @@ export async function startFollower(opts: FollowerOptions): Promise<RunningFollo
     await chain.close();
     throw e;
   }
+}
+
+/**
+ * The certificate of the latest rollback: among those whose target is still on our chain, the
+ * highest target (a later rollback to a lower height orphans every earlier target above it).
+ */
+async function latestCertificate(c: Chain): Promise<RollbackCertificate | undefined> {
+  let best: RollbackCertificate | undefined;
+  for (const cert of await listCertificates(c.db)) {
+    if ((await c.chain.header(cert.target_height))?.hash !== cert.target_hash) continue;
+    if (!best || cert.target_height > best.target_height || (cert.target_height === best.target_height && cert.orphaned_head_height > best.orphaned_head_height)) best = cert;
+  }
+  return best;
 }
 
 function boundPort(server: import('node:http').Server): number {

@@ -31,6 +31,8 @@ export interface RollbackIntent {
   state_at: bigint;
   reason: string;
   incident_id: bigint;
+  /** A follower's rollback: the sequencer's certificate, stored as given when the rollback ends (also after a crash). */
+  certificate?: ReturnType<typeof certificateToJson>;
 }
 
 /** What followers need to follow a rollback: signed by the sequencer key. */
@@ -85,7 +87,7 @@ function intentToJson(i: RollbackIntent) {
   return { ...i };
 }
 function intentFromJson(j: any): RollbackIntent {
-  return { target: BigInt(j.target), target_hash: BigInt(j.target_hash), from: BigInt(j.from), from_hash: BigInt(j.from_hash), state_at: BigInt(j.state_at), reason: j.reason, incident_id: BigInt(j.incident_id) };
+  return { target: BigInt(j.target), target_hash: BigInt(j.target_hash), from: BigInt(j.from), from_hash: BigInt(j.from_hash), state_at: BigInt(j.state_at), reason: j.reason, incident_id: BigInt(j.incident_id), ...(j.certificate ? { certificate: j.certificate } : {}) };
 }
 
 export async function pendingRollback(db: Db): Promise<RollbackIntent | undefined> {
@@ -113,7 +115,7 @@ export async function rollback(db: Db, chain: ChainStore, world: WorldState, g: 
     if (target < 0n || target >= head.number) throw new Error(`rollback target ${target} must be below the head ${head.number}`);
     const t = await chain.header(target);
     if (!t) throw new Error(`no block at height ${target}`);
-    intent = { target, target_hash: t.hash, from: head.number, from_hash: head.hash, state_at: head.number, reason: opts.reason, incident_id: opts.incidentId };
+    intent = { target, target_hash: t.hash, from: head.number, from_hash: head.hash, state_at: head.number, reason: opts.reason, incident_id: opts.incidentId, ...(opts.certificate ? { certificate: certificateToJson(opts.certificate) } : {}) };
     await db.batch(
       [
         { type: 'put', key: metaKey('rollback_intent'), value: encodeJson(intentToJson(intent)) },
@@ -147,7 +149,8 @@ async function resumeRollback(db: Db, chain: ChainStore, world: WorldState, g: G
   if (!t) throw new IntegrityError(`rollback: target header ${intent.target} is missing`);
   if (world.root !== t.header.new_root) throw new IntegrityError(`rollback ended with state root ${hex(world.root)}, but block ${intent.target} commits to ${hex(t.header.new_root)}`);
   let cert: RollbackCertificate;
-  if (opts.certificate) cert = opts.certificate;
+  const given = opts.certificate ?? (intent.certificate ? certificateFromJson(intent.certificate) : undefined);
+  if (given) cert = given;
   else {
     const body = { chain_id: g.chainId, target_height: intent.target, target_hash: intent.target_hash, orphaned_head_height: intent.from, orphaned_head_hash: intent.from_hash, reason: intent.reason, incident_id: intent.incident_id };
     const key = opts.signingKey ?? g.sequencer.privateKey;

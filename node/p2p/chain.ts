@@ -3,9 +3,18 @@
  * and a follower's import is `importBlock` from chain/replay.ts — signature against the genesis
  * key, link to our head, re-execution to the same state root, commitments and block hash, then
  * one synchronous batch. A rejected block throws BlockRejected and writes nothing.
+ *
+ * Rollback following: the certificates this node holds (listCertificates), the headers of the
+ * blocks it archived as orphaned (served so that a follower can prove which branch a
+ * certificate orphans), and a follower's rollback under a sequencer certificate
+ * (chain/rollback.ts: unwinds, archives the orphaned blocks, checks the target root, stores the
+ * certificate as given).
  */
 import type { Chain } from '../node.ts';
 import { importBlock, type ReplayOptions } from '../chain/replay.ts';
+import { listCertificates, rollback } from '../chain/rollback.ts';
+import { headerFromJson } from '../chain/block.ts';
+import { decodeJson, feltKey, Tag } from '../storage/schema.ts';
 import type { P2PChain } from './service.ts';
 
 export function chainForP2P(c: Chain, replay: ReplayOptions = {}): P2PChain {
@@ -28,6 +37,15 @@ export function chainForP2P(c: Chain, replay: ReplayOptions = {}): P2PChain {
       const parent = await c.chain.header(head.number);
       if (!parent) throw new Error(`head block ${head.number} has no header`);
       await importBlock(c.db, b, { hash: parent.hash, header: parent.header }, c.world, c.genesis, replay);
+    },
+    certificates: () => listCertificates(c.db),
+    orphanHeader: async (hash) => {
+      const raw = await c.db.get(feltKey(Tag.orphan, hash));
+      if (!raw) return undefined;
+      return headerFromJson(decodeJson(raw).block.header);
+    },
+    rollbackTo: async (cert) => {
+      await rollback(c.db, c.chain, c.world, c.genesis, cert.target_height, { reason: cert.reason, incidentId: cert.incident_id, certificate: cert });
     },
   };
 }

@@ -7,7 +7,7 @@
  *   (`block`) unless it is too big for gossip: then the message is an announcement and the
  *   block travels over blocks_by_range.
  * - `rollback`: a rollback certificate as chain/rollback.ts signs it (`certificateToJson`).
- *   Reserved for rollback following: followers check its signature and do not act on it yet.
+ *   Followers check its signature and chain id, then follow it (service.ts).
  * - `mode`: a maintenance-mode change, a hint naming the block that records it on-chain (the
  *   block itself is what followers trust).
  */
@@ -112,6 +112,26 @@ function object(v: unknown, what: string): Record<string, unknown> {
   return v as Record<string, unknown>;
 }
 
+/**
+ * A rollback certificate as `certificateToJson` writes it, parsed strictly (gossip and the
+ * rollbacks protocol); throws EnvelopeError('malformed'). The signature is not checked here.
+ */
+export function certificateFromWire(v: unknown, what = 'certificate'): RollbackCertificate {
+  const c = object(v, what);
+  const certificate: RollbackCertificate = {
+    chain_id: felt(c.chain_id, `${what}.chain_id`),
+    target_height: uint(c.target_height, `${what}.target_height`),
+    target_hash: felt(c.target_hash, `${what}.target_hash`),
+    orphaned_head_height: uint(c.orphaned_head_height, `${what}.orphaned_head_height`),
+    orphaned_head_hash: felt(c.orphaned_head_hash, `${what}.orphaned_head_hash`),
+    reason: str(c.reason, `${what}.reason`, 256),
+    incident_id: felt(c.incident_id, `${what}.incident_id`),
+    signature: sigPair(c.signature, `${what}.signature`),
+  };
+  if (certificate.target_height >= certificate.orphaned_head_height) bad(`${what}: target ${certificate.target_height} is not below the orphaned head ${certificate.orphaned_head_height}`);
+  return certificate;
+}
+
 /** Parses one gossip message; throws EnvelopeError ('oversized' before any parsing). */
 export function decodeEnvelope(data: Uint8Array, maxBytes: number): Envelope {
   if (data.length > maxBytes) throw new EnvelopeError('oversized', `gossip message of ${data.length} bytes exceeds the ${maxBytes}-byte limit`);
@@ -139,22 +159,8 @@ export function decodeEnvelope(data: Uint8Array, maxBytes: number): Envelope {
         bad('block number, hash or signature differ from the envelope');
       return { type: 'block', number, hash, signature, block };
     }
-    case 'rollback': {
-      const c = object(j.certificate, 'certificate');
-      return {
-        type: 'rollback',
-        certificate: {
-          chain_id: felt(c.chain_id, 'certificate.chain_id'),
-          target_height: uint(c.target_height, 'certificate.target_height'),
-          target_hash: felt(c.target_hash, 'certificate.target_hash'),
-          orphaned_head_height: uint(c.orphaned_head_height, 'certificate.orphaned_head_height'),
-          orphaned_head_hash: felt(c.orphaned_head_hash, 'certificate.orphaned_head_hash'),
-          reason: str(c.reason, 'certificate.reason', 256),
-          incident_id: felt(c.incident_id, 'certificate.incident_id'),
-          signature: sigPair(c.signature, 'certificate.signature'),
-        },
-      };
-    }
+    case 'rollback':
+      return { type: 'rollback', certificate: certificateFromWire(j.certificate) };
     case 'mode':
       return { type: 'mode', mode: str(j.mode, 'mode', 32), number: uint(j.number, 'number'), hash: felt(j.hash, 'hash') };
     default:

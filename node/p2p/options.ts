@@ -41,6 +41,16 @@ export interface P2POptions {
   maxBufferedBlocks: number;
   /** Bound on `stop()`: libp2p is abandoned (connections closed) after this long. */
   stopTimeoutMs: number;
+  /** Most rollback certificates one rollbacks answer carries (and that a node keeps in memory x2). */
+  maxCertificates: number;
+  /**
+   * Most orphaned headers a follower walks to prove that its head lies on the branch a
+   * certificate orphans (a follower further below the orphaned head than this does not follow
+   * that certificate by itself; it logs why).
+   */
+  maxOrphanWalk: number;
+  /** Least time between two certificate requests to the same peer. */
+  certificateFetchIntervalMs: number;
 }
 
 export const MAX_RANGE_COUNT = 64;
@@ -64,7 +74,14 @@ export const defaultP2POptions: P2POptions = {
   recoveryPerMinute: 5,
   maxBufferedBlocks: 256,
   stopTimeoutMs: 5_000,
+  maxCertificates: 32,
+  maxOrphanWalk: 4096,
+  certificateFetchIntervalMs: 2_000,
 };
+
+/** Protocol bounds of `/perpnode/<chainId>/rollbacks/1`. */
+export const MAX_CERTIFICATES = 64;
+export const MAX_ORPHAN_HEADERS = 256;
 
 /** Gossip topic and request/response protocol ids for a chain (its genesis `chain_id`). */
 export function wireNames(chainId: string) {
@@ -72,6 +89,7 @@ export function wireNames(chainId: string) {
     blocksTopic: `/perpnode/${chainId}/blocks/1`,
     blocksByRange: `/perpnode/${chainId}/blocks_by_range/1`,
     status: `/perpnode/${chainId}/status/1`,
+    rollbacks: `/perpnode/${chainId}/rollbacks/1`,
   };
 }
 
@@ -81,6 +99,8 @@ export function resolveP2POptions(o: Partial<P2POptions>): P2POptions {
   if (!Number.isInteger(r.port) || r.port < 0 || r.port > 65535) throw new Error(`p2p: port must be in [0, 65535]`);
   if (!Number.isInteger(r.maxRangeCount) || r.maxRangeCount < 1 || r.maxRangeCount > MAX_RANGE_COUNT) throw new Error(`p2p: maxRangeCount must be in [1, ${MAX_RANGE_COUNT}]`);
   if (r.maxGossipBytes < 256) throw new Error('p2p: maxGossipBytes must be at least 256');
+  if (!Number.isInteger(r.maxCertificates) || r.maxCertificates < 1 || r.maxCertificates > MAX_CERTIFICATES) throw new Error(`p2p: maxCertificates must be in [1, ${MAX_CERTIFICATES}]`);
+  if (!Number.isInteger(r.maxOrphanWalk) || r.maxOrphanWalk < 1) throw new Error('p2p: maxOrphanWalk must be a positive integer');
   if (r.offencePenalty >= 0 || r.banScore >= 0) throw new Error('p2p: offencePenalty and banScore must be negative');
   return r;
 }

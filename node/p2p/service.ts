@@ -12,26 +12,44 @@
  * - Gossip is forwarded to other peers only after it was verified (gossipsub async validation).
  * - Every import, from gossip or sync, runs under one lock, so the head moves by one block at
  *   a time and a rejected block leaves the state untouched.
+ *
+ * Rollback following (docs/followers.md):
+ * - A certificate is believed only if it is signed by the genesis sequencer key for this chain
+ *   id; a forged one costs its sender an offence. Valid ones are kept (bounded) and served on
+ *   `/perpnode/<chainId>/rollbacks/1`, with the headers of the orphaned blocks we archived.
+ * - A follower rolls back under certificate C only when its chain holds C's target and it can
+ *   prove that its head lies on the branch C orphans: it holds C's orphaned head, or the chain of
+ *   orphaned headers walked down from that (signed) head reaches its own head. A replayed old
+ *   certificate therefore never undoes the branch that replaced it.
+ * - Certificates arrive by gossip, are asked from every peer on connect (a follower that was
+ *   offline during the rollback), and from a peer that shows us a sequencer-signed block on
+ *   another branch than ours (a 'conflict').
+ * - The rollback itself is chain/rollback.ts under the import lock (orphaned blocks archived,
+ *   target root checked, the certificate stored); then the head, buffer and peers' heads are
+ *   reset and the follower syncs the new branch from the target.
  */
 import { EventEmitter, setMaxListeners } from 'node:events';
 import type { PeerId, Stream, Connection } from '@libp2p/interface';
 import { multiaddr, type Multiaddr } from '@multiformats/multiaddr';
 import { encodeShortString, verify } from '../crypto/index.ts';
-import { verifyCertificate } from '../chain/rollback.ts';
+import { certificateHash, certificateToJson, verifyCertificate } from '../chain/rollback.ts';
 import { blockFromJson, blockToJson, headerFromJson, headerToJson, type Block } from '../chain/block.ts';
 import { blockHash, type BlockHeader } from '../chain/header.ts';
 import type { Logger } from '../log.ts';
 import { Mutex } from '../sequencer/mutex.ts';
-import { blockMessage, decodeEnvelope, encodeEnvelope, EnvelopeError, type Envelope, type RollbackCertificate } from './envelope.ts';
+import { blockMessage, certificateFromWire, decodeEnvelope, encodeEnvelope, EnvelopeError, type Envelope, type RollbackCertificate } from './envelope.ts';
 import { FrameError, FrameReader, jsonFrame, send, withDeadline } from './framing.ts';
 import { createHost, type Host } from './host.ts';
 import { PeerBook, type PeerHead } from './peers.ts';
-import { resolveP2POptions, wireNames, type P2POptions, type Role } from './options.ts';
+import { MAX_CERTIFICATES, MAX_ORPHAN_HEADERS, resolveP2POptions, wireNames, type P2POptions, type Role } from './options.ts';
 import type { PrivateKey } from '@libp2p/interface';
 import { TopicValidatorResult } from '@libp2p/gossipsub';
 
 const hex = (x: bigint) => '0x' + x.toString(16);
+const cmp = (a: bigint, b: bigint) => (a < b ? -1 : a > b ? 1 : 0);
 const enc = new TextEncoder();
+/** Largest rollbacks-protocol answer: 64 certificates or 256 headers fit well under it. */
+const MAX_ROLLBACKS_ANSWER = 1 << 20;
 
 /** What the p2p layer needs from the chain. */
 export interface P2PChain {
@@ -48,6 +66,16 @@ export interface P2PChain {
    * any other error is a local failure.
    */
   importBlock?(b: Block): Promise<void>;
+  /** Rollback certificates this node stored (served to peers on the rollbacks protocol). */
+  certificates?(): Promise<RollbackCertificate[]>;
+  /** The header of a block this node archived as orphaned (rolled back), by hash. */
+  orphanHeader?(hash: bigint): Promise<BlockHeader | undefined>;
+  /**
+   * Followers: roll back to `c.target_height` under the sequencer's certificate (archive the
+   * orphaned blocks, check the target's state root, store `c`). Without it a follower checks
+   * certificates but does not follow them.
+   */
+  rollbackTo?(c: RollbackCertificate): Promise<void>;
 }
 
 export interface P2PStats {
@@ -63,7 +91,12 @@ export interface P2PStats {
   rangeRequestsServed: number;
   rangeRequestsMade: number;
   rangeFailures: number;
+  /** Valid certificates received that this node did not follow (not its branch, or it cannot). */
   rollbacksIgnored: number;
+  /** Rollbacks this follower made under a sequencer certificate. */
+  rollbacksApplied: number;
+  /** Valid certificates learnt (gossip or the rollbacks protocol). */
+  certificatesLearnt: number;
 }
 
 export interface P2PPeerStatus {
@@ -129,6 +162,8 @@ export class P2PService extends EventEmitter {
     rangeRequestsMade: 0,
     rangeFailures: 0,
     rollbacksIgnored: 0,
+    rollbacksApplied: 0,
+    certificatesLearnt: 0,
   };
   private node!: Host;
   private localHead!: { number: bigint; hash: bigint };
@@ -144,6 +179,22 @@ export class P2PService extends EventEmitter {
   private syncAgain = false;
   private stopping = false;
   private inflight = new Set<Promise<unknown>>();
+  /** Verified certificates by certificate hash (insertion order; bounded). */
+  private readonly certs = new Map<bigint, RollbackCertificate>();
+  /** Orphaned headers proven by hash linkage: hash -> (number, parent hash). Bounded. */
+  private readonly orphanLinks = new Map<bigint, { number: bigint; parent: bigint }>();
+  private readonly certFetchedAt = new Map<string, number>();
+  private readonly followPeers = new Set<string>();
+  private followPromise: Promise<void> | undefined;
+  private followAgain = false;
+  private readonly walkWarned = new Set<bigint>();
+  private readonly freshCerts = new Set<RollbackCertificate>();
+  /** Set when a follower's rollback failed half-way: nothing is imported until a restart resumes it. */
+  private broken: string | undefined;
+  /** Publications go out in call order (a certificate before the first block of its branch). */
+  private publishTail: Promise<void> = Promise.resolve();
+  /** A certificate to publish once a peer subscribes (sequencer start after an offline rollback). */
+  private pendingAnnouncement: RollbackCertificate | undefined;
 
   private constructor(
     readonly chain: P2PChain,
@@ -197,6 +248,8 @@ export class P2PService extends EventEmitter {
     });
     await this.node.handle(this.names.blocksByRange, (stream, conn) => this.track(this.serveRange(stream, conn)), { maxInboundStreams: 8, maxOutboundStreams: 8 });
     await this.node.handle(this.names.status, (stream, conn) => this.track(this.serveStatus(stream, conn)), { maxInboundStreams: 4, maxOutboundStreams: 4 });
+    await this.node.handle(this.names.rollbacks, (stream, conn) => this.track(this.serveRollbacks(stream, conn)), { maxInboundStreams: 4, maxOutboundStreams: 4 });
+    for (const c of (await this.chain.certificates?.()) ?? []) this.remember(c);
     const pubsub = this.node.services.pubsub;
     // Implemented by gossipsub, missing from its exported interface.
     const report = (msgId: string, src: string, a: Acceptance) =>
@@ -216,6 +269,13 @@ export class P2PService extends EventEmitter {
       );
     });
     pubsub.subscribe(this.names.blocksTopic);
+    pubsub.addEventListener('subscription-change', (evt) => {
+      const c = this.pendingAnnouncement;
+      if (!c || !evt.detail.subscriptions.some((s) => s.topic === this.names.blocksTopic && s.subscribe)) return;
+      this.pendingAnnouncement = undefined;
+      this.log.info(`publishing rollback certificate (target ${c.target_height}) now that a peer listens`);
+      void this.enqueuePublish(encodeEnvelope({ type: 'rollback', certificate: c }));
+    });
     this.node.addEventListener('peer:connect', (evt) => {
       const id = evt.detail.toString();
       this.peerIds.set(id, evt.detail);
@@ -223,7 +283,9 @@ export class P2PService extends EventEmitter {
       this.log.debug(`peer connected ${id}`);
       // Ask its head once the connection settled (identify runs first).
       setTimeout(() => {
-        if (!this.stopping) void this.track(this.queryStatus(id));
+        if (this.stopping) return;
+        // Then its certificates: a follower that was offline during a rollback learns it here.
+        void this.track(this.queryStatus(id).then(() => this.scheduleFollow(id)));
       }, 100).unref?.();
     });
     this.node.addEventListener('peer:disconnect', (evt) => {
@@ -296,7 +358,7 @@ export class P2PService extends EventEmitter {
   async publishBlock(b: Block): Promise<void> {
     this.localHead = { number: b.header.block_number, hash: b.hash };
     const { bytes, announced } = blockMessage(b, this.opts.maxGossipBytes);
-    await this.publishRaw(bytes);
+    await this.enqueuePublish(bytes);
     this.stats.published++;
     if (announced) {
       this.stats.announced++;
@@ -309,14 +371,53 @@ export class P2PService extends EventEmitter {
     }
   }
 
-  /** Publishes a rollback certificate (reserved for rollback following). */
-  async publishRollback(certificate: RollbackCertificate): Promise<void> {
-    await this.publishRaw(encodeEnvelope({ type: 'rollback', certificate }));
+  /**
+   * Publishes the certificate of a rollback the sequencer just made (its head is now the
+   * target). Queued synchronously, so a block published after this call goes out after it.
+   */
+  publishRollback(certificate: RollbackCertificate): Promise<void> {
+    this.localHead = { number: certificate.target_height, hash: certificate.target_hash };
+    this.remember(certificate);
+    this.log.warn(`publishing rollback certificate: target ${certificate.target_height} ${hex(certificate.target_hash)}, orphaned head ${certificate.orphaned_head_height} ${hex(certificate.orphaned_head_hash)}`);
+    return this.enqueuePublish(encodeEnvelope({ type: 'rollback', certificate }));
+  }
+
+  /**
+   * Publishes a certificate of an earlier (offline) rollback: now if a peer listens, else as
+   * soon as one subscribes. Peers that connect later ask for it on the rollbacks protocol.
+   */
+  announceRollback(certificate: RollbackCertificate): void {
+    this.remember(certificate);
+    if (this.node.services.pubsub.getSubscribers(this.names.blocksTopic).length > 0) void this.enqueuePublish(encodeEnvelope({ type: 'rollback', certificate }));
+    else this.pendingAnnouncement = certificate;
+  }
+
+  /** The certificates this node knows (stored and learnt), newest targets first, bounded. */
+  async knownCertificates(): Promise<RollbackCertificate[]> {
+    for (const c of (await this.chain.certificates?.()) ?? []) this.remember(c);
+    return [...this.certs.values()]
+      .sort((a, b) => (a.target_height === b.target_height ? cmp(b.orphaned_head_height, a.orphaned_head_height) : cmp(b.target_height, a.target_height)))
+      .slice(0, this.opts.maxCertificates);
+  }
+
+  /** Keeps a verified certificate; false when it was already known. */
+  private remember(c: RollbackCertificate): boolean {
+    const h = certificateHash(c);
+    if (this.certs.has(h)) return false;
+    this.certs.set(h, c);
+    while (this.certs.size > 2 * this.opts.maxCertificates) this.certs.delete(this.certs.keys().next().value!);
+    return true;
   }
 
   /** Publishes a mode-change hint naming the block that records it. */
   async publishMode(mode: string, number: bigint, hash: bigint): Promise<void> {
-    await this.publishRaw(encodeEnvelope({ type: 'mode', mode, number, hash }));
+    await this.enqueuePublish(encodeEnvelope({ type: 'mode', mode, number, hash }));
+  }
+
+  private enqueuePublish(bytes: Uint8Array): Promise<void> {
+    const p = this.publishTail.then(() => this.publishRaw(bytes));
+    this.publishTail = p;
+    return p;
   }
 
   /** Publishes bytes on the blocks topic as they are (tests use it to play a hostile peer). */
@@ -340,17 +441,7 @@ export class P2PService extends EventEmitter {
       this.penalise(from, code, (e as Error).message);
       return 'reject';
     }
-    if (env.type === 'rollback') {
-      const c = env.certificate;
-      if (c.chain_id !== this.chainIdFelt || !verifyCertificate(c, this.chain.sequencerKey)) {
-        this.penalise(from, 'bad_certificate', `rollback certificate to ${c.target_height} is not signed by this chain's sequencer`);
-        return 'reject';
-      }
-      this.stats.rollbacksIgnored++;
-      this.log.warn(`valid rollback certificate from ${from}: target ${c.target_height} ${hex(c.target_hash)}, orphaned head ${c.orphaned_head_height}; rollback following is not implemented yet: ignored`);
-      this.emit('rollback', c);
-      return 'ignore';
-    }
+    if (env.type === 'rollback') return this.onCertificate(env.certificate, from);
     if (env.type === 'mode') {
       // A hint only: the mode a follower enforces is the one in its state, from the block.
       this.log.info(`mode hint from ${from}: ${env.mode} at block ${env.number} ${hex(env.hash)}`);
@@ -420,8 +511,9 @@ export class P2PService extends EventEmitter {
     if (this.conflicts.has(key)) return;
     if (this.conflicts.size > 1000) this.conflicts.clear();
     this.conflicts.add(key);
-    this.log.warn(`peer ${from} sent a sequencer-signed block ${number} ${hex(hash)} on another branch than ours (the sequencer rolled back?); rollback following is not implemented yet: ignored`);
+    this.log.warn(`peer ${from} sent a sequencer-signed block ${number} ${hex(hash)} on another branch than ours (the sequencer rolled back?)${this.follows ? ': asking it for rollback certificates' : ''}`);
     this.emit('conflict', { number, hash, from });
+    this.scheduleFollow(from);
   }
 
   private bufferBlock(b: Block, from: string): void {
@@ -466,7 +558,7 @@ export class P2PService extends EventEmitter {
 
   private importOne(b: Block, from: string, via: 'gossip' | 'sync'): Promise<ImportOutcome> {
     return this.importLock.run(async (): Promise<ImportOutcome> => {
-      if (this.stopping) return 'stopped';
+      if (this.stopping || this.broken) return 'stopped';
       const n = b.header.block_number;
       const head = (this.localHead = await this.chain.head());
       if (n <= head.number) {
@@ -481,7 +573,7 @@ export class P2PService extends EventEmitter {
         if (isRejection(e) && e.reason === 'bad_parent') {
           // Signed by the sequencer (the signature is checked first) but on another branch: the
           // sequencer rolled back. Not the relaying peer's fault; following it needs the
-          // rollback certificate, which is not implemented yet.
+          // rollback certificate, which we ask that peer for.
           this.noteConflict(n, b.hash, from);
           return 'conflict';
         }
@@ -746,8 +838,19 @@ export class P2PService extends EventEmitter {
       const signed = known || (header.block_number === 0n ? hash === this.genesisHash : verify(hash, this.chain.sequencerKey, sig));
       if (!signed) throw new ProtocolOffence('bad_status', `status head ${header.block_number} ${hex(hash)} is not signed by this chain's sequencer`);
       const head = { number: header.block_number, hash };
-      this.peers.setHead(id, head, true);
       if (j.role === 'sequencer' || j.role === 'follower') this.peers.setRole(id, j.role);
+      if (!known && (await this.isOrphan(hash))) {
+        // A peer still on a branch a certificate orphaned: not a head to sync from.
+        this.peers.get(id).head = undefined;
+        this.log.debug(`peer ${id} is at ${header.block_number} ${hex(hash)}, an orphaned block: not syncing from it`);
+        return undefined;
+      }
+      if (!known && header.block_number <= this.localHead.number) {
+        // Our head may have moved while we checked: compare with the block we hold now.
+        const ours = await this.chain.signedHeader(header.block_number);
+        if (ours && ours.hash !== hash) this.noteConflict(header.block_number, hash, id);
+      }
+      this.peers.setHead(id, head, true);
       if (this.opts.role === 'follower' && head.number > this.localHead.number) this.requestSync();
       return head;
     } catch (e) {
@@ -763,6 +866,325 @@ export class P2PService extends EventEmitter {
   private async pollStatus(): Promise<void> {
     await Promise.all(this.peers.active().map((p) => this.queryStatus(p.id)));
     if (this.opts.role === 'follower') this.requestSync();
+  }
+
+  // ---- rollback following -----------------------------------------------------------------------
+
+  /** A follower that acts on certificates (a chain without rollbackTo only checks them). */
+  private get follows(): boolean {
+    return this.opts.role === 'follower' && this.chain.rollbackTo !== undefined;
+  }
+
+  /** Signature by the genesis key and chain id; remembers a valid certificate seen first now. */
+  private checkCertificate(c: RollbackCertificate): 'new' | 'known' | 'invalid' {
+    const k = this.certs.get(certificateHash(c));
+    if (k && k.signature[0] === c.signature[0] && k.signature[1] === c.signature[1]) return 'known';
+    if (c.chain_id !== this.chainIdFelt || !verifyCertificate(c, this.chain.sequencerKey)) return 'invalid';
+    if (k) return 'known';
+    this.remember(c);
+    this.stats.certificatesLearnt++;
+    return 'new';
+  }
+
+  private async onCertificate(c: RollbackCertificate, from: string): Promise<Acceptance> {
+    const v = this.checkCertificate(c);
+    if (v === 'invalid') {
+      this.penalise(from, 'bad_certificate', `rollback certificate to ${c.target_height} is not signed by this chain's sequencer for this chain`);
+      return 'reject';
+    }
+    if (v === 'known' || this.opts.role === 'sequencer') return 'ignore';
+    this.log.warn(`rollback certificate from ${from}: target ${c.target_height} ${hex(c.target_hash)}, orphaned head ${c.orphaned_head_height} ${hex(c.orphaned_head_hash)}, reason ${JSON.stringify(c.reason)}`);
+    this.emit('rollback', c);
+    const ours = c.target_height <= this.localHead.number ? await this.chain.signedHeader(c.target_height) : undefined;
+    if (ours && ours.hash !== c.target_hash) {
+      this.stats.rollbacksIgnored++;
+      this.log.warn(`certificate target ${c.target_height} ${hex(c.target_hash)} is not our block ${hex(ours.hash)} at that height: not followed`);
+      return 'ignore';
+    }
+    if (!this.follows) {
+      this.stats.rollbacksIgnored++;
+      this.log.warn('this node does not follow rollbacks: certificate ignored');
+      return 'accept';
+    }
+    this.scheduleFollow(from, c);
+    return 'accept';
+  }
+
+  /** Asks `peer` (if given) for its certificates, then follows any that applies; coalesced. */
+  private scheduleFollow(peer?: string, fresh?: RollbackCertificate): void {
+    if (!this.follows || this.stopping) return;
+    if (peer) this.followPeers.add(peer);
+    if (fresh) this.freshCerts.add(fresh);
+    if (this.followPromise) {
+      this.followAgain = true;
+      return;
+    }
+    this.followPromise = this.track(this.followLoop()).finally(() => {
+      this.followPromise = undefined;
+    });
+  }
+
+  private async followLoop(): Promise<void> {
+    do {
+      this.followAgain = false;
+      const peers = [...this.followPeers];
+      const fresh = [...this.freshCerts];
+      this.followPeers.clear();
+      this.freshCerts.clear();
+      for (const id of peers) await this.fetchCertificates(id);
+      if (this.stopping) return;
+      const applied = await this.applyCertificates(peers);
+      for (const c of fresh)
+        if (c !== applied) {
+          this.stats.rollbacksIgnored++;
+          this.log.info(`certificate to ${c.target_height} does not orphan our head: not followed`);
+        }
+      if (applied) await this.pollStatus();
+    } while (this.followAgain && !this.stopping);
+  }
+
+  /** The certificates a peer serves; each is verified, a forged one is an offence. */
+  private async fetchCertificates(id: string): Promise<void> {
+    const now = Date.now();
+    if ((this.certFetchedAt.get(id) ?? 0) + this.opts.certificateFetchIntervalMs > now || this.peers.isBanned(id)) return;
+    this.certFetchedAt.set(id, now);
+    if (this.certFetchedAt.size > 1000) this.certFetchedAt.clear();
+    let certs: RollbackCertificate[];
+    try {
+      certs = await this.requestCertificates(id);
+    } catch (e) {
+      this.onRollbacksError(id, e);
+      return;
+    }
+    for (const c of certs)
+      if (this.checkCertificate(c) === 'invalid') {
+        this.penalise(id, 'bad_certificate', `served a rollback certificate to ${c.target_height} that is not signed by this chain's sequencer for this chain`);
+        return;
+      }
+  }
+
+  private onRollbacksError(id: string, e: unknown): void {
+    if (e instanceof ProtocolOffence) this.penalise(id, e.reason, e.message);
+    else if (e instanceof FrameError && (e.code === 'oversized' || e.code === 'malformed')) this.penalise(id, e.code, e.message);
+    else if (!this.stopping) this.log.debug(`rollbacks request to ${id} failed: ${(e as Error).message}`);
+  }
+
+  /**
+   * Rolls back under the known certificate with the lowest target that holds for our chain:
+   * its target is our block at that height, and our head provably lies on the branch it
+   * orphans. Returns the certificate followed, if any.
+   */
+  private async applyCertificates(hints: string[]): Promise<RollbackCertificate | undefined> {
+    if (this.certs.size === 0 || this.broken) return undefined;
+    const head = await this.chain.head();
+    let chosen: { c: RollbackCertificate; at: PeerHead } | undefined;
+    for (const c of [...this.certs.values()].sort((a, b) => cmp(a.target_height, b.target_height))) {
+      if (this.stopping) return undefined;
+      if (c.target_height >= head.number) break;
+      if ((await this.chain.signedHeader(c.target_height))?.hash !== c.target_hash) continue;
+      const at = await this.proveOrphaned(c, head, hints);
+      if (at) {
+        chosen = { c, at };
+        break;
+      }
+    }
+    if (!chosen) return undefined;
+    const { c, at } = chosen;
+    return this.importLock.run(async () => {
+      if (this.stopping || this.broken) return undefined;
+      // Imports may have run meanwhile: the proof must still hold.
+      const cur = await this.chain.head();
+      if (c.target_height >= cur.number || at.number > cur.number) return undefined;
+      if ((await this.chain.signedHeader(c.target_height))?.hash !== c.target_hash) return undefined;
+      if ((await this.chain.signedHeader(at.number))?.hash !== at.hash) return undefined;
+      this.log.warn(
+        `following the sequencer's rollback: head ${cur.number} ${hex(cur.hash)} lies on the branch orphaned by the certificate (target ${c.target_height} ${hex(c.target_hash)}, orphaned head ${c.orphaned_head_height}, reason ${JSON.stringify(c.reason)}, incident ${hex(c.incident_id)}); rolling back`,
+      );
+      const t0 = performance.now();
+      try {
+        await this.chain.rollbackTo!(c);
+      } catch (e) {
+        this.broken = `rollback to ${c.target_height} failed: ${(e as Error).message}`;
+        this.log.error(`${this.broken}; block import stopped — restart the node to finish the rollback. ${(e as Error).stack ?? ''}`);
+        return undefined;
+      }
+      this.localHead = await this.chain.head();
+      this.buffer.clear();
+      this.conflicts.clear();
+      // Peers' heads above the target may be on the orphaned branch: ask them again.
+      for (const p of this.peers.all()) if (p.head && p.head.number > c.target_height) p.head = undefined;
+      this.stats.rollbacksApplied++;
+      this.log.warn(`rolled back from ${cur.number} to ${this.localHead.number} ${hex(this.localHead.hash)} in ${Math.round(performance.now() - t0)} ms; following the new branch`);
+      this.emit('rolledBack', { certificate: c, from: cur, to: this.localHead });
+      return c;
+    });
+  }
+
+  /**
+   * Where our chain provably meets the branch `c` orphans (a height and our hash there), or
+   * undefined. We hold the orphaned head itself, or the orphaned headers walked down from it
+   * (hash-linked from the signed orphaned head hash) reach our head.
+   */
+  private async proveOrphaned(c: RollbackCertificate, head: PeerHead, hints: string[]): Promise<PeerHead | undefined> {
+    if (head.number >= c.orphaned_head_height) {
+      const ours = await this.chain.signedHeader(c.orphaned_head_height);
+      return ours?.hash === c.orphaned_head_hash ? { number: c.orphaned_head_height, hash: c.orphaned_head_hash } : undefined;
+    }
+    const gap = c.orphaned_head_height - head.number;
+    if (gap > BigInt(this.opts.maxOrphanWalk)) {
+      const h = certificateHash(c);
+      if (!this.walkWarned.has(h)) {
+        this.walkWarned.add(h);
+        this.log.warn(`certificate to ${c.target_height}: our head ${head.number} is ${gap} blocks below its orphaned head (more than maxOrphanWalk ${this.opts.maxOrphanWalk}); cannot tell whether it orphans our branch — roll this node back by hand if it does`);
+      }
+      return undefined;
+    }
+    const theirs = await this.orphanedHashAt(c, head.number, hints);
+    return theirs !== undefined && theirs === head.hash ? head : undefined;
+  }
+
+  /** The hash of the block at `height` on the branch `c` orphans (target < height <= orphaned head). */
+  private async orphanedHashAt(c: RollbackCertificate, height: bigint, hints: string[]): Promise<bigint | undefined> {
+    let hash = c.orphaned_head_hash;
+    let n = c.orphaned_head_height;
+    while (n > height) {
+      let link = this.orphanLinks.get(hash);
+      if (!link) {
+        const local = await this.chain.orphanHeader?.(hash);
+        link = local ? { number: local.block_number, parent: local.parent_hash } : await this.fetchOrphanLinks(hash, n - height, c.target_height, hints);
+      }
+      if (!link || link.number !== n) return undefined;
+      hash = link.parent;
+      n--;
+    }
+    return hash;
+  }
+
+  /** Fetches orphaned headers from `hash` down (at most `want`), keeping those above `floor`. */
+  private async fetchOrphanLinks(hash: bigint, want: bigint, floor: bigint, hints: string[]): Promise<{ number: bigint; parent: bigint } | undefined> {
+    const count = Number(want < BigInt(MAX_ORPHAN_HEADERS) ? want : BigInt(MAX_ORPHAN_HEADERS));
+    const active = this.peers.active();
+    const order = [...new Set([...hints, ...active.filter((p) => p.role === 'sequencer').map((p) => p.id), ...active.map((p) => p.id)])].filter((id) => !this.peers.isBanned(id));
+    for (const id of order.slice(0, 4)) {
+      if (this.stopping) return undefined;
+      let headers: { header: BlockHeader; hash: bigint }[];
+      try {
+        headers = await this.requestOrphans(id, hash, count);
+      } catch (e) {
+        this.onRollbacksError(id, e);
+        continue;
+      }
+      if (headers.length === 0) continue;
+      if (this.orphanLinks.size + headers.length > 4 * this.opts.maxOrphanWalk) this.orphanLinks.clear();
+      for (const x of headers) if (x.header.block_number > floor) this.orphanLinks.set(x.hash, { number: x.header.block_number, parent: x.header.parent_hash });
+      return this.orphanLinks.get(hash);
+    }
+    return undefined;
+  }
+
+  /** Whether `hash` is a block some certificate orphaned (as far as we know). */
+  private async isOrphan(hash: bigint): Promise<boolean> {
+    if (this.orphanLinks.has(hash)) return true;
+    for (const c of this.certs.values()) if (c.orphaned_head_hash === hash) return true;
+    return (await this.chain.orphanHeader?.(hash)) !== undefined;
+  }
+
+  /** One request/response exchange on the rollbacks protocol. */
+  private async rollbacksExchange(id: string, request: unknown, what: string): Promise<any> {
+    const stream = await this.openStream(id, this.names.rollbacks);
+    try {
+      const j = (await withDeadline(
+        stream,
+        this.opts.requestTimeoutMs,
+        `${what} from ${id}`,
+        async (signal) => {
+          await send(stream, jsonFrame(request), signal);
+          await stream.close({ signal });
+          return new FrameReader(stream).nextJson(MAX_ROLLBACKS_ANSWER);
+        },
+        this.ac.signal,
+      )) as any;
+      if (!j || typeof j !== 'object') throw new ProtocolOffence('bad_response', `${what} answer is not an object`);
+      if (j.ok !== true) throw new Error(`peer refused ${what}: ${String(j.error).slice(0, 200)}`);
+      return j;
+    } finally {
+      if (stream.status === 'open') stream.abort(new Error('done'));
+    }
+  }
+
+  /** rollbacks client: the certificates a peer holds (shape checked; signatures are not). */
+  async requestCertificates(id: string): Promise<RollbackCertificate[]> {
+    const j = await this.rollbacksExchange(id, { type: 'certificates' }, 'rollback certificates');
+    if (!Array.isArray(j.certificates) || j.certificates.length > MAX_CERTIFICATES) throw new ProtocolOffence('bad_response', `rollback certificates answer must hold at most ${MAX_CERTIFICATES} certificates`);
+    try {
+      return j.certificates.map((c: unknown, i: number) => certificateFromWire(c, `certificates[${i}]`));
+    } catch (e) {
+      throw new ProtocolOffence('malformed', (e as Error).message);
+    }
+  }
+
+  /**
+   * rollbacks client: up to `count` orphaned headers from block `from` down, each checked to
+   * hash to its stated hash and to be the parent of the one before (so they are exactly the
+   * ancestors of `from`).
+   */
+  async requestOrphans(id: string, from: bigint, count: number): Promise<{ header: BlockHeader; hash: bigint }[]> {
+    if (count < 1 || count > MAX_ORPHAN_HEADERS) throw new Error(`orphan header count ${count} out of bounds`);
+    const j = await this.rollbacksExchange(id, { type: 'orphans', from: hex(from), count }, 'orphaned headers');
+    if (!Array.isArray(j.headers) || j.headers.length > count) throw new ProtocolOffence('bad_response', `orphaned headers answer must hold at most ${count} headers`);
+    const out: { header: BlockHeader; hash: bigint }[] = [];
+    for (const [i, x] of (j.headers as any[]).entries()) {
+      let header: BlockHeader, hash: bigint;
+      try {
+        header = headerFromJson(x.header);
+        hash = BigInt(x.hash);
+      } catch (e) {
+        throw new ProtocolOffence('malformed', `orphaned header ${i}: ${(e as Error).message}`);
+      }
+      if (blockHash(header) !== hash) throw new ProtocolOffence('bad_response', `orphaned header ${i} does not hash to ${hex(hash)}`);
+      const prev = out[i - 1];
+      if (i === 0 ? hash !== from : hash !== prev!.header.parent_hash || header.block_number + 1n !== prev!.header.block_number)
+        throw new ProtocolOffence('bad_response', `orphaned header ${i} (${hex(hash)}) is not the parent of the one before it`);
+      out.push({ header, hash });
+    }
+    return out;
+  }
+
+  private async serveRollbacks(stream: Stream, conn: Connection): Promise<void> {
+    const peer = conn.remotePeer.toString();
+    if (this.peers.isBanned(peer)) return stream.abort(new Error('banned'));
+    await withDeadline(
+      stream,
+      this.opts.requestTimeoutMs,
+      `serving rollbacks to ${peer}`,
+      async (signal) => {
+        let req: any;
+        try {
+          req = await new FrameReader(stream).nextJson(1024);
+        } catch (e) {
+          req = undefined;
+        }
+        let answer: unknown;
+        if (req?.type === 'certificates') {
+          answer = { ok: true, certificates: (await this.knownCertificates()).map(certificateToJson) };
+        } else if (req?.type === 'orphans' && typeof req.from === 'string' && /^0x[0-9a-fA-F]{1,64}$/.test(req.from) && Number.isSafeInteger(req.count) && req.count >= 1 && req.count <= MAX_ORPHAN_HEADERS) {
+          const headers: unknown[] = [];
+          let hash = BigInt(req.from);
+          while (headers.length < req.count) {
+            const h = await this.chain.orphanHeader?.(hash);
+            if (!h) break;
+            headers.push({ header: headerToJson(h), hash: hex(hash) });
+            hash = h.parent_hash;
+          }
+          answer = { ok: true, headers };
+        } else answer = { ok: false, error: `request must be {"type":"certificates"} or {"type":"orphans","from":"0x…","count":1..${MAX_ORPHAN_HEADERS}}` };
+        await send(stream, jsonFrame(answer), signal);
+        await stream.close({ signal });
+      },
+      this.ac.signal,
+    ).catch((e) => {
+      if (!this.stopping) this.log.debug(`serving rollbacks to ${peer} failed: ${(e as Error).message}`);
+    });
   }
 
   // ---- status ---------------------------------------------------------------------------------

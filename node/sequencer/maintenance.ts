@@ -27,6 +27,11 @@ export interface MaintenanceModules {
   producer: Producer;
   exchange: ExchangeService;
   log: Logger;
+  /**
+   * Called with the certificate of an online rollback, under the producer lock, before any block
+   * of the new branch is sealed (p2p publishes it to followers ahead of that block).
+   */
+  onRollback?: (certificate: RollbackCertificate) => void;
 }
 
 export class Maintenance {
@@ -63,6 +68,11 @@ export class Maintenance {
       producer.discardOpen();
       const certificate = await rollback(db, chain, world, genesis, target, { reason, incidentId });
       await producer.reloadHead();
+      try {
+        this.m.onRollback?.(certificate);
+      } catch (e) {
+        this.m.log.error(`publishing the rollback certificate failed: ${(e as Error).message}`);
+      }
       return { certificate, rootAfterRollback: world.root };
     });
     const after = await this.afterRollback(reason);
