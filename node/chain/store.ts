@@ -4,7 +4,7 @@
  */
 import type { Db, DbOp } from '../state/index.ts';
 import { decodeJson, encodeJson, feltKey, metaKey, Tag, u64Key, bytesToBigInt, bigIntToBytes32 } from '../storage/schema.ts';
-import { blockToJson, chainTxFromJson, headerFromJson, headerToJson, receiptFromJson, receiptToJson, chainTxToJson, type Block, type ChainTx, type Receipt } from './block.ts';
+import { blockFromJson, blockToJson, chainTxFromJson, headerFromJson, headerToJson, receiptFromJson, receiptToJson, chainTxToJson, type Block, type ChainTx, type Receipt } from './block.ts';
 import type { BlockHeader } from './header.ts';
 import { reverseDiffFromJson, reverseDiffToJson, type FinalizedState, type ReverseDiff } from '../state/world.ts';
 
@@ -115,6 +115,22 @@ export class ChainStore {
   }
 
   static orphanOps(b: Block, reason: unknown): DbOp[] {
-    return [{ type: 'put', key: feltKey(Tag.orphan, b.hash), value: encodeJson({ block: blockToJson(b), reason }) }];
+    const ops: DbOp[] = [{ type: 'put', key: feltKey(Tag.orphan, b.hash), value: encodeJson({ block: blockToJson(b), reason }) }];
+    for (const t of b.transactions) ops.push({ type: 'put', key: feltKey(Tag.orphanTx, t.hash), value: bigIntToBytes32(b.hash) });
+    return ops;
+  }
+
+  /** A rolled-back block kept for audit, with why it was rolled back. */
+  async orphan(hash: bigint): Promise<{ block: Block; reason: any } | undefined> {
+    const raw = await this.db.get(feltKey(Tag.orphan, hash));
+    if (!raw) return undefined;
+    const j = decodeJson(raw);
+    return { block: blockFromJson(j.block), reason: j.reason };
+  }
+
+  /** The orphaned block that held a rolled-back transaction. */
+  async orphanedTx(txHash: bigint): Promise<bigint | undefined> {
+    const raw = await this.db.get(feltKey(Tag.orphanTx, txHash));
+    return raw ? bytesToBigInt(raw) : undefined;
   }
 }

@@ -273,6 +273,13 @@ export function starknetMethods(m: RpcModules): Methods<CallContext> {
   };
 
   const blockTxs = async (p: Record<string, unknown>, shape: 'hashes' | 'txs' | 'receipts') => {
+    const orphan = await orphanedBlock(p.block_id);
+    if (orphan) {
+      // A rolled-back block, by hash: readable for audit, with status REJECTED.
+      const b = orphan.block;
+      const txs = shape === 'hashes' ? b.transactions.map((t) => hex(t.hash)) : b.transactions.map((t) => txView(t, g));
+      return { ...headerView(b.header, b.hash), status: 'REJECTED', rolled_back: orphan.reason, transactions: txs };
+    }
     const b = await resolve(p.block_id);
     const withProofFacts = shape !== 'hashes' && flags(p.response_flags, 'response_flags', TXN_FLAGS).has('INCLUDE_PROOF_FACTS');
     const body = await blockBody(m, b);
@@ -286,6 +293,14 @@ export function starknetMethods(m: RpcModules): Methods<CallContext> {
           : body.transactions.map((t, i) => ({ transaction: pf(txBodyView(t, g)), receipt: receiptView(body.receipts[i]!, finality) }));
     const head = b.kind === 'pre_confirmed' ? preConfirmedHeaderView(g, b.number, b.timestamp) : headerView(b.header, b.hash);
     return { ...head, transactions };
+  };
+
+  /** The orphaned block a {block_hash} id names, when it is not on the canonical chain. */
+  const orphanedBlock = async (id: unknown) => {
+    if (!id || typeof id !== 'object' || !('block_hash' in id)) return undefined;
+    const h = blockId(id);
+    if (!('hash' in h) || (await m.chain.numberOf(h.hash)) !== undefined) return undefined;
+    return m.chain.orphan(h.hash);
   };
 
   return {
@@ -405,8 +420,15 @@ export function starknetMethods(m: RpcModules): Methods<CallContext> {
     starknet_getTransactionStatus: {
       params: ['transaction_hash'],
       handler: async (p) => {
-        const place = await findTx(m, felt(p.transaction_hash, 'transaction_hash'));
-        if (!place) throw E.txHashNotFound();
+        const hash = felt(p.transaction_hash, 'transaction_hash');
+        const place = await findTx(m, hash);
+        if (!place) {
+          // A transaction of a rolled-back block: REJECTED, so waitForTransaction fails loudly.
+          const orphanBlock = await m.chain.orphanedTx(hash);
+          if (orphanBlock === undefined) throw E.txHashNotFound();
+          const o = await m.chain.orphan(orphanBlock);
+          return { finality_status: 'REJECTED', execution_status: 'REVERTED', failure_reason: `rolled back: ${o?.reason?.reason ?? 'operator rollback'} (orphaned block ${hex(orphanBlock)})` };
+        }
         return { finality_status: place.where === 'open' ? 'PRE_CONFIRMED' : 'ACCEPTED_ON_L2', execution_status: 'SUCCEEDED' };
       },
     },

@@ -46,6 +46,8 @@ export const Tag = {
   checkpoint: 0x50, // 'P'
   /** X + hash32 -> orphaned block JSON (rolled back, kept for audit). */
   orphan: 0x58, // 'X'
+  /** y + txhash32 -> hash of the orphaned block that held it (RPC answers such txs REJECTED). */
+  orphanTx: 0x79, // 'y'
   /** Z + u64 orphaned head height -> signed rollback certificate JSON. */
   rollbackCert: 0x5a, // 'Z'
 } as const;

@@ -249,8 +249,12 @@ describe('after a rollback (WebSocket and history)', function () {
     expect(reorg.subscription_id).to.equal(heads);
     expect(reorg.result.starting_block_number).to.equal(k);
     expect(reorg.result.ending_block_number).to.be.at.least(before.block_number);
-    const err = await t.call('starknet_getTransactionStatus', { transaction_hash: tradeTx }).catch((e) => e);
-    expect(err.code).to.equal(29);
+    const status = await t.call('starknet_getTransactionStatus', { transaction_hash: tradeTx });
+    expect(status.finality_status).to.equal('REJECTED');
+    expect(status.failure_reason).to.contain('rolled back');
+    const orphan = await t.call('starknet_getBlockWithTxHashes', { block_id: { block_hash: before.block_hash } });
+    expect(orphan.status).to.equal('REJECTED');
+    expect(orphan.block_number).to.equal(before.block_number);
     expect((await t.call('perp_getTrades', { market: BTC })).map((x: any) => x.transaction_hash)).to.not.include(tradeTx);
     const acct = await t.call('perp_getAccount', { address: '0x' + b.address.toString(16) });
     expect(acct.positions).to.deep.equal([]);
