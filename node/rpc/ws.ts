@@ -28,6 +28,7 @@ import type { Duplex } from 'node:stream';
 import { WebSocketServer, WebSocket } from 'ws';
 import { getAccountView, markPrice } from '../../contracts-ts/index.ts';
 import type { Block, Receipt } from '../chain/block.ts';
+import type { OrderRecord } from '../sequencer/orderbook/index.ts';
 import { Dispatcher, type Methods } from './jsonrpc.ts';
 import type { CallContext } from './http.ts';
 import type { RpcModules } from './context.ts';
@@ -164,9 +165,18 @@ export class WsHub {
     if (p) {
       const onTx = (ev: { hash: bigint; receipt: Receipt; blockNumber: bigint }) => this.onPreConfirmed(ev.receipt, ev.blockNumber);
       const onBlock = () => void (this.conns.size > 0 && this.follow());
+      // Orders the sequencer cancelled itself (after a rollback): an explicit notice to the
+      // owner's account subscribers, then fresh book and account snapshots.
+      const onOrder = (r: OrderRecord) => {
+        const a = r.signed.order.account;
+        this.forSubs((c, id, s) => s.kind === 'account' && s.address === a && c.notify(id, s, { event: 'order_cancelled', order_hash: '0x' + r.signed.hash.toString(16), status: r.status, reason: r.reason ?? null }));
+        perp.events.accountChanged(a);
+        perp.events.bookChanged(r.signed.order.market);
+      };
       p.on('tx', onTx);
       p.on('block', onBlock);
-      this.offs.push(() => p.off('tx', onTx), () => p.off('block', onBlock));
+      p.on('order', onOrder);
+      this.offs.push(() => p.off('tx', onTx), () => p.off('block', onBlock), () => p.off('order', onOrder));
     }
     const onBook = (market: string) => this.forSubs((c, id, s) => s.kind === 'book' && s.market === market && this.scheduleSnapshot(c, id, s));
     const onAccount = (a: bigint) => this.forSubs((c, id, s) => s.kind === 'account' && s.address === a && this.scheduleSnapshot(c, id, s));

@@ -242,8 +242,14 @@ describe('after a rollback (WebSocket and history)', function () {
     const k = (await t.client.waitForTransaction(tradeTx, { intervalMs: 20 })).block_number;
     expect((await t.call('perp_getTrades', { market: BTC })).map((x: any) => x.transaction_hash)).to.include(tradeTx);
     await until(async () => c.of(heads).some((h) => h.block_number >= k + 2));
+    const acctSub = await c.call('perp_subscribeAccount', { address: '0x' + a.address.toString(16) });
+    const resting = await t.client.submitOrder(a, { market: BTC, side: 'BUY', size: '0.001', price: '60000' });
+    expect(resting.status).to.equal('OPEN');
     const before = await t.call('starknet_blockHashAndNumber');
     await t.node.maintenance.rollback(BigInt(k - 1), 'test', 0n);
+    // the rollback's cancellation of the resting order is announced to the owner's subscribers
+    await until(async () => c.of(acctSub).some((x: any) => x.event === 'order_cancelled' && x.order_hash === resting.order_hash));
+    expect((await t.call('perp_getOrder', { order_hash: resting.order_hash })).status).to.equal('CANCELLED');
     await until(async () => c.notes.some((n) => n.method === 'starknet_subscriptionReorg'));
     const reorg = c.notes.find((n) => n.method === 'starknet_subscriptionReorg').params;
     expect(reorg.subscription_id).to.equal(heads);
