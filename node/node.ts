@@ -268,7 +268,7 @@ export interface RunningFollower {
 /**
  * Starts a follower: opens and checks the chain, follows the sequencer over p2p (every block
  * verified by re-execution before it is applied) and serves the read RPC; trading calls are
- * forwarded to `sequencerRpc` or refused with error 10008 naming the sequencer.
+ * forwarded to `sequencerRpc` or refused with error 11008 naming the sequencer.
  */
 export async function startFollower(opts: FollowerOptions): Promise<RunningFollower> {
   const chain = await openChain({ dataDir: opts.dataDir, genesisPath: opts.genesisPath, log: opts.log });

@@ -162,7 +162,7 @@ async function resumeRollback(db: Db, chain: ChainStore, world: WorldState, g: G
     [
       ...(await checkpointsAbove(db, intent.target)),
       { type: 'del', key: metaKey('rollback_intent') },
-      { type: 'put', key: u64Key(Tag.rollbackCert, intent.from), value: encodeJson(certificateToJson(cert)) },
+      { type: 'put', key: u64Key(Tag.rollbackCert, BigInt((await listCertificates(db)).length)), value: encodeJson(certificateToJson(cert)) },
       { type: 'put', key: metaKey('after_rollback'), value: encodeJson({ target: intent.target, incident_id: intent.incident_id }) },
     ] as any,
     { sync: true },

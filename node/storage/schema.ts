@@ -48,7 +48,7 @@ export const Tag = {
   orphan: 0x58, // 'X'
   /** y + txhash32 -> hash of the orphaned block that held it (RPC answers such txs REJECTED). */
   orphanTx: 0x79, // 'y'
-  /** Z + u64 orphaned head height -> signed rollback certificate JSON. */
+  /** Z + u64 sequence (0, 1, 2, … in the order they happened) -> signed rollback certificate JSON. */
   rollbackCert: 0x5a, // 'Z'
 } as const;
 

@@ -280,7 +280,7 @@ describe('p2p network (stand-in chain)', function () {
     expect(fc.blocks.map((b) => b.hash)).to.deep.equal(sc.blocks.map((b) => b.hash));
   });
 
-  it('a sequencer-signed block on another branch is ignored without penalty (rollback following comes later)', async () => {
+  it('a sequencer-signed block on another branch is ignored without penalty (the stand-in chain cannot roll back; test/integration/p2p-rollback.test.ts follows real rollbacks)', async () => {
     const sc = new FakeChain();
     const seq = await node(sc, 'sequencer');
     const fc = new FakeChain();
