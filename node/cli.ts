@@ -109,22 +109,7 @@ sent to a follower are forwarded to --sequencer-rpc, or refused (error 11008) wi
         log,
       });
       printDevAccounts(node.chain.genesis, log);
-      await new Promise<void>((done) => {
-        let stopping = false;
-        const onSignal = (sig: string) => {
-          if (stopping) return;
-          stopping = true;
-          log.info(`${sig}: sealing the block in flight and closing the database`);
-          node.stop().then(done, (e) => {
-            log.error(`shutdown failed: ${(e as Error).message}`);
-            process.exitCode = 1;
-            done();
-          });
-        };
-        process.once('SIGINT', () => onSignal('SIGINT'));
-        process.once('SIGTERM', () => onSignal('SIGTERM'));
-      });
-      return 0;
+      return runUntilSignal(node, log, 'sealing the block in flight and closing the database');
     },
   },
   status: {
@@ -403,22 +388,28 @@ async function runFollower(v: Record<string, any>, p2p: { host: string; port: nu
     sequencerRpc: v['sequencer-rpc'],
     log,
   });
-  await new Promise<void>((done) => {
+  return runUntilSignal(node, log, 'stopping p2p and closing the database');
+}
+
+/** Waits for SIGINT or SIGTERM, then stops the node; 0 when it stopped cleanly. */
+function runUntilSignal(node: { stop(): Promise<void> }, log: Logger, what: string): Promise<number> {
+  return new Promise((done) => {
     let stopping = false;
     const onSignal = (sig: string) => {
       if (stopping) return;
       stopping = true;
-      log.info(`${sig}: stopping p2p and closing the database`);
-      node.stop().then(done, (e) => {
-        log.error(`shutdown failed: ${(e as Error).message}`);
-        process.exitCode = 1;
-        done();
-      });
+      log.info(`${sig}: ${what}`);
+      node.stop().then(
+        () => done(0),
+        (e) => {
+          log.error(`shutdown failed: ${(e as Error).message}`);
+          done(1);
+        },
+      );
     };
     process.once('SIGINT', () => onSignal('SIGINT'));
     process.once('SIGTERM', () => onSignal('SIGTERM'));
   });
-  return 0;
 }
 
 function printDevAccounts(g: Genesis, log: Logger): void {

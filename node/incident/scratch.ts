@@ -3,21 +3,17 @@
  * then apply the reverse diffs of canonical blocks down to the height wanted. Nothing is
  * written anywhere.
  */
-import type { StateAccess } from '../../contracts-ts/state.ts';
+import { MemoryState, type StateAccess } from '../../contracts-ts/state.ts';
 import type { ChainStore } from '../chain/store.ts';
 import type { ReverseDiff, WorldState } from '../state/index.ts';
 
-export class ScratchState implements StateAccess {
-  private storage = new Map<bigint, Map<bigint, bigint>>();
-  private nonces = new Map<bigint, bigint>();
-  private classes = new Map<bigint, bigint>();
-
+export class ScratchState extends MemoryState {
   static fromWorld(w: WorldState): ScratchState {
     const s = new ScratchState();
-    for (const [a, m] of w.storage) s.storage.set(a, new Map(m));
+    for (const [a, m] of w.storage) for (const [k, v] of m) s.setStorage(a, k, v);
     for (const [a, r] of w.contracts) {
-      s.nonces.set(a, r.nonce);
-      s.classes.set(a, r.classHash);
+      s.setNonce(a, r.nonce);
+      s.deploy(a, r.classHash);
     }
     return s;
   }
@@ -36,9 +32,9 @@ export class ScratchState implements StateAccess {
 
   clone(): ScratchState {
     const s = new ScratchState();
-    for (const [a, m] of this.storage) s.storage.set(a, new Map(m));
-    s.nonces = new Map(this.nonces);
-    s.classes = new Map(this.classes);
+    for (const [k, v] of this.storage) s.storage.set(k, v);
+    for (const [k, v] of this.nonces) s.nonces.set(k, v);
+    for (const [k, v] of this.classes) s.classes.set(k, v);
     return s;
   }
 
@@ -46,35 +42,13 @@ export class ScratchState implements StateAccess {
     for (const x of rev.storage) this.setStorage(x.address, x.key, x.prev);
     for (const c of rev.contracts) {
       if (c.prev) {
-        this.nonces.set(c.address, c.prev.nonce);
-        this.classes.set(c.address, c.prev.classHash);
+        this.setNonce(c.address, c.prev.nonce);
+        this.deploy(c.address, c.prev.classHash);
       } else {
         this.nonces.delete(c.address);
         this.classes.delete(c.address);
       }
     }
-  }
-
-  getStorage(address: bigint, key: bigint): bigint {
-    return this.storage.get(address)?.get(key) ?? 0n;
-  }
-  setStorage(address: bigint, key: bigint, value: bigint): void {
-    let m = this.storage.get(address);
-    if (!m) this.storage.set(address, (m = new Map()));
-    if (value === 0n) m.delete(key);
-    else m.set(key, value);
-  }
-  getNonce(address: bigint): bigint {
-    return this.nonces.get(address) ?? 0n;
-  }
-  setNonce(address: bigint, nonce: bigint): void {
-    this.nonces.set(address, nonce);
-  }
-  getClassHash(address: bigint): bigint {
-    return this.classes.get(address) ?? 0n;
-  }
-  deploy(address: bigint, classHash: bigint): void {
-    this.classes.set(address, classHash);
   }
 }
 
