@@ -7,7 +7,7 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { join, resolve } from 'node:path';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { createLogger, isLogLevel, type Logger } from './log.ts';
-import { encodeShortString, getStarkKey, parseFelt, randomPrivateKey, toHex } from './crypto/index.ts';
+import { encodeShortString, getStarkKey, parseFelt, randomPrivateKey, toHex, useBackend, type BackendChoice } from './crypto/index.ts';
 import { DataDirInUseError } from './storage/lock.ts';
 import type { Checkpoint } from './chain/checkpoints.ts';
 import type { Genesis } from './chain/genesis.ts';
@@ -52,7 +52,8 @@ const commands: Record<string, Command> = {
     summary: 'run a node (devnet sequencer by default)',
     usage: `perpnode start [--data-dir ./data] [--genesis genesis/devnet.json] [--rpc-host 127.0.0.1]
                 [--rpc-port 5050] [--admin-port 5055|off] [--block-time-ms 1000]
-                [--feeder walk|off|<replay.json>] [--checkpoint-interval N] [--log-level info]
+                [--feeder walk|off|<replay.json>] [--checkpoint-interval N] [--crypto auto|js|native]
+                [--log-level info]
                 [--role sequencer|follower] [--p2p-host 127.0.0.1] [--p2p-port 5051|off]
                 [--bootstrap <multiaddr>]... [--sequencer-rpc <url>]
 
@@ -60,6 +61,8 @@ Starts the sequencer: opens (or initialises from the genesis file) the data dire
 the head's state root and signature, produces a block every --block-time-ms while
 transactions wait (a heartbeat block at least every 10 s otherwise), and serves JSON-RPC.
 The admin port (127.0.0.1 only) needs the bearer token in <data-dir>/admin.token.
+--crypto: the hash/signature backend; auto (default) uses the native addon when it loads, else the
+JavaScript reference (logged); native refuses to start without the addon. Results are identical.
 --feeder: on a devnet (the genesis holds an oracle private key) a built-in feeder signs oracle
 prices every 2 s: a seeded random walk by default, or a replay file; 'off' disables it.
 SIGINT/SIGTERM seal the block in flight, close the database and exit 0.
@@ -82,8 +85,12 @@ sent to a follower are forwarded to --sequencer-rpc, or refused (error 11008) wi
       'block-time-ms': { type: 'string' },
       feeder: { type: 'string', default: 'walk' },
       'checkpoint-interval': { type: 'string' },
+      crypto: { type: 'string', default: 'auto' },
     },
     async run(v, log) {
+      if (!['js', 'native', 'auto'].includes(v.crypto)) throw new UsageError('--crypto must be js, native or auto');
+      const picked = await useBackend(v.crypto as BackendChoice);
+      log.info(`crypto backend: ${picked.backend.name}${picked.note ? ` (${picked.note})` : ''}`);
       const role = v.role;
       if (role !== 'sequencer' && role !== 'follower') throw new UsageError('--role must be sequencer or follower');
       const p2pOff = v['p2p-port'] === 'off';

@@ -3,10 +3,10 @@
  * and answers with valid params; batch, id, params and error rules; the Starknet error codes.
  */
 import { expect } from 'chai';
-import { randomPrivateKey } from '../../node/crypto/index.ts';
+import { randomPrivateKey, sign } from '../../node/crypto/index.ts';
 import { createSigner, parseSize, parsePrice, type Signer } from '../../node/client/index.ts';
 import { ACC } from '../../contracts-ts/layout.ts';
-import { eventSelector } from '../../contracts-ts/index.ts';
+import { eventSelector, oracleUpdateHash } from '../../contracts-ts/index.ts';
 import { rpcMethods } from '../../node/rpc/methods.ts';
 import { HTTP_METHODS, startTestNode, until, type TestNode } from './rpc.fixtures.ts';
 
@@ -82,6 +82,14 @@ describe('JSON-RPC conformance (HTTP)', function () {
       perp_getFunding: () => t.call('perp_getFunding', [BTC]),
       perp_getVault: () => t.call('perp_getVault'),
       devnet_mint: () => t.client.devnetMint(maker.address, '5'),
+      perp_submitOracleUpdate: () => {
+        const g = t.node.chain.genesis;
+        const oracle = g.exchange.oracles[0]!;
+        const ts = BigInt(Math.floor(Date.now() / 1000)) + 5n;
+        const prices = [{ market: BTC, price: 65_000n * 10n ** 8n }];
+        const s = sign(oracleUpdateHash({ timestamp: ts, prices }, oracle.publicKey, g.chainId), oracle.privateKey!);
+        return t.call('perp_submitOracleUpdate', { oracle_update: { signer: hex(oracle.publicKey), timestamp: hex(ts), prices: prices.map((p) => ({ market: p.market, price: hex(p.price) })) }, signature: [hex(s.r), hex(s.s)] });
+      },
     };
     expect(Object.keys(calls).sort()).to.deep.equal([...HTTP_METHODS].sort());
     for (const name of HTTP_METHODS) {

@@ -117,5 +117,6 @@ export const HTTP_METHODS = [
   'perp_getMarkets',
   'perp_getFunding',
   'perp_getVault',
+  'perp_submitOracleUpdate',
   'devnet_mint',
 ];

@@ -1,0 +1,18 @@
+/**
+ * Mocha root hook: picks the crypto backend for in-process code under test.
+ * PERPNODE_CRYPTO=js|native|auto (default auto: native when the addon loads). `npm test` runs
+ * the whole suite on the default and the trie, state and block tests again on js, so both
+ * backends are exercised in CI.
+ */
+import { useBackend, type BackendChoice } from '../../node/crypto/index.ts';
+
+const choice = (process.env.PERPNODE_CRYPTO ?? 'auto') as BackendChoice;
+if (!['js', 'native', 'auto'].includes(choice)) throw new Error(`PERPNODE_CRYPTO must be js, native or auto, not ${choice}`);
+
+export const mochaHooks = {
+  async beforeAll(this: Mocha.Context) {
+    const r = await useBackend(choice);
+    if (process.env.PERPNODE_REQUIRE_NATIVE === '1' && r.backend.name !== 'native') throw new Error(`native crypto backend required but unavailable: ${r.note ?? ''}`);
+    console.log(`  crypto backend: ${r.backend.name}${r.note ? ` (${r.note})` : ''}`);
+  },
+};
