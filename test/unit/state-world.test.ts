@@ -5,6 +5,8 @@ import { WorldState } from '../../node/state/index.ts';
 import { createTrie } from '../../node/trie/index.ts';
 import { contractLeaf, globalRoot } from '../../node/state/commitment.ts';
 import { tempDir } from '../helpers/tmp.ts';
+import { vectorsPath } from '../helpers/vectors.ts';
+import { readFileSync } from 'node:fs';
 
 async function commit(world: WorldState, dir: OpenedDataDir, writes: (p: ReturnType<WorldState['newBlock']>) => void) {
   const p = world.newBlock();
@@ -44,6 +46,19 @@ describe('world state over LevelDB', () => {
     contracts.put(0x100n, contractLeaf('pedersen', 0xaaan, r100, 3n));
     contracts.put(0x200n, contractLeaf('pedersen', 0xbbbn, 0n, 0n));
     expect(world.root).to.equal(globalRoot(await contracts.commit(), 0n));
+  });
+
+  it('with pedersen, contract storage roots equal Starknet trie roots (public vectors)', async () => {
+    const V = JSON.parse(readFileSync(vectorsPath(), 'utf8'));
+    const world = await WorldState.load(dir.db, 'pedersen');
+    const cases = V.trie_roots_pedersen_height_251.filter((c: any) => c.leaves.length > 0);
+    await commit(world, dir, (p) => {
+      cases.forEach((c: any, i: number) => {
+        p.deploy(0x1000n + BigInt(i), 0x77n);
+        for (const [k, v] of c.leaves) p.setStorage(0x1000n + BigInt(i), BigInt(k), BigInt(v));
+      });
+    });
+    cases.forEach((c: any, i: number) => expect(world.contracts.get(0x1000n + BigInt(i))!.storageRoot).to.equal(BigInt(c.root)));
   });
 
   it('a reverted transaction leaves no trace', async () => {
