@@ -24,7 +24,7 @@ import { replayRun } from './lib/replay.ts';
 import { dist, table, type BenchReport } from './lib/report.ts';
 import { copySnapshot, defaultCacheDir, dirSize, ensureKeys, ensureSnapshot } from './lib/setup.ts';
 import { TaskPool } from './lib/tasks.ts';
-import { loadWorkload, roles } from './lib/workload.ts';
+import { cachedChunks, loadWorkload, roles } from './lib/workload.ts';
 
 export interface BenchOptions {
   accounts: number;
@@ -235,7 +235,8 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
     const rates = readRates(o.cacheDir);
     const rateKey = `${runCrypto}-${o.mode}`;
     const expected = o.rate > 0 ? o.rate : (rates[rateKey] ?? (runCrypto === 'native' ? 1500 : 150));
-    const chunks = Math.max(1, Math.ceil((o.duration * expected * 1.5) / o.chunk) + 1);
+    // Enough for the expected pace, and whatever is already signed (loading is cheap).
+    const chunks = Math.max(1, Math.ceil((o.duration * expected * 1.5) / o.chunk) + 1, cachedChunks(o.cacheDir, snap.id, accounts.length, o.seed, o.chunk));
     const events = await loadWorkload({ cacheDir: o.cacheDir, chunk: o.chunk, genesisId: snap.id, g, accounts, seed: o.seed }, chunks, tasks, progress);
     if (taskPool) await (taskPool as TaskPool).close();
     taskPool = null;

@@ -269,14 +269,26 @@ function sha(s: string): string {
 
 const hx = (x: bigint) => x.toString(16);
 
+function workloadDir(cacheDir: string, genesisId: string, n: number, seed: number, chunk: number): string {
+  const id = sha(JSON.stringify({ v: GEN_VERSION, genesis: genesisId, n, seed, chunk })).slice(0, 16);
+  return join(cacheDir, `work-${id}`);
+}
+
+/** How many consecutive chunks of this workload are already signed and cached. */
+export function cachedChunks(cacheDir: string, genesisId: string, n: number, seed: number, chunk: number): number {
+  const dir = workloadDir(cacheDir, genesisId, n, seed, chunk);
+  let c = 0;
+  while (existsSync(join(dir, `chunk-${c}.json`))) c++;
+  return c;
+}
+
 /**
  * The first `chunks` chunks of the signed workload (spec.chunk actions each), from the cache or
  * generated (hashes and signatures on the worker pool) and cached.
  */
 export async function loadWorkload(spec: WorkloadSpec, chunks: number, tasks: () => Promise<TaskPool>, progress?: Progress): Promise<BenchEvent[]> {
   const { g, accounts } = spec;
-  const id = sha(JSON.stringify({ v: GEN_VERSION, genesis: spec.genesisId, n: accounts.length, seed: spec.seed, chunk: spec.chunk })).slice(0, 16);
-  const dir = join(spec.cacheDir, `work-${id}`);
+  const dir = workloadDir(spec.cacheDir, spec.genesisId, accounts.length, spec.seed, spec.chunk);
   mkdirSync(dir, { recursive: true });
   const planner = new Planner(accounts.length, g, spec.seed);
   const oracle = g.exchange.oracles.find((k) => k.privateKey !== undefined);

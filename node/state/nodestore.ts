@@ -6,9 +6,14 @@
  */
 import type { ClassicLevel } from 'classic-level';
 import { decodeNode, encodeNode, NodeCache, type NodeStore, type TrieNode } from '../trie/index.ts';
-import { feltKey, Tag } from '../storage/schema.ts';
+import { nodeDbKey } from '../trie/store.ts';
+import { writeFelt } from '../trie/codec.ts';
+import { Tag } from '../storage/schema.ts';
 
 export type Db = ClassicLevel<Uint8Array, Uint8Array>;
+
+/** Table T's key prefix; nodeDbKey(prefix, hash) = feltKey(Tag.trieNode, hash), written without a per-byte bigint loop. */
+const NODE_PREFIX = Uint8Array.of(Tag.trieNode);
 
 export class LevelNodeStore implements NodeStore {
   readonly cache: NodeCache;
@@ -25,7 +30,7 @@ export class LevelNodeStore implements NodeStore {
    * the trie merge then stays synchronous); asynchronous otherwise.
    */
   get(hash: bigint): TrieNode | undefined | Promise<TrieNode | undefined> {
-    const key = feltKey(Tag.trieNode, hash);
+    const key = nodeDbKey(NODE_PREFIX, hash);
     const db = this.db as Db & { getSync?: (k: Uint8Array) => Uint8Array | undefined };
     if (typeof db.getSync === 'function' && db.status === 'open') {
       const raw = db.getSync(key);
@@ -41,8 +46,15 @@ export class LevelNodeStore implements NodeStore {
 
   /** Batch ops that persist new nodes. */
   static ops(nodes: Map<bigint, TrieNode>): { type: 'put'; key: Uint8Array; value: Uint8Array }[] {
-    const out: { type: 'put'; key: Uint8Array; value: Uint8Array }[] = [];
-    for (const [h, n] of nodes) out.push({ type: 'put', key: feltKey(Tag.trieNode, h), value: encodeNode(n) });
+    const out: { type: 'put'; key: Uint8Array; value: Uint8Array }[] = new Array(nodes.size);
+    let i = 0;
+    for (const [h, n] of nodes) {
+      // The key's felt is written in place (no intermediate 32-byte array).
+      const key = new Uint8Array(33);
+      key[0] = Tag.trieNode;
+      writeFelt(new DataView(key.buffer), 1, h);
+      out[i++] = { type: 'put', key, value: encodeNode(n) };
+    }
     return out;
   }
 }

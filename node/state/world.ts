@@ -8,6 +8,7 @@
  */
 import type { StateAccess } from '../../contracts-ts/state.ts';
 import { createTrie, Trie, type TrieNode } from '../trie/index.ts';
+import { feltBytes } from '../trie/codec.ts';
 import { backend } from '../crypto/index.ts';
 import { decodeJson, decodeStorageKey, decodeFeltKey, encodeJson, feltKey, metaKey, storageKey, Tag, tagRange, bigIntToBytes32, bytesToBigInt } from '../storage/schema.ts';
 import { classLeaf, globalRoot, type TrieHash } from './commitment.ts';
@@ -399,7 +400,7 @@ export class PendingState implements StateAccess {
     for (const [address, changes] of storageChanges)
       for (const c of changes) {
         const k = storageKey(address, c.key);
-        ops.push(c.value === 0n ? { type: 'del', key: k } : { type: 'put', key: k, value: bigIntToBytes32(c.value) });
+        ops.push(c.value === 0n ? { type: 'del', key: k } : { type: 'put', key: k, value: feltBytes(c.value) });
       }
     ops.push(...LevelNodeStore.ops(newNodes));
     const digest = new FlatDigest(base.digest.value);
@@ -442,7 +443,7 @@ export class PendingState implements StateAccess {
         base.classesRoot = classesRoot;
         base.digest.value = digest.value;
         base.storedDigest = digest.value;
-        for (const [h, n] of newNodes) base.nodes.remember(h, n);
+        // The new nodes are already in the shared node cache (takeWrites put them there).
       },
     };
   }
