@@ -43,8 +43,10 @@ export function eventLeaf(txHash: bigint, e: ContractEvent): bigint {
  * charges no gas and sends no L1 messages, so fee 0, messages poseidon([0]), no revert
  * (succeeded transactions only), gas poseidon([0, 0, 0]).
  */
-const NO_MESSAGES = () => poseidonHashMany([0n]);
-const NO_GAS = () => poseidonHashMany([0n, 0n, 0n]);
+let noMessages: bigint | undefined;
+let noGas: bigint | undefined;
+const NO_MESSAGES = () => (noMessages ??= poseidonHashMany([0n]));
+const NO_GAS = () => (noGas ??= poseidonHashMany([0n, 0n, 0n]));
 export function receiptLeaf(r: Receipt, revertReason?: string): bigint {
   return poseidonHashMany([r.transaction_hash, 0n, NO_MESSAGES(), revertReason ? starknetKeccak(revertReason) : 0n, NO_GAS()]);
 }

@@ -12,6 +12,7 @@ import { commitments, receiptToJson, type Block, type Receipt } from './block.ts
 import { execContext, headerTemplate, type Genesis } from './genesis.ts';
 import { blockHash, stateDiffCommitment, stateDiffLength, type BlockHeader } from './header.ts';
 import { ChainStore } from './store.ts';
+import { writeBatch } from '../state/nodestore.ts';
 
 export class BlockRejected extends Error {
   constructor(
@@ -131,7 +132,7 @@ export async function replayBlock(block: Block, parent: { hash: bigint; header: 
 export async function importBlock(db: Db, block: Block, parent: { hash: bigint; header: BlockHeader }, world: WorldState, g: Genesis, opts: ReplayOptions = {}): Promise<void> {
   const r = await replayBlock(block, parent, world, g, opts);
   const t0 = opts.timing ? performance.now() : 0;
-  await db.batch(r.ops as any, { sync: true });
+  await writeBatch(db, r.ops, { sync: true });
   if (opts.timing) opts.timing.commitMs += performance.now() - t0;
   r.state.apply();
 }

@@ -75,17 +75,26 @@ export function decodeShortString(x: bigint): string {
   return s;
 }
 
+const M64 = (1n << 64n) - 1n;
+
+/** Big-endian bytes to bigint; 32-byte inputs (every key and felt here) take four 64-bit reads. */
 export function bytesToBigInt(b: Uint8Array): bigint {
+  if (b.length === 32) {
+    const v = new DataView(b.buffer, b.byteOffset, 32);
+    return (v.getBigUint64(0) << 192n) | (v.getBigUint64(8) << 128n) | (v.getBigUint64(16) << 64n) | v.getBigUint64(24);
+  }
   let x = 0n;
   for (const byte of b) x = (x << 8n) | BigInt(byte);
   return x;
 }
 
+/** A value below 2^256 as 32 big-endian bytes (four 64-bit writes). */
 export function bigIntToBytes32(x: bigint): Uint8Array {
   const out = new Uint8Array(32);
-  for (let i = 31; i >= 0; i--) {
-    out[i] = Number(x & 0xffn);
-    x >>= 8n;
-  }
+  const v = new DataView(out.buffer);
+  v.setBigUint64(24, x & M64);
+  v.setBigUint64(16, (x >> 64n) & M64);
+  v.setBigUint64(8, (x >> 128n) & M64);
+  v.setBigUint64(0, (x >> 192n) & M64);
   return out;
 }

@@ -22,6 +22,7 @@ import { checkpointOps } from '../chain/checkpoints.ts';
 import type { Logger } from '../log.ts';
 import type { Db, DbOp, PendingState, WorldState } from '../state/index.ts';
 import { Mutex } from './mutex.ts';
+import { writeBatch } from '../state/nodestore.ts';
 import { SignatureCache } from './sigcache.ts';
 
 export interface ProducerModules {
@@ -132,6 +133,8 @@ export class Producer extends EventEmitter {
   private lastSealMs: number;
   /** Book changes not yet persisted: seal after the block time even without transactions. */
   private dirty = false;
+  /** An early seal (the open block is full) is already queued. */
+  private sealQueued = false;
   private queued: DbOp[] = [];
   halted: string | null = null;
   readonly sigCache = new SignatureCache();
@@ -261,7 +264,11 @@ export class Producer extends EventEmitter {
     open.receipts.push(receipt);
     open.hashes.add(hash);
     this.emit('tx', { hash, receipt, blockNumber: open.number });
-    if (open.txs.length >= this.opts.maxBlockTransactions) queueMicrotask(() => void this.sealNow().catch((e) => this.m.log.error(`seal failed: ${e}`)));
+    if (open.txs.length >= this.opts.maxBlockTransactions && !this.sealQueued) {
+      // one early seal per full block (not one per transaction still waiting for the lock)
+      this.sealQueued = true;
+      queueMicrotask(() => void this.sealNow().catch((e) => this.m.log.error(`seal failed: ${e}`)));
+    }
     return { hash, receipt };
   }
 
@@ -364,7 +371,7 @@ export class Producer extends EventEmitter {
     const every = BigInt(this.m.genesis.checkpointInterval);
     if (every > 0n && header.block_number % every === 0n)
       ops.push(...checkpointOps({ height: header.block_number, block_hash: hash, state_root: state.root, label: `auto-${header.block_number}`, time: new Date().toISOString() }));
-    await this.m.db.batch(ops as any, { sync: true });
+    await writeBatch(this.m.db, ops, { sync: true });
     const tEnd = performance.now();
     const hEnd = st.hashes();
     st.push({
@@ -388,6 +395,7 @@ export class Producer extends EventEmitter {
     state.apply();
     this.open = null;
     this.dirty = false;
+    this.sealQueued = false;
     this.queued = [];
     this.head = { number: header.block_number, hash, header };
     this.lastSealMs = this.now();

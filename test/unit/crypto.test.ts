@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import fc from 'fast-check';
 import { readFileSync } from 'node:fs';
 import { ec } from 'starknet';
 import * as C from '../../node/crypto/index.ts';
@@ -27,6 +28,20 @@ describe('crypto (shared vectors)', () => {
     expect(() => C.poseidonHash(-1n, 0n)).to.throw(/field element/);
     expect(() => C.parseFelt('0xzz')).to.throw(/hex/);
     expect(() => C.parseFelt('0x' + 'f'.repeat(64))).to.throw(/field element/);
+  });
+});
+
+describe('felt bytes', () => {
+  it('bigIntToBytes32 / bytesToBigInt round-trip and agree with a byte-by-byte reference', () => {
+    fc.assert(
+      fc.property(fc.bigInt({ min: 0n, max: 2n ** 256n - 1n }), (x) => {
+        const b = C.bigIntToBytes32(x);
+        let ref = 0n;
+        for (const byte of b) ref = (ref << 8n) | BigInt(byte);
+        return b.length === 32 && ref === x && C.bytesToBigInt(b) === x;
+      }),
+    );
+    expect(C.bytesToBigInt(Uint8Array.of(1, 0))).to.equal(256n);
   });
 });
 
