@@ -53,6 +53,7 @@ const commands: Record<string, Command> = {
     usage: `perpnode start [--data-dir ./data] [--genesis genesis/devnet.json] [--rpc-host 127.0.0.1]
                 [--rpc-port 5050] [--admin-port 5055|off] [--block-time-ms 1000]
                 [--feeder walk|off|<replay.json>] [--checkpoint-interval N] [--crypto auto|js|native]
+                [--verify-workers 2]
                 [--log-level info]
                 [--role sequencer|follower] [--p2p-host 127.0.0.1] [--p2p-port 5051|off]
                 [--bootstrap <multiaddr>]... [--sequencer-rpc <url>]
@@ -61,6 +62,8 @@ Starts the sequencer: opens (or initialises from the genesis file) the data dire
 the head's state root and signature, produces a block every --block-time-ms while
 transactions wait (a heartbeat block at least every 10 s otherwise), and serves JSON-RPC.
 The admin port (127.0.0.1 only) needs the bearer token in <data-dir>/admin.token.
+--verify-workers: threads that check signatures before transactions take the block lock (0 =
+check them inline).
 --crypto: the hash/signature backend; auto (default) uses the native addon when it loads, else the
 JavaScript reference (logged); native refuses to start without the addon. Results are identical.
 --feeder: on a devnet (the genesis holds an oracle private key) a built-in feeder signs oracle
@@ -86,6 +89,7 @@ sent to a follower are forwarded to --sequencer-rpc, or refused (error 11008) wi
       feeder: { type: 'string', default: 'walk' },
       'checkpoint-interval': { type: 'string' },
       crypto: { type: 'string', default: 'auto' },
+      'verify-workers': { type: 'string', default: '2' },
     },
     async run(v, log) {
       if (!['js', 'native', 'auto'].includes(v.crypto)) throw new UsageError('--crypto must be js, native or auto');
@@ -111,6 +115,7 @@ sent to a follower are forwarded to --sequencer-rpc, or refused (error 11008) wi
         rpcPort: intOpt(v['rpc-port'], 'rpc-port', 0, 65535),
         adminPort: v['admin-port'] === 'off' ? null : intOpt(v['admin-port'], 'admin-port', 0, 65535),
         feeder: v.feeder,
+        verifyWorkers: intOpt(v['verify-workers'], 'verify-workers', 0, 64),
         checkpointInterval: v['checkpoint-interval'] === undefined ? undefined : intOpt(v['checkpoint-interval'], 'checkpoint-interval', 0, Number.MAX_SAFE_INTEGER),
         blockTimeMs: v['block-time-ms'] === undefined ? undefined : intOpt(v['block-time-ms'], 'block-time-ms', 1, 3_600_000),
         log,

@@ -19,6 +19,7 @@ import { adminMethods } from './rpc/admin.ts';
 import { bearerMatches, ensureAdminToken } from './rpc/admin-token.ts';
 import { ExchangeService } from './sequencer/exchange.ts';
 import { Maintenance } from './sequencer/maintenance.ts';
+import { VerifyPool } from './sequencer/verify-pool.ts';
 import { OracleFeeder, type FeederSource } from './sequencer/feeder.ts';
 import { ForwardingDispatcher, startP2P, TRADING_METHODS, type P2POptions, type P2PService } from './p2p/index.ts';
 import { chainForP2P } from './p2p/chain.ts';
@@ -107,6 +108,8 @@ export interface StartOptions {
   rpc?: RpcOptions;
   /** Overrides the genesis checkpoint_interval (automatic checkpoints every N blocks; 0 = none). */
   checkpointInterval?: number;
+  /** Worker threads checking signatures before the producer lock (0 = none: checked inline). */
+  verifyWorkers?: number;
 }
 
 export interface RunningNode {
@@ -126,6 +129,7 @@ export async function startSequencer(opts: StartOptions): Promise<RunningNode> {
   const chain = await openChain({ dataDir: opts.dataDir, genesisPath: opts.genesisPath, log: opts.log });
   const g = chain.genesis;
   let producer: Producer | undefined;
+  let pool: VerifyPool | undefined;
   let p2p: P2PService | null = null;
   const servers: import('node:http').Server[] = [];
   let stopWs: () => Promise<void> = async () => undefined;
@@ -149,6 +153,11 @@ export async function startSequencer(opts: StartOptions): Promise<RunningNode> {
       { blockTimeMs: opts.blockTimeMs ?? g.blockTimeMs, heartbeatMs: g.heartbeatMs, maxBlockTransactions: g.maxBlockTransactions, maxQueue: 10_000 },
     );
     exchange = await ExchangeService.create(producer, g.exchange, chain.db);
+    if (opts.verifyWorkers && opts.verifyWorkers > 0) {
+      pool = await VerifyPool.create({ size: opts.verifyWorkers });
+      producer.sigCache.attachPool(pool);
+      opts.log.info(`signature checks on ${opts.verifyWorkers} worker thread(s) (${pool.backendName} crypto)`);
+    }
     // An online rollback's certificate goes to followers before the first block of the new branch.
     const onRollback = (c: RollbackCertificate) => void p2p?.publishRollback(c);
     const maintenance = new Maintenance({ db: chain.db, chain: chain.chain, world: chain.world, genesis: g, producer, exchange, log: opts.log.child('maintenance'), onRollback });
@@ -229,6 +238,7 @@ export async function startSequencer(opts: StartOptions): Promise<RunningNode> {
         await stopWs();
         for (const s of servers) await closeServer(s);
         await p.stop();
+        await pool?.close();
         await p2p?.stop();
         await chain.close();
       },
@@ -237,6 +247,7 @@ export async function startSequencer(opts: StartOptions): Promise<RunningNode> {
     await stopWs();
     for (const s of servers) await closeServer(s);
     if (producer) await producer.stop().catch(() => undefined);
+    await pool?.close().catch(() => undefined);
     await p2p?.stop().catch(() => undefined);
     await chain.close();
     throw e;

@@ -136,6 +136,7 @@ export class ExchangeService {
 
   /** perp_submitOrder: validate against the open block's state, match, settle fills on-chain. */
   async submitOrder(signed: SignedOrder): Promise<SubmitResult> {
+    await this.producer.precheck({ type: 'TRIGGER', order: signed }); // the order's signature, on the pool
     return this.producer.lock.run(() => {
       this.producer.assertOpenable();
       const ctx = this.producer.ensureOpenCtx();
@@ -150,6 +151,7 @@ export class ExchangeService {
 
   /** perp_cancelOrder: the signed CANCEL goes on-chain, then leaves the book. */
   async cancel(tx: CancelTx): Promise<{ hash: bigint; receipt: Receipt; record?: OrderRecord }> {
+    await this.producer.precheck(tx);
     return this.producer.lock.run(() => {
       const r = this.producer.executeLocked(tx);
       const record = this.matcher.cancel(tx.orderHash);
@@ -183,6 +185,7 @@ export class ExchangeService {
 
   /** An oracle update: on-chain, then conditional orders whose trigger the new mark crosses fire. */
   async oracleUpdate(tx: OracleUpdateTx): Promise<{ hash: bigint; receipt: Receipt; fills: { fill: Fill; txHash: bigint }[] }> {
+    await this.producer.precheck(tx);
     return this.producer.lock.run(() => {
       const r = this.producer.executeLocked(tx);
       const fills = this.afterMarkChange(tx.prices.map((p) => p.market));

@@ -22,6 +22,8 @@ import { checkpointOps } from '../chain/checkpoints.ts';
 import type { Logger } from '../log.ts';
 import type { Db, DbOp, PendingState, WorldState } from '../state/index.ts';
 import { Mutex } from './mutex.ts';
+import { signatureJobs } from './verify-pool.ts';
+import { ACC } from '../../contracts-ts/layout.ts';
 import { writeBatch } from '../state/nodestore.ts';
 import { SignatureCache } from './sigcache.ts';
 
@@ -278,7 +280,23 @@ export class Producer extends EventEmitter {
     if (this.lock.queued >= this.opts.maxQueue) throw new RejectedError('MEMPOOL_FULL', 'too many transactions waiting; retry later');
     const hash = txHash(tx, this.m.genesis.chainId);
     if (await this.m.chain.txLocation(hash)) throw new RejectedError('DUPLICATE_TX', 'transaction already included in a block');
+    await this.precheck(tx);
     return this.lock.run(() => this.executeLocked(tx));
+  }
+
+  /**
+   * Verifies a transaction's signatures on the worker pool (when one is attached) before the
+   * lock, so execution finds them in the cache and both cores work. Keys come from the head
+   * state; a key not known yet (an account deployed in the open block) is checked inline.
+   */
+  async precheck(tx: PerpTx): Promise<void> {
+    const g = this.m.genesis;
+    const keyOf = (account: bigint) => this.m.world.getStorage(account, ACC.publicKey) || undefined;
+    try {
+      await this.sigCache.prepare(signatureJobs(tx, keyOf, g.chainId, g.exchange.bridgeOperator.publicKey));
+    } catch (e) {
+      this.m.log.debug(`signature pool failed, verifying inline: ${(e as Error).message}`);
+    }
   }
 
   /** System transactions the sequencer proposes at seal time; a failing one is skipped. */
