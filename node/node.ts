@@ -15,7 +15,9 @@ import { Dispatcher } from './rpc/jsonrpc.ts';
 import { closeServer, startHttp, type CallContext } from './rpc/http.ts';
 import { createRpc, type RpcOptions } from './rpc/methods.ts';
 import type { RpcModules } from './rpc/context.ts';
-import { adminMethods } from './rpc/admin.ts';
+import { adminMethods, type AdminModules } from './rpc/admin.ts';
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
 import { bearerMatches, ensureAdminToken } from './rpc/admin-token.ts';
 import { ExchangeService } from './sequencer/exchange.ts';
 import { Maintenance } from './sequencer/maintenance.ts';
@@ -181,32 +183,13 @@ export async function startSequencer(opts: StartOptions): Promise<RunningNode> {
     const rpc = createRpc(modules, opts.rpc);
     const ws = rpc.createWs(onInternalError);
     stopWs = () => ws.close();
-    const rpcServer = await startHttp(new Dispatcher<CallContext>(rpc.methods, { maxBatch: 100, onInternalError }), {
-      host: opts.rpcHost,
-      port: opts.rpcPort,
-      paths: ['/', '/rpc/v0_10'],
-      maxBodyBytes: 1 << 20,
-      requestTimeoutMs: 30_000,
-      ratePerSec: 2000,
-      burst: 4000,
-      onUpgrade: (req, socket, head) => ws.handleUpgrade(req, socket, head),
-    });
+    const rpcServer = await servePublic(new Dispatcher<CallContext>(rpc.methods, { maxBatch: 100, onInternalError }), ws, opts.rpcHost, opts.rpcPort);
     servers.push(rpcServer);
     const rpcUrl = `http://${opts.rpcHost}:${boundPort(rpcServer)}`;
     let adminUrl: string | null = null;
     if (opts.adminPort !== null) {
-      const token = ensureAdminToken(opts.dataDir);
       const admin = { ...modules, maintenance, startedAt: Date.now(), ...(p2p ? { peers: () => p2p!.status() } : {}) };
-      const adminServer = await startHttp(new Dispatcher<CallContext>(adminMethods(admin), { maxBatch: 10, onInternalError }), {
-        host: '127.0.0.1',
-        port: opts.adminPort ?? 5055,
-        paths: ['/'],
-        maxBodyBytes: 64 << 10,
-        requestTimeoutMs: 300_000,
-        ratePerSec: 50,
-        burst: 100,
-        authorize: (req) => bearerMatches(req, token),
-      });
+      const adminServer = await serveAdmin(admin, opts.dataDir, opts.adminPort ?? 5055, 300_000, onInternalError);
       servers.push(adminServer);
       adminUrl = `http://127.0.0.1:${boundPort(adminServer)}`;
     }
@@ -298,32 +281,13 @@ export async function startFollower(opts: FollowerOptions): Promise<RunningFollo
     const ws = rpc.createWs(onInternalError);
     stopWs = () => ws.close();
     const dispatcher = new ForwardingDispatcher<CallContext>(rpc.methods, { maxBatch: 100, onInternalError }, { methods: TRADING_METHODS, sequencerRpc: opts.sequencerRpc, sequencer });
-    const rpcServer = await startHttp(dispatcher, {
-      host: opts.rpcHost,
-      port: opts.rpcPort,
-      paths: ['/', '/rpc/v0_10'],
-      maxBodyBytes: 1 << 20,
-      requestTimeoutMs: 30_000,
-      ratePerSec: 2000,
-      burst: 4000,
-      onUpgrade: (req, socket, head) => ws.handleUpgrade(req, socket, head),
-    });
+    const rpcServer = await servePublic(dispatcher, ws, opts.rpcHost, opts.rpcPort);
     servers.push(rpcServer);
     const rpcUrl = `http://${opts.rpcHost}:${boundPort(rpcServer)}`;
     let adminUrl: string | null = null;
     if (opts.adminPort !== null) {
-      const token = ensureAdminToken(opts.dataDir);
       const admin = { ...modules, startedAt: Date.now(), peers: () => live.status() };
-      const adminServer = await startHttp(new Dispatcher<CallContext>(adminMethods(admin), { maxBatch: 10, onInternalError }), {
-        host: '127.0.0.1',
-        port: opts.adminPort ?? 5055,
-        paths: ['/'],
-        maxBodyBytes: 64 << 10,
-        requestTimeoutMs: 60_000,
-        ratePerSec: 50,
-        burst: 100,
-        authorize: (req) => bearerMatches(req, token),
-      });
+      const adminServer = await serveAdmin(admin, opts.dataDir, opts.adminPort ?? 5055, 60_000, onInternalError);
       servers.push(adminServer);
       adminUrl = `http://127.0.0.1:${boundPort(adminServer)}`;
     }
@@ -366,6 +330,35 @@ async function latestCertificate(c: Chain): Promise<RollbackCertificate | undefi
     if (!best || cert.target_height > best.target_height || (cert.target_height === best.target_height && cert.orphaned_head_height > best.orphaned_head_height)) best = cert;
   }
   return best;
+}
+
+/** The public JSON-RPC server: HTTP on / and /rpc/v0_10, WebSocket upgrades, its limits. */
+function servePublic(dispatcher: Dispatcher<CallContext>, ws: { handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void }, host: string, port: number) {
+  return startHttp(dispatcher, {
+    host,
+    port,
+    paths: ['/', '/rpc/v0_10'],
+    maxBodyBytes: 1 << 20,
+    requestTimeoutMs: 30_000,
+    ratePerSec: 2000,
+    burst: 4000,
+    onUpgrade: (req, socket, head) => ws.handleUpgrade(req, socket, head),
+  });
+}
+
+/** The admin server: 127.0.0.1 only, every request needs the bearer token in <data-dir>/admin.token. */
+function serveAdmin(admin: AdminModules, dataDir: string, port: number, requestTimeoutMs: number, onInternalError: (method: string, e: unknown) => void) {
+  const token = ensureAdminToken(dataDir);
+  return startHttp(new Dispatcher<CallContext>(adminMethods(admin), { maxBatch: 10, onInternalError }), {
+    host: '127.0.0.1',
+    port,
+    paths: ['/'],
+    maxBodyBytes: 64 << 10,
+    requestTimeoutMs,
+    ratePerSec: 50,
+    burst: 100,
+    authorize: (req) => bearerMatches(req, token),
+  });
 }
 
 function boundPort(server: import('node:http').Server): number {
