@@ -165,24 +165,28 @@ export async function buildGenesisBlock(g: Genesis, world: WorldState): Promise<
   }
   applyGenesis(pending, g.exchange, execContext(g, 0n, g.timestamp));
   const state = await pending.finalize();
-  const c = commitments([], []);
-  const header: BlockHeader = {
+  const header = makeHeader(g, 0n, 0n, g.timestamp, state, commitments([], []));
+  const hash = blockHash(header);
+  const signature: [bigint, bigint] = g.sequencer.privateKey ? toPair(sign(hash, g.sequencer.privateKey)) : [0n, 0n];
+  return { block: { header, hash, signature, transactions: [], receipts: [] }, state };
+}
+
+/** A block's header from its number, parent, time, committed state and body commitments. */
+export function makeHeader(g: Genesis, number: bigint, parentHash: bigint, timestamp: bigint, state: Pick<FinalizedState, 'root' | 'stateDiff'>, c: ReturnType<typeof commitments>): BlockHeader {
+  return {
     ...headerTemplate(g),
-    block_number: 0n,
-    parent_hash: 0n,
+    block_number: number,
+    parent_hash: parentHash,
     new_root: state.root,
-    timestamp: g.timestamp,
-    transaction_count: 0n,
-    event_count: 0n,
+    timestamp,
+    transaction_count: c.transaction_count,
+    event_count: c.event_count,
     state_diff_length: stateDiffLength(state.stateDiff),
     state_diff_commitment: stateDiffCommitment(state.stateDiff),
     transaction_commitment: c.transaction_commitment,
     event_commitment: c.event_commitment,
     receipt_commitment: c.receipt_commitment,
   };
-  const hash = blockHash(header);
-  const signature: [bigint, bigint] = g.sequencer.privateKey ? toPair(sign(hash, g.sequencer.privateKey)) : [0n, 0n];
-  return { block: { header, hash, signature, transactions: [], receipts: [] }, state };
 }
 
 export function toPair(s: { r: bigint; s: bigint }): [bigint, bigint] {

@@ -15,8 +15,8 @@ import { checkInvariants, executeTransaction, findLiquidations, proposeFunding, 
 import { TxRevert, type ContractEvent, type ExecContext } from '../../contracts-ts/state.ts';
 import { sign, verify } from '../crypto/index.ts';
 import { commitments, type Block, type ChainTx, type Receipt } from '../chain/block.ts';
-import { execContext, headerTemplate, toPair, type Genesis } from '../chain/genesis.ts';
-import { blockHash, stateDiffCommitment, stateDiffLength, type BlockHeader } from '../chain/header.ts';
+import { execContext, makeHeader, toPair, type Genesis } from '../chain/genesis.ts';
+import { blockHash, type BlockHeader } from '../chain/header.ts';
 import { ChainStore } from '../chain/store.ts';
 import { checkpointOps } from '../chain/checkpoints.ts';
 import type { Logger } from '../log.ts';
@@ -365,20 +365,7 @@ export class Producer extends EventEmitter {
     const tCommitments = performance.now();
     const h1 = st.hashes();
     const c = commitments(open.txs, open.receipts);
-    const header: BlockHeader = {
-      ...headerTemplate(this.m.genesis),
-      block_number: open.number,
-      parent_hash: this.head.hash,
-      new_root: state.root,
-      timestamp: open.timestamp,
-      transaction_count: c.transaction_count,
-      event_count: c.event_count,
-      state_diff_length: stateDiffLength(state.stateDiff),
-      state_diff_commitment: stateDiffCommitment(state.stateDiff),
-      transaction_commitment: c.transaction_commitment,
-      event_commitment: c.event_commitment,
-      receipt_commitment: c.receipt_commitment,
-    };
+    const header = makeHeader(this.m.genesis, open.number, this.head.hash, open.timestamp, state, c);
     const hash = blockHash(header);
     const tSign = performance.now();
     const h2 = st.hashes();
