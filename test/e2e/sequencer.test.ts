@@ -102,15 +102,30 @@ describe('sequencer process (e2e)', function () {
     const genesis = fastGenesis(tmp.path, 20);
     const data = join(tmp.path, 'data');
     let lastSeen = -1;
+    let mints = 0;
+    const DEV0 = JSON.parse(readFileSync(genesis, 'utf8')).exchange.dev_accounts[0].address;
     let seed = 12345;
     const rand = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
     for (let i = 0; i < 20; i++) {
       node = await startNodeProc(['--data-dir', data, '--genesis', genesis]);
       const head = await rpc(node.url, 'starknet_blockNumber');
       expect(head, `restart ${i} lost committed blocks`).to.be.at.least(lastSeen);
+      // Transactions in flight while the kill lands: deposits into a dev account.
+      const url = node.url;
+      let sending = true;
+      const load = (async () => {
+        while (sending) {
+          await rpc(url, 'devnet_mint', { address: DEV0, amount: '1' }).then(
+            () => mints++,
+            () => sleep(5),
+          );
+        }
+      })();
       await sleep(50 + Math.floor(rand() * 400));
       lastSeen = await rpc(node.url, 'starknet_blockNumber');
       await node.kill9();
+      sending = false;
+      await load;
       node = undefined;
     }
     const v = await runCli(['verify', '--full', '--data-dir', data, '--genesis', genesis], { timeoutMs: 120_000 });
@@ -118,5 +133,6 @@ describe('sequencer process (e2e)', function () {
     expect(v.code).to.equal(0);
     const status = JSON.parse((await runCli(['status', '--data-dir', data, '--genesis', genesis])).stdout);
     expect(status.head_number).to.be.at.least(lastSeen);
+    expect(mints, 'too few transactions were accepted while the node was being killed').to.be.greaterThan(20);
   });
 });
