@@ -20,7 +20,7 @@ import { Matcher, isTriggered, recordFromJson, recordToJson, type Fill, type Mat
 import type { Producer } from './producer.ts';
 import { RejectedError } from './producer.ts';
 import type { Db, DbOp } from '../state/index.ts';
-import { decodeJson, encodeJson, feltKey, metaKey, Tag, tagRange } from '../storage/schema.ts';
+import { accountOrderKey, accountOrderRange, bytesToBigInt, decodeJson, encodeJson, feltKey, metaKey, Tag, tagRange } from '../storage/schema.ts';
 import type { Receipt } from '../chain/block.ts';
 
 export interface SubmitResult {
@@ -68,7 +68,10 @@ export class ExchangeService {
   persistOps(): DbOp[] {
     this.collect();
     const ops: DbOp[] = [];
-    for (const r of this.unsealed.values()) ops.push({ type: 'put', key: feltKey(Tag.order, r.signed.hash), value: encodeJson(recordToJson(r)) });
+    for (const r of this.unsealed.values()) {
+      ops.push({ type: 'put', key: feltKey(Tag.order, r.signed.hash), value: encodeJson(recordToJson(r)) });
+      ops.push({ type: 'put', key: accountOrderKey(r.signed.order.account, r.signed.hash), value: new Uint8Array(0) });
+    }
     this.unsealed.clear();
     ops.push({ type: 'put', key: metaKey('order_seq'), value: encodeJson(this.matcher.nextSeq) });
     return ops;
@@ -266,9 +269,13 @@ export class ExchangeService {
         closed.push(r);
         seen.add(r.signed.hash);
       }
-    for await (const [, v] of this.db.iterator(tagRange(Tag.order))) {
-      const r = recordFromJson(decodeJson(v));
-      if (r.signed.order.account === account && !seen.has(r.signed.hash) && !OPEN.has(r.status)) closed.push(r);
+    for await (const k of this.db.keys(accountOrderRange(account))) {
+      const hash = bytesToBigInt(k.subarray(33, 65));
+      if (seen.has(hash)) continue;
+      const raw = await this.db.get(feltKey(Tag.order, hash));
+      if (!raw) continue;
+      const r = recordFromJson(decodeJson(raw));
+      if (!OPEN.has(r.status)) closed.push(r);
     }
     closed.sort((a, b) => (a.seq > b.seq ? -1 : 1));
     return [...open, ...closed].slice(0, limit);

@@ -14,7 +14,7 @@ import type { ChainStore } from '../chain/store.ts';
 import type { Genesis } from '../chain/genesis.ts';
 import type { WorldState, Db } from '../state/index.ts';
 import type { Logger } from '../log.ts';
-import { decodeJson, encodeJson, feltKey, metaKey, Tag, tagRange } from '../storage/schema.ts';
+import { accountOrderKey, decodeJson, encodeJson, feltKey, metaKey, Tag, tagRange } from '../storage/schema.ts';
 import { Matcher, recordFromJson, recordToJson, type OrderRecord } from './orderbook/index.ts';
 import { marketSpecs, type ExchangeService } from './exchange.ts';
 import type { Producer } from './producer.ts';
@@ -114,7 +114,10 @@ export class Maintenance {
       for (let i = 0; i < onChain.length; i += batch)
         producer.executeLocked({ type: 'SYSTEM_CANCEL', reason: reason.slice(0, 31), orders: onChain.slice(i, i + batch).map((r) => ({ account: r.signed.order.account, orderHash: r.signed.hash })) });
       exchange.resetBook(Matcher.restore(marketSpecs(cfg), kept, exchange.matcher.nextSeq));
-      const ops = [...cancelled, ...kept].map((r) => ({ type: 'put' as const, key: feltKey(Tag.order, r.signed.hash), value: encodeJson(recordToJson(r)) }));
+      const ops = [...cancelled, ...kept].flatMap((r) => [
+        { type: 'put' as const, key: feltKey(Tag.order, r.signed.hash), value: encodeJson(recordToJson(r)) },
+        { type: 'put' as const, key: accountOrderKey(r.signed.order.account, r.signed.hash), value: new Uint8Array(0) },
+      ]);
       ops.push({ type: 'put', key: metaKey('after_rollback'), value: encodeJson(null) } as any);
       producer.queueOps(ops);
       producer.noteActivity();

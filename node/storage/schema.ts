@@ -42,6 +42,8 @@ export const Tag = {
   declaredClass: 0x6b, // 'k'
   /** O + orderhash32 -> order record JSON (the sequencer's book and order history). */
   order: 0x4f, // 'O'
+  /** a + account32 + orderhash32 -> empty (an account's orders, for perp_getOrders). */
+  accountOrder: 0x61, // 'a'
   /** P + u64 number -> checkpoint JSON. */
   checkpoint: 0x50, // 'P'
   /** X + hash32 -> orphaned block JSON (rolled back, kept for audit). */
@@ -82,6 +84,24 @@ export function storageKey(address: bigint, key: bigint): Key {
   k.set(bigIntToBytes32(address), 1);
   k.set(bigIntToBytes32(key), 33);
   return k;
+}
+
+export function accountOrderKey(account: bigint, orderHash: bigint): Key {
+  const k = new Uint8Array(65);
+  k[0] = Tag.accountOrder;
+  k.set(bigIntToBytes32(account), 1);
+  k.set(bigIntToBytes32(orderHash), 33);
+  return k;
+}
+
+/** [gte, lt) bounds of every accountOrder key of one account. */
+export function accountOrderRange(account: bigint): { gte: Key; lt: Key } {
+  const gte = new Uint8Array(33);
+  gte[0] = Tag.accountOrder;
+  gte.set(bigIntToBytes32(account), 1);
+  const lt = new Uint8Array(65).fill(0xff);
+  lt.set(gte, 0);
+  return { gte, lt };
 }
 
 export function decodeStorageKey(k: Key): { address: bigint; key: bigint } {
