@@ -60,6 +60,14 @@ describe('exchange service (matcher wired to the chain)', function () {
     const buy2 = await n.exchange.submitOrder(order(n, 2, { side: 'BUY', timeInForce: 'IOC' }));
     expect(buy2.record.status).to.equal('FILLED');
     expect((await n.exchange.getOrder(ask.hash))?.status).to.equal('FILLED');
+    // an account's order history: its own orders only, open first then closed, across restarts
+    await n.producer.sealNow();
+    await n.stop();
+    n = await start();
+    const mine = await n.exchange.ordersOf(n.chain.genesis.exchange.devAccounts[0]!.address);
+    expect(mine.map((r) => r.signed.hash)).to.include.members([ask.hash, stop.hash, self.record.signed.hash]);
+    expect(mine.every((r) => r.signed.order.account === n.chain.genesis.exchange.devAccounts[0]!.address)).to.equal(true);
+    expect(mine[0]!.status).to.equal('UNTRIGGERED');
   });
 
   it('a bad signature or unknown market is refused and changes nothing', async () => {
