@@ -295,6 +295,14 @@ export function starknetMethods(m: RpcModules): Methods<CallContext> {
     return { ...head, transactions };
   };
 
+  /** The contract at `contract_address` in the state of `block_id`; error 20 when none. */
+  const contractAt = async (p: Record<string, unknown>) => {
+    const address = key251(p.contract_address, 'contract_address');
+    const c = await (await stateAt(m, await resolve(p.block_id))).contract(address);
+    if (!c) throw E.contractNotFound();
+    return c;
+  };
+
   /** The orphaned block a {block_hash} id names, when it is not on the canonical chain. */
   const orphanedBlock = async (id: unknown) => {
     if (!id || typeof id !== 'object' || !('block_hash' in id)) return undefined;
@@ -367,26 +375,8 @@ export function starknetMethods(m: RpcModules): Methods<CallContext> {
         return { value: hex(value), last_update_block: last };
       },
     },
-    starknet_getNonce: {
-      params: ['block_id', 'contract_address'],
-      handler: async (p) => {
-        const address = key251(p.contract_address, 'contract_address');
-        const st = await stateAt(m, await resolve(p.block_id));
-        const c = await st.contract(address);
-        if (!c) throw E.contractNotFound();
-        return hex(c.nonce);
-      },
-    },
-    starknet_getClassHashAt: {
-      params: ['block_id', 'contract_address'],
-      handler: async (p) => {
-        const address = key251(p.contract_address, 'contract_address');
-        const st = await stateAt(m, await resolve(p.block_id));
-        const c = await st.contract(address);
-        if (!c) throw E.contractNotFound();
-        return hex(c.classHash);
-      },
-    },
+    starknet_getNonce: { params: ['block_id', 'contract_address'], handler: async (p) => hex((await contractAt(p)).nonce) },
+    starknet_getClassHashAt: { params: ['block_id', 'contract_address'], handler: async (p) => hex((await contractAt(p)).classHash) },
     starknet_getTransactionByHash: {
       params: ['transaction_hash', 'response_flags?'],
       handler: async (p) => {

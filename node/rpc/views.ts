@@ -14,6 +14,7 @@ import { parseTx, txCalldata, txNonce, txSender, type PerpTx } from '../../contr
 import type { AccountView, FundingView, MarketView, PositionView, VaultView, OrderStateView } from '../../contracts-ts/index.ts';
 import type { ContractEvent } from '../../contracts-ts/state.ts';
 import type { ChainTx, Receipt } from '../chain/block.ts';
+import { headerToJson } from '../chain/block.ts';
 import type { BlockHeader } from '../chain/header.ts';
 import type { Genesis } from '../chain/genesis.ts';
 import type { ProofNode } from '../trie/index.ts';
@@ -26,27 +27,7 @@ export const dec = (x: bigint): string => x.toString();
 export type Finality = 'PRE_CONFIRMED' | 'ACCEPTED_ON_L2';
 
 export function headerView(h: BlockHeader, hash: bigint) {
-  return {
-    status: 'ACCEPTED_ON_L2',
-    block_hash: hex(hash),
-    parent_hash: hex(h.parent_hash),
-    block_number: Number(h.block_number),
-    new_root: hex(h.new_root),
-    timestamp: Number(h.timestamp),
-    sequencer_address: hex(h.sequencer_address),
-    l1_gas_price: { price_in_fri: hex(h.l1_gas_price.price_in_fri), price_in_wei: hex(h.l1_gas_price.price_in_wei) },
-    l2_gas_price: { price_in_fri: hex(h.l2_gas_price.price_in_fri), price_in_wei: hex(h.l2_gas_price.price_in_wei) },
-    l1_data_gas_price: { price_in_fri: hex(h.l1_data_gas_price.price_in_fri), price_in_wei: hex(h.l1_data_gas_price.price_in_wei) },
-    l1_da_mode: h.l1_da_mode,
-    starknet_version: h.starknet_version,
-    transaction_commitment: hex(h.transaction_commitment),
-    event_commitment: hex(h.event_commitment),
-    receipt_commitment: hex(h.receipt_commitment),
-    state_diff_commitment: hex(h.state_diff_commitment),
-    transaction_count: Number(h.transaction_count),
-    event_count: Number(h.event_count),
-    state_diff_length: Number(h.state_diff_length),
-  };
+  return { status: 'ACCEPTED_ON_L2', block_hash: hex(hash), ...headerToJson(h) };
 }
 
 /** The header fields a pre_confirmed block has (no hash, parent or commitments yet). */
