@@ -78,20 +78,21 @@ export function feltKey(tag: number, x: bigint): Key {
   return k;
 }
 
-export function storageKey(address: bigint, key: bigint): Key {
+/** tag + two 32-byte felts. */
+function pairKey(tag: number, a: bigint, b: bigint): Key {
   const k = new Uint8Array(65);
-  k[0] = Tag.storage;
-  k.set(bigIntToBytes32(address), 1);
-  k.set(bigIntToBytes32(key), 33);
+  k[0] = tag;
+  k.set(bigIntToBytes32(a), 1);
+  k.set(bigIntToBytes32(b), 33);
   return k;
 }
 
+export function storageKey(address: bigint, key: bigint): Key {
+  return pairKey(Tag.storage, address, key);
+}
+
 export function accountOrderKey(account: bigint, orderHash: bigint): Key {
-  const k = new Uint8Array(65);
-  k[0] = Tag.accountOrder;
-  k.set(bigIntToBytes32(account), 1);
-  k.set(bigIntToBytes32(orderHash), 33);
-  return k;
+  return pairKey(Tag.accountOrder, account, orderHash);
 }
 
 /** [gte, lt) bounds of every accountOrder key of one account. */
