@@ -117,6 +117,9 @@ export class ProducerStats {
   }
 }
 
+/** Transactions after which every account's health may have changed. */
+const MOVES_EVERY_ACCOUNT = new Set<string>(['ORACLE_UPDATE', 'FUNDING', 'SET_MODE']);
+
 export class RejectedError extends Error {
   constructor(
     readonly code: string,
@@ -137,6 +140,11 @@ export class Producer extends EventEmitter {
   private dirty = false;
   /** An early seal (the open block is full) is already queued. */
   private sealQueued = false;
+  /** The next liquidation scan covers every position holder (set at start and by price, funding or mode changes). */
+  private fullScan = true;
+  /** Accounts liquidated in the last block: scanned again until healthy (steps continue). */
+  private liquidating: bigint[] = [];
+  private nextLiquidating: bigint[] = [];
   private queued: DbOp[] = [];
   halted: string | null = null;
   readonly sigCache = new SignatureCache();
@@ -226,6 +234,7 @@ export class Producer extends EventEmitter {
     if (!head || !h) throw new Error('no head after reload');
     this.head = { number: head.number, hash: head.hash, header: h.header };
     this.open = null;
+    this.fullScan = true;
   }
 
   /** Something that must be persisted with the next block changed (e.g. a resting order). */
@@ -255,6 +264,7 @@ export class Producer extends EventEmitter {
     try {
       events = executeTransaction(tx, open.pending, open.ctx, this.m.genesis.exchange).events;
       open.pending.commitTx();
+      if (MOVES_EVERY_ACCOUNT.has(tx.type)) this.fullScan = true;
     } catch (e) {
       open.pending.revertTx();
       throw e;
@@ -312,17 +322,26 @@ export class Producer extends EventEmitter {
     for (const tx of proposals) this.trySystem(tx);
     // Liquidations after funding: funding can push an account under maintenance.
     let rounds = 0;
+    const liquidatedNow = new Set<bigint>();
     while (rounds++ < 8) {
       let liqs: PerpTx[] = [];
       try {
-        liqs = findLiquidations(open.pending, cfg, { now: open.ctx.block.timestamp, block: open.number });
+        // Health changes only with an account's own writes, or for everyone with prices,
+        // funding or the mode: scan every holder only then, else just the touched accounts.
+        const accounts = this.fullScan ? undefined : [...open.pending.touchedAddresses(), ...this.liquidating];
+        liqs = findLiquidations(open.pending, cfg, { now: open.ctx.block.timestamp, block: open.number, accounts });
       } catch (e) {
         this.m.log.warn(`liquidation scan failed: ${(e as Error).message}`);
       }
       let applied = 0;
-      for (const tx of liqs) if (this.trySystem(tx)) applied++;
+      for (const tx of liqs)
+        if (this.trySystem(tx)) {
+          applied++;
+          if (tx.type === 'LIQUIDATE' || tx.type === 'ADL') liquidatedNow.add(tx.account);
+        }
       if (applied === 0) break;
     }
+    this.nextLiquidating = [...liquidatedNow];
   }
 
   private trySystem(tx: PerpTx): boolean {
@@ -401,6 +420,8 @@ export class Producer extends EventEmitter {
     this.open = null;
     this.dirty = false;
     this.sealQueued = false;
+    this.fullScan = false;
+    this.liquidating = this.nextLiquidating;
     this.queued = [];
     this.head = { number: header.block_number, hash, header };
     this.lastSealMs = this.now();
