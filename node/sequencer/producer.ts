@@ -142,6 +142,8 @@ export class Producer extends EventEmitter {
   private sealQueued = false;
   /** The next liquidation scan covers every position holder (set at start and by price, funding or mode changes). */
   private fullScan = true;
+  /** True while sealLocked runs: the open block is fixed. */
+  private sealing = false;
   /** Accounts liquidated in the last block: scanned again until healthy (steps continue). */
   private liquidating: bigint[] = [];
   private nextLiquidating: bigint[] = [];
@@ -175,8 +177,9 @@ export class Producer extends EventEmitter {
 
   /** The open block, created on demand (timestamp fixed when its first transaction arrives). */
   private ensureOpen(): OpenBlock {
-    // An untouched open block is re-stamped, so a block never carries a stale timestamp.
-    if (this.open && (this.open.txs.length > 0 || this.dirty || !this.open.pending.isEmpty())) return this.open;
+    // An untouched open block is re-stamped, so a block never carries a stale timestamp; never
+    // while it is being sealed (system transactions must land in the block being sealed).
+    if (this.open && (this.sealing || this.open.txs.length > 0 || this.dirty || !this.open.pending.isEmpty())) return this.open;
     const number = this.head.number + 1n;
     const nowS = BigInt(Math.floor(this.now() / 1000));
     const timestamp = nowS > this.head.header.timestamp ? nowS : this.head.header.timestamp;
@@ -365,6 +368,15 @@ export class Producer extends EventEmitter {
     if (this.halted) return null;
     if (!this.open && !heartbeat) return null;
     const open = this.ensureOpen();
+    this.sealing = true;
+    try {
+      return await this.sealOpen(open);
+    } finally {
+      this.sealing = false;
+    }
+  }
+
+  private async sealOpen(open: OpenBlock): Promise<Block | null> {
     const st = this.stats;
     const tSeal = performance.now();
     const exec0 = st.cur.execMs + st.cur.sigMs;
