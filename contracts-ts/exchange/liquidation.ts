@@ -122,9 +122,16 @@ export function adlRanking(st: StateAccess, cfg: ExchangeConfig, m: MarketConfig
   const mark = markPriceOf(st, cfg, m);
   const index = fundingIndexOf(st, cfg, m);
   const out: AdlCandidate[] = [];
+  let vault: AdlCandidate | undefined;
   for (const a of holdersOf(st, cfg, m)) {
-    // The vault is never a counterparty: ADL happens precisely when it is short of money.
-    if (a === exclude || a === cfg.vaultAddress) continue;
+    if (a === exclude) continue;
+    if (a === cfg.vaultAddress) {
+      // The vault is the counterparty of last resort: after every user position (ADL happens
+      // because it is short of money), but before leaving a bankrupt account pending forever.
+      const vp = positionOf(st, a, m);
+      if (vp.size !== 0n && sign(vp.size) !== side) vault = { address: a, size: vp.size, unrealized: 0n, pnlRatio: 0n };
+      continue;
+    }
     const pos = positionOf(st, a, m);
     if (pos.size === 0n || sign(pos.size) === side) continue;
     const pr = positionRisk(m, pos, mark, index);
@@ -136,6 +143,7 @@ export function adlRanking(st: StateAccess, cfg: ExchangeConfig, m: MarketConfig
     if (abs(x.size) !== abs(y.size)) return abs(x.size) > abs(y.size) ? -1 : 1;
     return x.address < y.address ? -1 : x.address > y.address ? 1 : 0;
   });
+  if (vault) out.push(vault);
   return out;
 }
 
