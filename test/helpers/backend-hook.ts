@@ -1,10 +1,19 @@
 /**
- * Mocha root hook: picks the crypto backend for in-process code under test.
+ * Mocha root hook: picks the crypto backend for in-process code under test, and seeds fast-check.
  * PERPNODE_CRYPTO=js|native|auto (default auto: native when the addon loads). `npm test` runs
  * the whole suite on the default and the trie, state and block tests again on js, so both
  * backends are exercised in CI.
  */
+import fc from 'fast-check';
 import { useBackend, type BackendChoice } from '../../node/crypto/index.ts';
+
+// Property tests are reproducible by default (CI must not depend on luck); FC_SEED=random
+// explores new cases, FC_SEED=<n> replays a run. A failure prints its seed and path.
+const fcSeed = process.env.FC_SEED ?? '20261121';
+if (fcSeed !== 'random') {
+  if (!/^-?[0-9]+$/.test(fcSeed)) throw new Error('FC_SEED must be an integer or "random"');
+  fc.configureGlobal({ seed: Number(fcSeed) });
+}
 
 const choice = (process.env.PERPNODE_CRYPTO ?? 'auto') as BackendChoice;
 if (!['js', 'native', 'auto'].includes(choice)) throw new Error(`PERPNODE_CRYPTO must be js, native or auto, not ${choice}`);
