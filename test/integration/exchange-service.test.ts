@@ -1,21 +1,17 @@
 import { expect } from 'chai';
-import { join } from 'node:path';
-import { startSequencer, type RunningNode } from '../../node/node.ts';
-import { createLogger } from '../../node/log.ts';
+import type { RunningNode } from '../../node/node.ts';
+import { startTestSequencer } from '../helpers/sequencer.ts';
 import { orderHash, getAccountView, type Order, type SignedOrder } from '../../contracts-ts/index.ts';
 import { sign } from '../../node/crypto/index.ts';
-import { ROOT } from '../helpers/proc.ts';
 import { tempDir } from '../helpers/tmp.ts';
 
-const GENESIS = join(ROOT, 'genesis/devnet.json');
-const log = createLogger('silent');
 const E8 = 10n ** 8n;
 
 describe('exchange service (matcher wired to the chain)', function () {
   this.timeout(60_000);
   let t: ReturnType<typeof tempDir>;
   let node: RunningNode | undefined;
-  const start = async () => (node = await startSequencer({ dataDir: join(t.path, 'data'), genesisPath: GENESIS, rpcHost: '127.0.0.1', rpcPort: 0, adminPort: null, feeder: 'off', log }));
+  const start = async () => (node = await startTestSequencer(t.path));
   beforeEach(() => (t = tempDir()));
   afterEach(async () => {
     await node?.stop();

@@ -1,8 +1,8 @@
 import { expect } from 'chai';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { startSequencer, type RunningNode } from '../../node/node.ts';
-import { createLogger } from '../../node/log.ts';
+import type { RunningNode } from '../../node/node.ts';
+import { startTestSequencer } from '../helpers/sequencer.ts';
 import { getAccountView, oracleUpdateHash, orderHash, type Order, type SignedOrder } from '../../contracts-ts/index.ts';
 import { sign } from '../../node/crypto/index.ts';
 import { ROOT } from '../helpers/proc.ts';
@@ -20,7 +20,7 @@ describe('liquidation in steps across blocks (sequencer)', function () {
     g.exchange.markets[0].liquidation_step_fraction = '0.01'; // many small steps: more than one block's rounds
     const path = join(t.path, 'genesis.json');
     writeFileSync(path, JSON.stringify(g));
-    node = await startSequencer({ dataDir: join(t.path, 'data'), genesisPath: path, rpcHost: '127.0.0.1', rpcPort: 0, adminPort: null, feeder: 'off', log: createLogger(process.env.DBG ? 'debug' : 'silent') });
+    node = await startTestSequencer(t.path, { genesisPath: path });
   });
   after(async () => {
     await node.stop();

@@ -1,10 +1,8 @@
 import { expect } from 'chai';
-import { join } from 'node:path';
-import { startSequencer, type RunningNode } from '../../node/node.ts';
-import { createLogger } from '../../node/log.ts';
+import type { RunningNode } from '../../node/node.ts';
+import { startTestSequencer } from '../helpers/sequencer.ts';
 import { executeRefunds, parsePlan } from '../../node/incident/refund.ts';
 import { getAccountView, getVaultView } from '../../contracts-ts/index.ts';
-import { ROOT } from '../helpers/proc.ts';
 import { tempDir } from '../helpers/tmp.ts';
 
 describe('refund plans', function () {
@@ -13,7 +11,7 @@ describe('refund plans', function () {
   let node: RunningNode;
   before(async () => {
     t = tempDir();
-    node = await startSequencer({ dataDir: join(t.path, 'data'), genesisPath: join(ROOT, 'genesis/devnet.json'), rpcHost: '127.0.0.1', rpcPort: 0, adminPort: null, feeder: 'off', log: createLogger('silent') });
+    node = await startTestSequencer(t.path);
   });
   after(async () => {
     await node.stop();

@@ -1,10 +1,9 @@
 import { expect } from 'chai';
-import { join } from 'node:path';
-import { startSequencer, type RunningNode } from '../../node/node.ts';
-import { createLogger } from '../../node/log.ts';
+import type { RunningNode } from '../../node/node.ts';
+import { startTestSequencer } from '../helpers/sequencer.ts';
 import { oracleUpdateHash } from '../../contracts-ts/index.ts';
 import { sign } from '../../node/crypto/index.ts';
-import { ROOT, rpc } from '../helpers/proc.ts';
+import { rpc } from '../helpers/proc.ts';
 import { tempDir } from '../helpers/tmp.ts';
 
 describe('perp_submitOracleUpdate (external price feeders)', function () {
@@ -13,7 +12,7 @@ describe('perp_submitOracleUpdate (external price feeders)', function () {
   let node: RunningNode;
   before(async () => {
     t = tempDir();
-    node = await startSequencer({ dataDir: join(t.path, 'data'), genesisPath: join(ROOT, 'genesis/devnet.json'), rpcHost: '127.0.0.1', rpcPort: 0, adminPort: null, feeder: 'off', log: createLogger('silent') });
+    node = await startTestSequencer(t.path);
   });
   after(async () => {
     await node.stop();
