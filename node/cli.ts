@@ -136,7 +136,7 @@ stopped data directory read-only and reports its head, state root and integrity 
       const dataDir = resolve(v['data-dir']);
       let c;
       try {
-        c = await (await nodeMod()).openChain({ dataDir, genesisPath: resolve(v.genesis), log, skipCheck: true });
+        c = await (await nodeMod()).openChain({ dataDir, genesisPath: resolve(v.genesis), log, skipCheck: true, mode: 'readonly' });
       } catch (e) {
         if (!(e instanceof DataDirInUseError)) throw e;
         const token = readFileSync(join(dataDir, 'admin.token'), 'utf8').trim();
@@ -188,7 +188,7 @@ the flat state, and every block's hash, parent link, signature and commitments. 
 mismatch, listing each one. Never modifies the data directory.`,
     options: { ...COMMON, full: { type: 'boolean', default: false } },
     async run(v, log) {
-      const c = await (await nodeMod()).openChain({ dataDir: resolve(v['data-dir']), genesisPath: resolve(v.genesis), log, skipCheck: true });
+      const c = await (await nodeMod()).openChain({ dataDir: resolve(v['data-dir']), genesisPath: resolve(v.genesis), log, skipCheck: true, mode: 'readonly' });
       try {
         const problems: string[] = [];
         try {
@@ -238,7 +238,7 @@ admin_checkpoint). Labels: 1-64 of letters, digits, ".", "_", "-"; not all digit
     options: { ...COMMON, label: { type: 'string' } },
     async run(v, log) {
       if (!v.label) throw new UsageError('--label is required');
-      const c = await (await nodeMod()).openChain({ dataDir: resolve(v['data-dir']), genesisPath: resolve(v.genesis), log });
+      const c = await (await nodeMod()).openChain({ dataDir: resolve(v['data-dir']), genesisPath: resolve(v.genesis), log, mode: 'existing' });
       try {
         const cp = await (await checkpointsMod()).makeCheckpoint(c.db, c.chain, v.label);
         console.log(JSON.stringify(checkpointView(cp), null, 2));
@@ -252,7 +252,7 @@ admin_checkpoint). Labels: 1-64 of letters, digits, ".", "_", "-"; not all digit
     usage: `perpnode checkpoints [--data-dir ./data] [--genesis genesis/devnet.json] [--json]`,
     options: { ...COMMON, json: { type: 'boolean', default: false } },
     async run(v, log) {
-      const c = await (await nodeMod()).openChain({ dataDir: resolve(v['data-dir']), genesisPath: resolve(v.genesis), log, skipCheck: true });
+      const c = await (await nodeMod()).openChain({ dataDir: resolve(v['data-dir']), genesisPath: resolve(v.genesis), log, skipCheck: true, mode: 'readonly' });
       try {
         const list = (await (await checkpointsMod()).listCheckpoints(c.db)).map(checkpointView);
         if (v.json) console.log(JSON.stringify(list, null, 2));
@@ -280,7 +280,7 @@ CANCEL_ONLY mode: open orders are cancelled except take-profit and stop-loss ord
       if (!v.to) throw new UsageError('--to <height|label> is required');
       const incident = parseIncident(v.incident);
       if (v.reason.length > 256) throw new UsageError('--reason is limited to 256 characters');
-      const c = await (await nodeMod()).openChain({ dataDir: resolve(v['data-dir']), genesisPath: resolve(v.genesis), log });
+      const c = await (await nodeMod()).openChain({ dataDir: resolve(v['data-dir']), genesisPath: resolve(v.genesis), log, mode: 'existing' });
       try {
         const target = await (await checkpointsMod()).resolveTarget(c.db, v.to);
         const before = await c.chain.head();
@@ -307,7 +307,7 @@ harmed, and its refund is max(0, reference collateral - canonical collateral). P
     async run(v, log) {
       if (!v.incident) throw new UsageError('--incident is required');
       const incident = parseIncident(v.incident);
-      const c = await (await nodeMod()).openChain({ dataDir: resolve(v['data-dir']), genesisPath: resolve(v.genesis), log });
+      const c = await (await nodeMod()).openChain({ dataDir: resolve(v['data-dir']), genesisPath: resolve(v.genesis), log, mode: 'readonly' });
       try {
         const fault = {
           txs: (v['fault-tx'] ?? []).map((h: string) => parseFelt(h, '--fault-tx')),
@@ -341,7 +341,7 @@ whole if the vault cannot cover what is still unpaid.`,
       } catch (e) {
         throw new UsageError(`--plan: ${(e as Error).message}`);
       }
-      const c = await (await nodeMod()).openChain({ dataDir: resolve(v['data-dir']), genesisPath: resolve(v.genesis), log });
+      const c = await (await nodeMod()).openChain({ dataDir: resolve(v['data-dir']), genesisPath: resolve(v.genesis), log, mode: 'existing' });
       try {
         if (!c.genesis.sequencer.privateKey) throw new Error('only the sequencer can pay refunds (no sequencer key in this genesis)');
         const producer = await (await producerMod()).Producer.create(

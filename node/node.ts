@@ -7,7 +7,7 @@ import { buildGenesisBlock, loadGenesis, type Genesis } from './chain/genesis.ts
 import { quickCheck } from './chain/verify.ts';
 import { finishPendingRollback, listCertificates, type RollbackCertificate } from './chain/rollback.ts';
 import { decodeJson, encodeJson, metaKey } from './storage/schema.ts';
-import { openDataDir, type OpenedDataDir } from './storage/open.ts';
+import { openDataDir, type OpenedDataDir, type OpenMode } from './storage/open.ts';
 import { WorldState, type Db } from './state/index.ts';
 import type { Logger } from './log.ts';
 import { Producer } from './sequencer/producer.ts';
@@ -47,16 +47,21 @@ const hex = (x: bigint) => '0x' + x.toString(16);
 /**
  * Opens (or initialises from genesis) a data directory and checks it before anything serves:
  * the genesis must be the one the directory was made with, and the head must pass quickCheck.
+ * `mode` (storage/open.ts): 'create' may initialise a new chain (start), 'existing' needs a
+ * perpnode data directory, 'readonly' also never writes (no genesis, no rollback resume).
  */
-export async function openChain(opts: { dataDir: string; genesisPath: string; log: Logger; skipCheck?: boolean }): Promise<Chain> {
+export async function openChain(opts: { dataDir: string; genesisPath: string; log: Logger; skipCheck?: boolean; mode?: OpenMode }): Promise<Chain> {
   const genesis = loadGenesis(opts.genesisPath);
-  const dir = await openDataDir(opts.dataDir);
+  const mode = opts.mode ?? 'create';
+  const dir = await openDataDir(opts.dataDir, { mode });
   try {
     const db = dir.db;
     const chain = new ChainStore(db);
     const stored = await db.get(metaKey('genesis'));
     let head = await chain.head();
     if (!head) {
+      if (stored || (await chain.header(0n))) throw new StartupError(`refusing to start: the database in ${opts.dataDir} is damaged: it holds a chain but no head pointer (meta/head). Re-sync from a follower.`);
+      if (mode !== 'create') throw new StartupError(`${opts.dataDir} is not a perpnode data directory (its database holds no chain); check --data-dir`);
       const { block, state } = await buildGenesisBlock(genesis, WorldState.empty(db, genesis.stateHash));
       await db.batch(
         [...state.ops, ...ChainStore.blockOps(block, state), { type: 'put', key: metaKey('genesis'), value: encodeJson({ chain_id: genesis.chainIdName, block_hash: block.hash, state_hash: genesis.stateHash }) }] as any,
@@ -64,7 +69,8 @@ export async function openChain(opts: { dataDir: string; genesisPath: string; lo
       );
       opts.log.info(`initialised ${opts.dataDir} from ${opts.genesisPath}: block 0 ${hex(block.hash)}, state root ${hex(block.header.new_root)}`);
       head = { number: 0n, hash: block.hash };
-    } else if (stored) {
+    } else {
+      if (!stored) throw new StartupError(`refusing to start: the database in ${opts.dataDir} is damaged: its genesis record (meta/genesis) is missing. Re-sync from a follower.`);
       const j = decodeJson(stored);
       const g0 = await chain.header(0n);
       const { block } = await buildGenesisBlock(genesis, WorldState.empty(db, genesis.stateHash));
@@ -72,8 +78,10 @@ export async function openChain(opts: { dataDir: string; genesisPath: string; lo
         throw new StartupError(`data directory ${opts.dataDir} belongs to chain ${j.chain_id} (block 0 ${j.block_hash}); ${opts.genesisPath} defines ${genesis.chainIdName} with block 0 ${hex(block.hash)}`);
     }
     const world = await WorldState.load(db, genesis.stateHash);
-    const resumed = await finishPendingRollback(db, chain, world, genesis);
-    if (resumed) opts.log.warn(`finished an interrupted rollback to block ${resumed.target_height} (${hex(resumed.target_hash)})`);
+    if (mode !== 'readonly') {
+      const resumed = await finishPendingRollback(db, chain, world, genesis);
+      if (resumed) opts.log.warn(`finished an interrupted rollback to block ${resumed.target_height} (${hex(resumed.target_hash)})`);
+    }
     if (!opts.skipCheck) {
       try {
         await quickCheck(chain, world, genesis);
