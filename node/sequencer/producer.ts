@@ -26,6 +26,7 @@ import { signatureJobs } from './verify-pool.ts';
 import { ACC } from '../../contracts-ts/layout.ts';
 import { writeBatch } from '../state/nodestore.ts';
 import { SignatureCache } from './sigcache.ts';
+import { LiquidationIndex } from './liquidation-index.ts';
 
 export interface ProducerModules {
   db: Db;
@@ -117,9 +118,6 @@ export class ProducerStats {
   }
 }
 
-/** Transactions after which every account's health may have changed. */
-const MOVES_EVERY_ACCOUNT = new Set<string>(['ORACLE_UPDATE', 'FUNDING', 'SET_MODE']);
-
 export class RejectedError extends Error {
   constructor(
     readonly code: string,
@@ -140,13 +138,10 @@ export class Producer extends EventEmitter {
   private dirty = false;
   /** An early seal (the open block is full) is already queued. */
   private sealQueued = false;
-  /** The next liquidation scan covers every position holder (set at start and by price, funding or mode changes). */
-  private fullScan = true;
+  /** Which accounts the liquidation scan checks (built at the first seal, rebuilt after a rollback). */
+  private liqIndex: LiquidationIndex | null = null;
   /** True while sealLocked runs: the open block is fixed. */
   private sealing = false;
-  /** Accounts liquidated in the last block: scanned again until healthy (steps continue). */
-  private liquidating: bigint[] = [];
-  private nextLiquidating: bigint[] = [];
   private queued: DbOp[] = [];
   halted: string | null = null;
   readonly sigCache = new SignatureCache();
@@ -237,7 +232,7 @@ export class Producer extends EventEmitter {
     if (!head || !h) throw new Error('no head after reload');
     this.head = { number: head.number, hash: head.hash, header: h.header };
     this.open = null;
-    this.fullScan = true;
+    this.liqIndex = null;
   }
 
   /** Something that must be persisted with the next block changed (e.g. a resting order). */
@@ -267,7 +262,6 @@ export class Producer extends EventEmitter {
     try {
       events = executeTransaction(tx, open.pending, open.ctx, this.m.genesis.exchange).events;
       open.pending.commitTx();
-      if (MOVES_EVERY_ACCOUNT.has(tx.type)) this.fullScan = true;
     } catch (e) {
       open.pending.revertTx();
       throw e;
@@ -323,28 +317,24 @@ export class Producer extends EventEmitter {
       this.m.log.warn(`funding proposal failed: ${(e as Error).message}`);
     }
     for (const tx of proposals) this.trySystem(tx);
-    // Liquidations after funding: funding can push an account under maintenance.
+    // Liquidations after funding: funding can push an account under maintenance. The index,
+    // brought up to date with the accounts this block wrote, names every account that can be
+    // below maintenance (see liquidation-index.ts); the contracts re-check each proposal.
+    const index = (this.liqIndex ??= LiquidationIndex.build(open.pending, cfg));
+    index.update(open.pending, open.pending.touchedAddresses());
     let rounds = 0;
-    const liquidatedNow = new Set<bigint>();
     while (rounds++ < 8) {
       let liqs: PerpTx[] = [];
       try {
-        // Health changes only with an account's own writes, or for everyone with prices,
-        // funding or the mode: scan every holder only then, else just the touched accounts.
-        const accounts = this.fullScan ? undefined : [...open.pending.touchedAddresses(), ...this.liquidating];
-        liqs = findLiquidations(open.pending, cfg, { now: open.ctx.block.timestamp, block: open.number, accounts });
+        liqs = findLiquidations(open.pending, cfg, { now: open.ctx.block.timestamp, block: open.number, accounts: index.candidates(open.pending) });
       } catch (e) {
         this.m.log.warn(`liquidation scan failed: ${(e as Error).message}`);
       }
       let applied = 0;
-      for (const tx of liqs)
-        if (this.trySystem(tx)) {
-          applied++;
-          if (tx.type === 'LIQUIDATE' || tx.type === 'ADL') liquidatedNow.add(tx.account);
-        }
+      for (const tx of liqs) if (this.trySystem(tx)) applied++;
       if (applied === 0) break;
+      index.update(open.pending, open.pending.touchedAddresses());
     }
-    this.nextLiquidating = [...liquidatedNow];
   }
 
   private trySystem(tx: PerpTx): boolean {
@@ -432,8 +422,6 @@ export class Producer extends EventEmitter {
     this.open = null;
     this.dirty = false;
     this.sealQueued = false;
-    this.fullScan = false;
-    this.liquidating = this.nextLiquidating;
     this.queued = [];
     this.head = { number: header.block_number, hash, header };
     this.lastSealMs = this.now();
