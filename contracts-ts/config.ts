@@ -69,6 +69,8 @@ export interface ExchangeConfig {
   postOnlyBandBps: bigint;
   initialMode: Mode;
   vaultInitialBalance: bigint;
+  /** Share of every trade's fees credited to the Liquidator Vault, basis points (0..10000). */
+  vaultFeeShareBps: bigint;
   markets: MarketConfig[];
   marketById: Map<bigint, MarketConfig>;
   marketBySymbol: Map<string, MarketConfig>;
@@ -225,6 +227,7 @@ const TOP_KEYS = [
   'post_only_band_bps',
   'initial_mode',
   'vault_initial_balance',
+  'vault_fee_share_bps',
   'markets',
   'dev_accounts',
   'limits',
@@ -302,6 +305,7 @@ export function parseExchangeGenesis(json: unknown): ExchangeConfig {
     postOnlyBandBps: o.post_only_band_bps === undefined ? 100n : intField(o.post_only_band_bps, 'post_only_band_bps', 1, Number(BPS) - 1),
     initialMode: initialMode as Mode,
     vaultInitialBalance,
+    vaultFeeShareBps: o.vault_fee_share_bps === undefined ? 0n : intField(o.vault_fee_share_bps, 'vault_fee_share_bps', 0, Number(BPS)),
     markets,
     marketById,
     marketBySymbol,

@@ -76,6 +76,10 @@ export const EX = {
   deposits: snKeccak('deposits'),
   refunds: snKeccak('refunds'),
   refundTotal: snKeccak('refund_total'),
+  /** Bad debt written off by the loss waterfall and not yet repaid by vault income (>= 0). */
+  socializedLoss: snKeccak('socialized_loss'),
+  /** Every amount ever written off (monotone; the audit trail of socialized losses). */
+  socializedLossTotal: snKeccak('socialized_loss_total'),
   orderOwner: snKeccak('order_owner'),
   markets: snKeccak('markets'),
   holders: snKeccak('holders'),
@@ -98,6 +102,8 @@ export const MKT = {
   totalCost: 10n,
   holderCount: 11n,
   fundingUpdates: 12n,
+  /** Sum over the market's positions of size x funding snapshot (the funding pool's cross-check). */
+  snapshotSum: 13n,
   // Genesis parameters, written once so the state root commits to them (read from config).
   tickSize: 16n,
   stepSize: 17n,

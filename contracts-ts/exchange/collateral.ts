@@ -1,5 +1,6 @@
 /**
- * Money in and out: DEPOSIT (bridge operator signature, deduplicated by deposit id), WITHDRAW
+ * Money in and out: DEPOSIT (bridge operator signature, deduplicated by deposit id; to an account
+ * or to the Liquidator Vault's address, which recapitalises the vault), WITHDRAW
  * and TRANSFER (account signature and nonce; may not take collateral below the initial margin
  * requirement), REFUND (system: from the Liquidator Vault, once per incident and account).
  */
@@ -11,7 +12,7 @@ import { depositHash, transferHash, withdrawHash } from '../typed-data.ts';
 import type { DepositTx, RefundTx, TransferTx, WithdrawTx } from '../tx.ts';
 import { revert } from './errors.ts';
 import { event } from './events.ts';
-import { addCollateral, collateralOf, exAdd } from './ledger.ts';
+import { addCollateral, collateralOf, creditVault, exAdd } from './ledger.ts';
 import { accountRisk, withdrawable } from './risk.ts';
 
 /** Checks nonce == account nonce and bumps it. */
@@ -24,12 +25,15 @@ export function useNonce(st: StateAccess, addr: bigint, nonce: bigint): void {
 export function execDeposit(tx: DepositTx, st: StateAccess, ctx: ExecContext, cfg: ExchangeConfig): ContractEvent[] {
   if (tx.amount <= 0n) revert('INVALID_AMOUNT', 'deposit amount must be positive');
   checkSig(ctx, depositHash(tx, cfg.bridgeOperator.publicKey, ctx.block.chainId), cfg.bridgeOperator.publicKey, tx.signature, 'Deposit (bridge operator)');
-  if (!isAccount(st, tx.recipient)) revert('ACCOUNT_NOT_DEPLOYED', `recipient 0x${tx.recipient.toString(16)}`);
+  const toVault = tx.recipient === cfg.vaultAddress;
+  if (!toVault && !isAccount(st, tx.recipient)) revert('ACCOUNT_NOT_DEPLOYED', `recipient 0x${tx.recipient.toString(16)}`);
   const k = mapKey(EX.deposits, tx.depositId);
   if (st.getStorage(cfg.exchangeAddress, k) !== 0n) revert('DUPLICATE', `deposit 0x${tx.depositId.toString(16)} already processed`);
   st.setStorage(cfg.exchangeAddress, k, 1n);
   exAdd(st, cfg, EX.totalDeposits, tx.amount);
-  addCollateral(st, cfg, tx.recipient, tx.amount);
+  // A deposit to the vault address recapitalises the Liquidator Vault (repaying socialized loss first).
+  if (toVault) creditVault(st, cfg, tx.amount);
+  else addCollateral(st, cfg, tx.recipient, tx.amount);
   return [event(cfg.exchangeAddress, 'Deposit', [tx.recipient], [tx.depositId, tx.amount])];
 }
 

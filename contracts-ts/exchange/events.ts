@@ -35,6 +35,7 @@ export const EVENT_NAMES = [
   'Liquidation',
   'ShortfallPaid',
   'Deleverage',
+  'SocializedLoss',
   'ModeChanged',
   'Refund',
 ] as const;

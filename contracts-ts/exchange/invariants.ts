@@ -2,14 +2,18 @@
  * Invariant guards the block builder runs before signing (an empty list = all good).
  *
  * checkInvariants (O(markets + touched accounts), from running totals kept by the ledger):
- *  - conservation: total_deposits - total_withdrawals
- *                  == total_collateral + fee_balance + funding_pool - total_cost
+ *  - conservation: total_deposits - total_withdrawals + socialized_loss
+ *                  == total_collateral + fee_balance + funding_pool - total_cost (exact)
  *  - open interest: long OI == short OI per market, both >= 0; sum of market costs == total cost
  *  - funding continuity per market: time never goes back; the last move equals
  *    floor(rate x price x elapsed / period) with |rate| <= clamp (so no reset, bounded move);
  *    an index never updated is 0
- *  - funding pool solvency: funding_pool x 1e19 >= exact funding settled
- *  - fee balance >= 0; the vault checked like a touched account, always
+ *  - funding pool solvency: funding_pool x 1e19 >= exact funding settled, and the exact funding
+ *    settled equals sum over markets of sum(size x funding snapshot) (a separate running total
+ *    kept on every position write): with open interest symmetric, what the positions still owe
+ *    the pool is exactly -that sum, so the pool is >= 0 once every position has settled
+ *  - fee balance >= 0; socialized loss >= 0; the Liquidator Vault's balance >= 0 (always, with or
+ *    without positions); the vault checked like a touched account, always
  *  - per touched margin account: collateral < 0 only while it holds a position (a liquidation is
  *    pending); positions on the step grid; cost sign matches the side; flat positions hold no
  *    cost or snapshot; listed as a holder exactly when the position is nonzero
@@ -38,12 +42,19 @@ export function checkInvariants(st: StateAccess, cfg: ExchangeConfig, touchedAcc
   const fees = exGet(st, cfg, EX.feeBalance);
   const pool = exGet(st, cfg, EX.fundingPool);
   const cost = exGet(st, cfg, EX.totalCost);
-  if (deposits - withdrawals !== collateral + fees + pool - cost) {
-    v.push(`conservation: deposits ${deposits} - withdrawals ${withdrawals} != collateral ${collateral} + fees ${fees} + funding pool ${pool} - position cost ${cost}`);
+  const socialized = exGet(st, cfg, EX.socializedLoss);
+  if (deposits - withdrawals + socialized !== collateral + fees + pool - cost) {
+    v.push(`conservation: deposits ${deposits} - withdrawals ${withdrawals} + socialized loss ${socialized} != collateral ${collateral} + fees ${fees} + funding pool ${pool} - position cost ${cost}`);
   }
   if (fees < 0n) v.push(`fee balance is negative (${fees})`);
+  if (socialized < 0n) v.push(`socialized loss is negative (${socialized})`);
+  const vaultBalance = collateralOf(st, cfg.vaultAddress);
+  if (vaultBalance < 0n) v.push(`liquidator vault balance is negative (${vaultBalance})`);
   const exact = exGet(st, cfg, EX.fundingSettledExact);
   if (pool * FUNDING_DIVISOR < exact) v.push(`funding pool ${pool} cannot cover the exact funding settled (${exact} / 1e19)`);
+  let snapshots = 0n;
+  for (const m of cfg.markets) snapshots += mGet(st, cfg, m, MKT.snapshotSum);
+  if (snapshots !== exact) v.push(`funding pool: funding settled (${exact}) != sum of position size x snapshot (${snapshots}): a payment without a position settling, or a snapshot moved without paying`);
   let costSum = 0n;
   for (const m of cfg.markets) {
     const long = mGet(st, cfg, m, MKT.longOi);
@@ -70,8 +81,7 @@ export function checkInvariants(st: StateAccess, cfg: ExchangeConfig, touchedAcc
     if (mGet(st, cfg, m, MKT.oraclePrice) <= 0n) v.push(`${m.symbol}: no positive mark price`);
   }
   if (costSum !== cost) v.push(`total cost ${cost} != sum of market costs ${costSum}`);
-  // The vault is a margin account too: its balance may dip below 0 only while it holds
-  // positions (a loss realized when it takes over an opposite position).
+  // The vault is a margin account too (its balance is checked above, unconditionally).
   checkAccount(st, cfg, cfg.vaultAddress, v);
   if (touchedAccounts) {
     const seen = new Set<bigint>([cfg.vaultAddress]);
@@ -114,13 +124,16 @@ export function auditInvariants(st: StateAccess, cfg: ExchangeConfig): string[] 
     let short = 0n;
     let cost = 0n;
     let holders = 0n;
+    let snapshots = 0n;
     for (const a of all) {
       const p = positionOf(st, a, m);
       if (p.size > 0n) long += p.size;
       if (p.size < 0n) short -= p.size;
       if (p.size !== 0n) holders++;
       cost += p.cost;
+      snapshots += p.size * p.fundingSnapshot;
     }
+    if (snapshots !== mGet(st, cfg, m, MKT.snapshotSum)) v.push(`audit ${m.symbol}: size x snapshot sums to ${snapshots}, stored ${mGet(st, cfg, m, MKT.snapshotSum)}`);
     if (long !== mGet(st, cfg, m, MKT.longOi) || short !== mGet(st, cfg, m, MKT.shortOi)) v.push(`audit ${m.symbol}: positions sum to long ${long} / short ${short}, stored OI differs`);
     if (cost !== mGet(st, cfg, m, MKT.totalCost)) v.push(`audit ${m.symbol}: costs sum to ${cost}, stored ${mGet(st, cfg, m, MKT.totalCost)}`);
     const list = holdersOf(st, cfg, m);

@@ -3,9 +3,11 @@
  * and the exchange's running totals. Every write of collateral or of a position goes through
  * this file, which keeps the totals that make the invariant checks O(touched):
  *
- *   total_deposits - total_withdrawals
+ *   total_deposits - total_withdrawals + socialized_loss
  *     == total_collateral + fee_balance + funding_pool - total_cost          (USDC base units)
  *
+ * (socialized_loss is bad debt the loss waterfall wrote off: balances the exchange owes beyond
+ * the money it holds, until vault income repays it; see liquidation.ts).
  * where total_cost is the sum of every position's cost (what was paid to open it, negative for
  * shorts). Because the sum of all positions is zero, -total_cost is also the sum of every
  * position's unrealized PnL at any common price: the identity is "money in = money held".
@@ -111,6 +113,8 @@ export function writePosition(st: StateAccess, cfg: ExchangeConfig, addr: bigint
     mAdd(st, cfg, m, MKT.totalCost, next.cost - old.cost);
   }
   if (old.fundingSnapshot !== next.fundingSnapshot) setSigned(st, addr, b + POS.fundingSnapshot, next.fundingSnapshot);
+  const dSnap = next.size * next.fundingSnapshot - old.size * old.fundingSnapshot;
+  if (dSnap !== 0n) mAdd(st, cfg, m, MKT.snapshotSum, dSnap);
 }
 
 // ---- holders: the on-chain list of accounts with a position in a market ------------------------------------
@@ -234,4 +238,41 @@ export function applyFill(st: StateAccess, cfg: ExchangeConfig, addr: bigint, m:
 /** Trade notional in USDC base units: size x price / 1e10, rounded down (exact for on-tick trades). */
 export function notional(size: bigint, price: bigint): bigint {
   return floorDiv(abs(size) * price, 10n ** 10n);
+}
+
+// ---- the Liquidator Vault and socialized loss ------------------------------------------------------------
+
+/**
+ * Money that reaches the vault from outside the waterfall (a DEPOSIT to the vault address, its
+ * share of trading fees) first repays outstanding socialized loss, then raises the balance.
+ */
+export function creditVault(st: StateAccess, cfg: ExchangeConfig, amount: bigint): void {
+  if (amount <= 0n) return;
+  const owed = exGet(st, cfg, EX.socializedLoss);
+  const repay = owed < amount ? owed : amount;
+  if (repay > 0n) exAdd(st, cfg, EX.socializedLoss, -repay);
+  addCollateral(st, cfg, cfg.vaultAddress, amount - repay);
+}
+
+/**
+ * Books a trade's fees: the genesis share `vault_fee_share_bps` of them, floor(fees x bps / 1e4),
+ * goes to the vault (creditVault), the rest to the fee balance.
+ */
+export function collectFees(st: StateAccess, cfg: ExchangeConfig, fees: bigint): void {
+  const toVault = fees > 0n ? floorDiv(fees * cfg.vaultFeeShareBps, 10_000n) : 0n;
+  exAdd(st, cfg, EX.feeBalance, fees - toVault);
+  creditVault(st, cfg, toVault);
+}
+
+/**
+ * The last step of the loss waterfall: a negative balance nobody can cover is set to 0 and
+ * recorded as socialized loss (outstanding and cumulative). Returns the amount written off.
+ */
+export function writeOff(st: StateAccess, cfg: ExchangeConfig, addr: bigint): bigint {
+  const c = collateralOf(st, addr);
+  if (c >= 0n) return 0n;
+  addCollateral(st, cfg, addr, -c);
+  exAdd(st, cfg, EX.socializedLoss, -c);
+  exAdd(st, cfg, EX.socializedLossTotal, -c);
+  return -c;
 }

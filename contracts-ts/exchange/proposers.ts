@@ -9,7 +9,7 @@ import { abs } from '../math.ts';
 import type { AdlTx, FundingTx, LiquidateTx } from '../tx.ts';
 import { holdersOf, markPriceOf, mGet } from './ledger.ts';
 import { fundingDelta, premiumRate } from './funding.ts';
-import { maxLiquidationStep, vaultCannotCover } from './liquidation.ts';
+import { liquidationRoute, maxLiquidationStep } from './liquidation.ts';
 import { getMode } from './modes.ts';
 import { oracleAge } from './oracle.ts';
 import { accountRisk, isLiquidatable } from './risk.ts';
@@ -43,8 +43,8 @@ export function proposeFunding(st: StateAccess, cfg: ExchangeConfig, ctx: ExecCo
 }
 
 /**
- * LIQUIDATE (or ADL, when the account is bankrupt and the vault cannot cover it) for every
- * account below maintenance: one step per account, in the market with the largest maintenance
+ * LIQUIDATE or ADL, as `liquidationRoute` (the contracts' own rule) decides, for every account
+ * below maintenance: one step per account, in the market with the largest maintenance
  * requirement (ties: genesis order). Accounts come from the on-chain holder lists (markets in
  * genesis order, holders in list order), so the scan is deterministic and never touches
  * accounts without positions. Nothing in CANCEL_ONLY, POST_ONLY or HALTED.
@@ -81,8 +81,9 @@ export function findLiquidations(st: StateAccess, cfg: ExchangeConfig, nowOrOpts
       for (const p of r.positions) if (p.maintenance > target.maintenance) target = p;
       if (now !== undefined && cfg.oracleMaxAge > 0n && oracleAge(st, cfg, target.market, now) > cfg.oracleMaxAge) continue;
       const size = target.position.size;
-      if (vaultCannotCover(st, cfg, r)) out.push({ type: 'ADL', account: a, market: target.market.symbol, positionBefore: size, block });
-      else out.push({ type: 'LIQUIDATE', account: a, market: target.market.symbol, size: maxLiquidationStep(target.market, abs(size), r), positionBefore: size, block });
+      const step = maxLiquidationStep(target.market, abs(size), r);
+      if (liquidationRoute(st, cfg, a, target.market, size, step) === 'ADL') out.push({ type: 'ADL', account: a, market: target.market.symbol, positionBefore: size, block });
+      else out.push({ type: 'LIQUIDATE', account: a, market: target.market.symbol, size: step, positionBefore: size, block });
     }
   }
   return out;

@@ -19,14 +19,14 @@
  */
 import type { ContractEvent, ExecContext, StateAccess } from '../state.ts';
 import type { ExchangeConfig } from '../config.ts';
-import { EX, MKT, orderKey } from '../layout.ts';
+import { MKT, orderKey } from '../layout.ts';
 import { abs, BPS, ceilDiv, floorDiv, FRACTION_SCALE, sign, toFelt } from '../math.ts';
 import { shortStringFelt } from '../typed-data.ts';
 import type { TradeTx } from '../tx.ts';
 import { isConditional, type Order, type SignedOrder } from './order.ts';
 import { revert } from './errors.ts';
 import { event } from './events.ts';
-import { addCollateral, applyFill, exAdd, markPriceOf, mGet, notional, positionOf } from './ledger.ts';
+import { addCollateral, applyFill, collectFees, markPriceOf, mGet, notional, positionOf } from './ledger.ts';
 import { getMode } from './modes.ts';
 import { checkOrderSignature, checkOrderStatic, isMarketKind, readOrderState, recordOwner, triggerSatisfied, writeOrderState } from './orders.ts';
 import { accountRisk } from './risk.ts';
@@ -121,7 +121,7 @@ export function execTrade(tx: TradeTx, st: StateAccess, ctx: ExecContext, cfg: E
   const takerFee = feeOf(cash, m.takerFee);
   addCollateral(st, cfg, mo.account, -makerFee);
   addCollateral(st, cfg, to.account, -takerFee);
-  exAdd(st, cfg, EX.feeBalance, makerFee + takerFee);
+  collectFees(st, cfg, makerFee + takerFee);
   // 8. open interest and margin
   const oiAfter = mGet(st, cfg, m, MKT.longOi);
   if (oiAfter > oiBefore && oiAfter > m.openInterestCap) revert('OPEN_INTEREST_CAP', `open interest ${oiAfter} > cap ${m.openInterestCap}`, 'taker');

@@ -170,11 +170,15 @@ export interface VaultView {
   unrealizedPnl: bigint;
   positions: PositionView[];
   refundsPaid: bigint;
+  /** Bad debt the loss waterfall wrote off and vault income has not repaid yet. */
+  socializedLoss: bigint;
+  /** Every amount ever written off as socialized loss. */
+  socializedLossTotal: bigint;
 }
 
 export function getVaultView(st: StateAccess, cfg: ExchangeConfig): VaultView {
   const a = getAccountView(st, cfg, cfg.vaultAddress);
-  return { address: cfg.vaultAddress, balance: a.collateral, equity: a.equity, unrealizedPnl: a.unrealizedPnl, positions: a.positions, refundsPaid: exGet(st, cfg, EX.refundTotal) };
+  return { address: cfg.vaultAddress, balance: a.collateral, equity: a.equity, unrealizedPnl: a.unrealizedPnl, positions: a.positions, refundsPaid: exGet(st, cfg, EX.refundTotal), socializedLoss: exGet(st, cfg, EX.socializedLoss), socializedLossTotal: exGet(st, cfg, EX.socializedLossTotal) };
 }
 
 export interface OrderStateView {

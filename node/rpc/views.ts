@@ -195,6 +195,8 @@ export function vaultView(v: VaultView) {
     equity: dec(v.equity),
     unrealized_pnl: dec(v.unrealizedPnl),
     refunds_paid: dec(v.refundsPaid),
+    socialized_loss: dec(v.socializedLoss),
+    socialized_loss_total: dec(v.socializedLossTotal),
     positions: v.positions.map(positionView),
   };
 }

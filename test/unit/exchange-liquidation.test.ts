@@ -4,8 +4,10 @@
  * vault is empty. Every step is proposed by findLiquidations and re-checked by the contract.
  */
 import { expect } from 'chai';
-import { findLiquidations, getAccountView, getMarketView, getVaultView, parseTx, txHash, txToJson, type PerpTx } from '../../contracts-ts/index.ts';
-import { CHAIN_ID, E8, Harness, USDC, USERS } from './exchange-fixtures.ts';
+import { checkInvariants, findLiquidations, getAccountView, getMarketView, getVaultView, parseTx, proposeFunding, txHash, txToJson, type PerpTx } from '../../contracts-ts/index.ts';
+import { EX } from '../../contracts-ts/layout.ts';
+import { addCollateral, exAdd, fundingIndexOf, pendingFunding, positionOf } from '../../contracts-ts/exchange/ledger.ts';
+import { CHAIN_ID, E8, Harness, USDC, USERS, user } from './exchange-fixtures.ts';
 
 const [alice, bob, carol, dave, erin] = USERS as [typeof USERS[0], typeof USERS[0], typeof USERS[0], typeof USERS[0], typeof USERS[0]];
 const BTC = 'BTC-USD-PERP';
@@ -14,7 +16,8 @@ const sz = (tenThousandths: bigint) => tenThousandths * 10_000n; // size in 0.00
 
 describe('exchange liquidation: steps to the vault, then full', () => {
   it('a long hit by a price drop is liquidated in steps until healthy, then fully, and the vault pays the shortfall', () => {
-    const h = new Harness();
+    // A vault with the capital to carry what it takes over (its equity stays >= 0 throughout).
+    const h = new Harness({ vault: '20000' });
     h.open(alice, bob, sz(15_000n), px(65_000n)); // 1.5 BTC long
     expect(h.view(alice).collateral).to.equal(10_000n * USDC - 48_750_000n);
     const vault0 = getVaultView(h.st, h.cfg).balance;
@@ -163,7 +166,7 @@ describe('exchange ADL when the vault is empty', () => {
 
 describe('exchange liquidation proposals are bound to their block', () => {
   it('the same position liquidated again in a later block gives a proposal with a different hash', () => {
-    const h = new Harness();
+    const h = new Harness({ vault: '10000' });
     h.open(alice, bob, sz(15_000n), px(65_000n)); // 1.5 BTC long
     h.setPrice({ [BTC]: px(61_000n) });
     const first = findLiquidations(h.st, h.cfg, { now: h.now, block: h.blockNumber });
@@ -221,5 +224,229 @@ describe('exchange liquidation proposals are bound to their block', () => {
     poor.exec(adl!);
     expect(poor.view(alice).positions).to.deep.equal([]);
     poor.expectInvariants();
+  });
+});
+
+// ---- issue 11: the loss waterfall --------------------------------------------------------------------------
+
+/** Runs every proposal, round after round (as the sequencer does per block), until none is left. */
+function resolveAll(h: Harness, maxRounds = 20): PerpTx[] {
+  const done: PerpTx[] = [];
+  for (let round = 0; round < maxRounds; round++) {
+    const props = findLiquidations(h.st, h.cfg, { block: h.blockNumber });
+    if (props.length === 0) return done;
+    // The first proposal of a round is computed on the state it runs against: it must apply.
+    h.exec(props[0]!);
+    done.push(props[0]!);
+    expect(getVaultView(h.st, h.cfg).balance >= 0n, 'vault balance never below zero').to.equal(true);
+    h.expectInvariants();
+    h.advance(1n);
+  }
+  expect.fail(`still liquidating after ${maxRounds} rounds`);
+}
+
+describe('loss waterfall: ADL never makes a bystander insolvent (defect 2)', () => {
+  it('65,000 -> 40,000 gap: a healthy losing short is never a counterparty; the vault takes the long and the rest is socialized', () => {
+    const h = new Harness({ vault: '0', users: [alice, bob, carol, dave], balances: ['10000', '10000', '5100', '10000'] });
+    h.open(alice, bob, E8, px(65_000n)); // alice long 1 BTC
+    h.setPrice({ [BTC]: px(40_000n) });
+    h.open(bob, carol, E8, px(40_000n)); // bob closes his (winning) short; carol is now short 1 BTC @ 40000
+    h.setPrice({ [BTC]: px(40_500n) }); // carol's short loses 500: healthy, but not profitable
+    const carolBefore = h.view(carol);
+    expect(carolBefore.unrealizedPnl < 0n && carolBefore.equity > carolBefore.maintenanceMargin).to.equal(true);
+    const deficit = -h.view(alice).equity;
+    expect(deficit).to.equal(14_532_500_000n);
+    // Before: ADL closed carol at alice's bankruptcy price (~55,532.5) and left her flat at -10,928 USDC.
+    h.expectRevert({ type: 'ADL', account: alice.address, market: BTC, positionBefore: E8, block: h.blockNumber }, 'NO_COUNTERPARTY');
+    const done = resolveAll(h);
+    expect(done.map((t) => t.type)).to.deep.equal(['LIQUIDATE']);
+    expect(h.view(carol)).to.deep.equal(carolBefore);
+    expect(h.view(alice).positions).to.deep.equal([]);
+    expect(h.view(alice).collateral).to.equal(0n);
+    const vault = getVaultView(h.st, h.cfg);
+    expect(vault.balance).to.equal(0n);
+    expect(vault.positions[0]!.size).to.equal(E8);
+    expect(vault.socializedLoss).to.equal(deficit);
+    expect(vault.socializedLossTotal).to.equal(deficit);
+  });
+
+  it('a thinly margined counterparty gives only down to its maintenance margin; a better-margined one takes the rest', () => {
+    const h = new Harness({ vault: '0', users: [alice, bob, carol, dave], balances: ['10000', '10000', '10000', '7000'] });
+    h.open(dave, carol, 10n * E8, 3_500n * E8, 'ETH-USD-PERP'); // dave long 10 ETH (his other market)
+    h.open(alice, bob, sz(5_000n), px(65_000n));
+    h.open(alice, dave, sz(5_000n), px(65_000n)); // alice long 1 BTC against bob and dave
+    h.setPrice({ [BTC]: px(48_000n), 'ETH-USD-PERP': 2_300n * E8 });
+    const before = new Map([bob, dave].map((u) => [u.address, h.view(u)]));
+    expect(before.get(dave.address)!.liquidatable).to.equal(false);
+    const deficit = -h.view(alice).equity;
+    expect(deficit).to.equal(7_032_500_000n);
+    const done = resolveAll(h);
+    expect(done.map((t) => t.type)).to.deep.equal(['ADL']);
+    const d = h.view(dave);
+    // dave keeps exactly his maintenance margin (for the ETH position he still holds) ...
+    expect(d.equity >= d.maintenanceMargin && d.equity - d.maintenanceMargin <= 2n).to.equal(true);
+    expect(d.positions.map((p) => p.market)).to.deep.equal(['ETH-USD-PERP']);
+    // ... and gave less than half the deficit; bob, well margined, took the rest
+    const gave = (u: typeof bob) => before.get(u.address)!.equity - h.view(u).equity;
+    expect(gave(dave) < deficit / 2n).to.equal(true);
+    expect(gave(bob) + gave(dave)).to.equal(deficit);
+    for (const u of [bob, dave]) expect(gave(u) <= before.get(u.address)!.positions.find((p) => p.market === BTC)!.unrealizedPnl, 'never more than its profit').to.equal(true);
+    expect(h.view(alice).collateral).to.equal(0n);
+    expect(getVaultView(h.st, h.cfg)).to.deep.include({ balance: 0n, socializedLoss: 0n });
+  });
+
+  it('cross margin: a market is never sold at $0 to cover another market\'s deficit', () => {
+    const h = new Harness({ vault: '0', users: [alice, bob, carol, dave], balances: ['14000', '10000', '10000', '10000'] });
+    h.open(bob, alice, E8, px(65_000n)); // alice short 1 BTC, bob long (break-even)
+    h.open(alice, carol, 20n * E8, 3_500n * E8, 'ETH-USD-PERP'); // alice long 20 ETH, carol short
+    h.setPrice({ 'ETH-USD-PERP': 1_800n * E8 });
+    const bobBefore = h.view(bob);
+    const carolBefore = h.view(carol);
+    const deficit = -h.view(alice).equity;
+    expect(deficit > 0n).to.equal(true);
+    // Before: ADL in BTC (the largest maintenance) sold bob's break-even long for 65000 - deficit.
+    const done = resolveAll(h);
+    expect(done.map((t) => `${t.type} ${(t as { market: string }).market}`)).to.deep.equal(['LIQUIDATE BTC-USD-PERP', 'ADL ETH-USD-PERP']);
+    expect(h.view(bob)).to.deep.equal(bobBefore); // untouched: his market had no deficit
+    const carolAfter = h.view(carol);
+    expect(carolBefore.equity - carolAfter.equity).to.equal(deficit); // the ETH short carries the ETH deficit
+    expect(carolAfter.positions).to.deep.equal([]);
+    expect(h.view(alice).collateral).to.equal(0n);
+    expect(getVaultView(h.st, h.cfg).socializedLoss).to.equal(0n);
+  });
+});
+
+/** The vault ends up long 0.75 BTC @ 61000 holding 1457.5 USDC, alice flat, bob short 0.75. */
+function vaultHoldsLong(vault = '1000'): Harness {
+  const h = new Harness({ vault, users: [alice, bob, carol, dave], balances: ['10000', '10000', '5500', '10000'] });
+  h.open(alice, bob, sz(15_000n), px(65_000n));
+  h.setPrice({ [BTC]: px(61_000n) });
+  h.exec(findLiquidations(h.st, h.cfg, { block: h.blockNumber })[0]!);
+  h.open(bob, alice, sz(7_500n), px(61_000n)); // alice sells the rest to bob
+  expect(h.view(alice).positions).to.deep.equal([]);
+  expect(getVaultView(h.st, h.cfg)).to.deep.include({ balance: 1_457_500_000n });
+  h.setPrice({ [BTC]: px(50_000n) });
+  h.open(dave, carol, E8, px(50_000n)); // carol short 1 @ 50000, dave long
+  return h;
+}
+
+describe('loss waterfall: the Liquidator Vault never goes below zero (defect 3)', () => {
+  it('a takeover that would realise the vault\'s loss beyond its balance goes to ADL instead; withdrawals stay backed', () => {
+    const h = vaultHoldsLong();
+    h.setPrice({ [BTC]: px(54_000n) }); // carol: equity ~1500 < maintenance 2700, not bankrupt
+    const c = h.view(carol);
+    expect(c.liquidatable && c.equity > 0n).to.equal(true);
+    // Before: the vault bought 0.5 BTC from carol at 54000 against its long @ 61000 and fell to about -1,772.
+    const step = { type: 'LIQUIDATE' as const, account: carol.address, market: BTC, size: sz(5_000n), positionBefore: -E8, block: h.blockNumber };
+    h.expectRevert(step, 'VAULT_INSUFFICIENT');
+    const vaultBefore = getVaultView(h.st, h.cfg);
+    const done = resolveAll(h);
+    expect(done[0]!.type).to.equal('ADL');
+    expect(getVaultView(h.st, h.cfg).balance >= vaultBefore.balance).to.equal(true);
+    // dave (the profitable long) withdraws all he may: every invariant still holds, the vault included
+    const w = h.view(dave).withdrawable;
+    expect(w > 0n).to.equal(true);
+    h.exec(h.withdrawTx(dave, w));
+    h.expectInvariants();
+  });
+
+  it('the invariant guard reports a negative vault balance even while the vault holds positions', () => {
+    const h = vaultHoldsLong();
+    expect(checkInvariants(h.st, h.cfg, h.allAccounts())).to.deep.equal([]);
+    // Tamper: move 2000 USDC from the vault to dave (conservation still holds).
+    addCollateral(h.st, h.cfg, h.cfg.vaultAddress, -2_000n * USDC);
+    addCollateral(h.st, h.cfg, dave.address, 2_000n * USDC);
+    expect(checkInvariants(h.st, h.cfg, h.allAccounts()).join('; ')).to.match(/liquidator vault balance is negative/);
+  });
+
+  it('a DEPOSIT to the vault address and the genesis fee share recapitalise the vault; socialized loss is repaid first', () => {
+    const h = new Harness({ vault: '0', users: [alice, bob, carol, dave], extra: { vault_fee_share_bps: 2_000 } });
+    h.open(alice, bob, E8, px(65_000n)); // fees: taker 32.5, maker rebate 6.5 -> 26 net, 20% = 5.2 to the vault
+    expect(getVaultView(h.st, h.cfg).balance).to.equal(5_200_000n);
+    h.setPrice({ [BTC]: px(40_000n) });
+    resolveAll(h); // no counterparty is profitable but bob, who is ... alice's counterparty: ADL
+    const v0 = getVaultView(h.st, h.cfg);
+    h.exec(h.depositTx(h.cfg.vaultAddress, 1_000n * USDC));
+    const v1 = getVaultView(h.st, h.cfg);
+    const repaid = v0.socializedLoss < 1_000n * USDC ? v0.socializedLoss : 1_000n * USDC;
+    expect(v1.socializedLoss).to.equal(v0.socializedLoss - repaid);
+    expect(v1.balance).to.equal(v0.balance + 1_000n * USDC - repaid);
+    expect(v1.socializedLossTotal).to.equal(v0.socializedLossTotal);
+    h.expectInvariants();
+  });
+});
+
+describe('loss waterfall: a bankrupt account is always resolvable (defect 4)', () => {
+  it('the takeover would realise the vault\'s loss: ADL is allowed, and resolves the account in one block', () => {
+    const h = vaultHoldsLong();
+    h.setPrice({ [BTC]: px(56_000n) }); // carol short 1 @ 50000: equity < 0
+    const c = h.view(carol);
+    expect(c.equity < 0n).to.equal(true);
+    // The vault's balance (1457.5) exceeds carol's shortfall, but taking her short over would
+    // realise the vault's loss on its long @ 61000 first. Before: LIQUIDATE reverted
+    // VAULT_INSUFFICIENT and ADL reverted ADL_NOT_ALLOWED, block after block.
+    expect(getVaultView(h.st, h.cfg).balance > -c.equity).to.equal(true);
+    h.expectRevert({ type: 'LIQUIDATE', account: carol.address, market: BTC, size: E8, positionBefore: -E8, block: h.blockNumber }, 'VAULT_INSUFFICIENT');
+    const props = findLiquidations(h.st, h.cfg, { block: h.blockNumber });
+    expect(props[0]).to.deep.include({ type: 'ADL', account: carol.address });
+    const daveBefore = h.view(dave);
+    resolveAll(h);
+    expect(h.view(carol).positions).to.deep.equal([]);
+    expect(h.view(carol).collateral).to.equal(0n);
+    const d = h.view(dave);
+    expect(d.equity >= d.maintenanceMargin && d.equity < daveBefore.equity).to.equal(true);
+    expect(getVaultView(h.st, h.cfg).socializedLoss).to.equal(0n);
+  });
+});
+
+describe('loss waterfall: ADL is partial and spread over as many steps as needed (defect 5)', () => {
+  it('more dust shorts than max_adl_counterparties: each ADL takes at most that many, the next continues', () => {
+    const dust = Array.from({ length: 7 }, (_, i) => user(`dust ${i}`));
+    const h = new Harness({ vault: '0', users: [alice, ...dust], balances: ['60', ...dust.map(() => '1000')], extra: { limits: { max_adl_counterparties: 3 } } });
+    for (const d of dust) h.open(alice, d, sz(10n), px(65_000n)); // 7 x 0.001 BTC
+    h.setPrice({ [BTC]: px(55_000n) });
+    expect(h.view(alice).equity < 0n).to.equal(true);
+    // Before: ADL needed 7 counterparties > 3 and reverted TOO_MANY for good.
+    const sizes: bigint[] = [];
+    const done: PerpTx[] = [];
+    for (let i = 0; i < 5 && h.view(alice).positions.length > 0; i++) {
+      const [p] = findLiquidations(h.st, h.cfg, { block: h.blockNumber });
+      expect(p!.type).to.equal('ADL');
+      const ev = h.exec(p!);
+      done.push(p!);
+      expect(ev.filter((e) => e.data.length === 4).length).to.be.at.most(3);
+      sizes.push(h.view(alice).positions[0]?.size ?? 0n);
+      h.expectInvariants();
+      h.advance(1n);
+    }
+    expect(sizes).to.deep.equal([sz(40n), sz(10n), 0n]);
+    expect(h.view(alice).collateral).to.equal(0n);
+    for (const d of dust) {
+      const v = h.view(d);
+      expect(v.positions).to.deep.equal([]);
+      expect(v.collateral > 1_000n * USDC).to.equal(true); // each kept a profit
+    }
+  });
+});
+
+describe('invariants: the funding-pool check can fail (defect 11)', () => {
+  it('a receiver paid from the pool without its position settling is reported', () => {
+    const h = new Harness();
+    h.open(alice, bob, E8, px(65_000n));
+    h.advance(3_600n);
+    const f = proposeFunding(h.st, h.cfg, h.ctx(), { [BTC]: { bid: px(65_650n) } })!; // longs pay shorts
+    h.exec(f);
+    h.exec(h.depositTx(bob, USDC)); // touches nothing of the position
+    h.expectInvariants();
+    // The bug class: bob's funding paid out of the pool (and booked as settled), his snapshot not moved.
+    const owed = -pendingFunding(positionOf(h.st, bob.address, h.market()), fundingIndexOf(h.st, h.cfg, h.market()));
+    expect(owed > 0n).to.equal(true);
+    exAdd(h.st, h.cfg, EX.fundingPool, -owed);
+    addCollateral(h.st, h.cfg, bob.address, owed);
+    exAdd(h.st, h.cfg, EX.fundingSettledExact, -owed * 10n ** 19n);
+    const v = checkInvariants(h.st, h.cfg, h.allAccounts());
+    // conservation and "pool x 1e19 >= settled" both still hold: only the new cross-check sees it
+    expect(v.some((x) => x.startsWith('conservation'))).to.equal(false);
+    expect(v.join('; ')).to.match(/funding pool: funding settled .* != sum of position size x snapshot/);
   });
 });
