@@ -6,7 +6,7 @@ import './p2p/polyfill.ts'; // first: libp2p needs Promise.withResolvers on Node
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { join, resolve } from 'node:path';
 import { readFileSync, writeFileSync } from 'node:fs';
-import { createLogger, isLogLevel, type Logger } from './log.ts';
+import { createLogger, isLogFormat, isLogLevel, type Logger } from './log.ts';
 import { encodeShortString, getStarkKey, parseFelt, randomPrivateKey, toHex, useBackend, type BackendChoice } from './crypto/index.ts';
 import { DataDirInUseError } from './storage/lock.ts';
 import type { Checkpoint } from './chain/checkpoints.ts';
@@ -31,6 +31,7 @@ const COMMON = {
   'data-dir': { type: 'string', default: './data' },
   genesis: { type: 'string', default: 'genesis/devnet.json' },
   'log-level': { type: 'string', default: 'info' },
+  'log-format': { type: 'string', default: 'text' },
   help: { type: 'boolean', short: 'h', default: false },
 } as const;
 
@@ -469,7 +470,12 @@ export async function main(argv: string[]): Promise<number> {
     console.error('--log-level must be one of debug, info, warn, error, silent');
     return 2;
   }
-  const log = createLogger(level);
+  const format = values['log-format'] ?? 'text';
+  if (!isLogFormat(format)) {
+    console.error('--log-format must be text or json');
+    return 2;
+  }
+  const log = createLogger(level, 'node', undefined, format);
   try {
     return (await cmd.run(values, log)) ?? 0;
   } catch (e) {

@@ -12,7 +12,7 @@ import { WorldState, type Db } from './state/index.ts';
 import type { Logger } from './log.ts';
 import { Producer } from './sequencer/producer.ts';
 import { Dispatcher } from './rpc/jsonrpc.ts';
-import { closeServer, startHttp, type CallContext } from './rpc/http.ts';
+import { bindHttp, closeServer, probePort, startHttp, type CallContext, type Route } from './rpc/http.ts';
 import { createRpc, type RpcOptions } from './rpc/methods.ts';
 import type { RpcModules } from './rpc/context.ts';
 import { adminMethods, type AdminModules } from './rpc/admin.ts';
@@ -22,7 +22,16 @@ import { bearerMatches, ensureAdminToken } from './rpc/admin-token.ts';
 import { ExchangeService } from './sequencer/exchange.ts';
 import { Maintenance } from './sequencer/maintenance.ts';
 import { VerifyPool } from './sequencer/verify-pool.ts';
-import { OracleFeeder, type FeederSource } from './sequencer/feeder.ts';
+import { loadReplay, OracleFeeder, type FeederSource } from './sequencer/feeder.ts';
+import { NodeMetrics } from './metrics/index.ts';
+import { healthRoutes } from './metrics/health.ts';
+import { watchFollower } from './metrics/follower.ts';
+import { statusPageRoutes } from './rpc/status-page/index.ts';
+import { getMode } from '../contracts-ts/exchange/modes.ts';
+import { liveState } from './rpc/perp.ts';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Server } from 'node:http';
 import { ForwardingDispatcher, startP2P, TRADING_METHODS, type P2POptions, type P2PService } from './p2p/index.ts';
 import { chainForP2P } from './p2p/chain.ts';
 
@@ -103,6 +112,7 @@ export interface StartOptions {
   rpcPort: number;
   /** Admin JSON-RPC port (bearer token in <data-dir>/admin.token); null disables it. */
   adminPort?: number | null;
+  /** Milliseconds between blocks while transactions wait; 0 = a block as soon as a transaction arrives, no heartbeats (devnet). */
   blockTimeMs?: number;
   log: Logger;
   /** Milliseconds clock for the producer (tests). */
@@ -131,27 +141,58 @@ export interface RunningNode {
   adminUrl: string | null;
   /** The p2p service, when started. */
   p2p: P2PService | null;
+  metrics: NodeMetrics;
   stop(): Promise<void>;
 }
 
-/** Starts a sequencer: opens and checks the chain, starts block production and JSON-RPC. */
+/**
+ * Starts a sequencer. Order: the feeder file is read and every port bound (a busy one names its
+ * flag) BEFORE anything is written to the data directory; then the chain is opened and checked,
+ * block production and JSON-RPC start, and `<data-dir>/node.json` records the addresses.
+ */
 export async function startSequencer(opts: StartOptions): Promise<RunningNode> {
-  const chain = await openChain({ dataDir: opts.dataDir, genesisPath: opts.genesisPath, log: opts.log });
-  const g = chain.genesis;
+  const feederMode = opts.feeder ?? 'walk';
+  if (feederMode !== 'off' && feederMode !== 'walk') {
+    try {
+      loadReplay(feederMode);
+    } catch (e) {
+      throw new StartupError(`--feeder ${feederMode}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message} (expected walk, off or a replay JSON file)`);
+    }
+  }
+  const servers: Server[] = [];
+  let chain: Chain | undefined;
   let producer: Producer | undefined;
   let pool: VerifyPool | undefined;
   let p2p: P2PService | null = null;
-  const servers: import('node:http').Server[] = [];
   let stopWs: () => Promise<void> = async () => undefined;
   try {
+    const rpcServer = await bindHttp(opts.rpcHost, opts.rpcPort, '--rpc-port');
+    servers.push(rpcServer);
+    const adminServer = opts.adminPort === null ? undefined : await bindHttp('127.0.0.1', opts.adminPort ?? 5055, '--admin-port');
+    if (adminServer) servers.push(adminServer);
+    let p2pOpts = opts.p2p;
+    if (p2pOpts) {
+      try {
+        await probePort(p2pOpts.host ?? '127.0.0.1', p2pOpts.port ?? 5051, '--p2p-port');
+      } catch (e) {
+        if (opts.p2pRequired) throw new StartupError((e as Error).message);
+        opts.log.error(`p2p NOT started (followers will not receive blocks): ${(e as Error).message}, or pass --p2p-port off`);
+        p2pOpts = undefined;
+      }
+    }
+    chain = await openChain({ dataDir: opts.dataDir, genesisPath: opts.genesisPath, log: opts.log });
+    const c = chain;
+    const g = c.genesis;
     if (!g.sequencer.privateKey) throw new StartupError('this genesis holds no sequencer private key: only its sequencer can produce blocks (start as a follower instead)');
     if (opts.checkpointInterval !== undefined) g.checkpointInterval = opts.checkpointInterval;
+    const blockTimeMs = opts.blockTimeMs ?? g.blockTimeMs;
+    const onDemand = blockTimeMs === 0;
     let exchange: ExchangeService | undefined;
     producer = await Producer.create(
       {
-        db: chain.db,
-        chain: chain.chain,
-        world: chain.world,
+        db: c.db,
+        chain: c.chain,
+        world: c.world,
         genesis: g,
         log: opts.log.child('producer'),
         signingKey: g.sequencer.privateKey,
@@ -160,78 +201,111 @@ export async function startSequencer(opts: StartOptions): Promise<RunningNode> {
         beforeSeal: () => void exchange?.expire(),
         impactPrices: () => exchange?.impactPrices() ?? new Map(),
       },
-      { blockTimeMs: opts.blockTimeMs ?? g.blockTimeMs, heartbeatMs: g.heartbeatMs, maxBlockTransactions: g.maxBlockTransactions, maxQueue: 10_000 },
+      { blockTimeMs: onDemand ? 1 : blockTimeMs, heartbeatMs: g.heartbeatMs, maxBlockTransactions: g.maxBlockTransactions, maxQueue: 10_000 },
     );
-    exchange = await ExchangeService.create(producer, g.exchange, chain.db);
+    const prod = producer;
+    exchange = await ExchangeService.create(prod, g.exchange, c.db);
+    const ex = exchange;
     if (opts.verifyWorkers && opts.verifyWorkers > 0) {
       pool = await VerifyPool.create({ size: opts.verifyWorkers });
-      producer.sigCache.attachPool(pool);
+      prod.sigCache.attachPool(pool);
       opts.log.info(`signature checks on ${opts.verifyWorkers} worker thread(s) (${pool.backendName} crypto)`);
     }
     // An online rollback's certificate goes to followers before the first block of the new branch.
-    const onRollback = (c: RollbackCertificate) => void p2p?.publishRollback(c);
-    const maintenance = new Maintenance({ db: chain.db, chain: chain.chain, world: chain.world, genesis: g, producer, exchange, log: opts.log.child('maintenance'), onRollback });
+    const onRollback = (cert: RollbackCertificate) => void p2p?.publishRollback(cert);
+    const maintenance = new Maintenance({ db: c.db, chain: c.chain, world: c.world, genesis: g, producer: prod, exchange: ex, log: opts.log.child('maintenance'), onRollback });
     const offlineRollback = await maintenance.pendingAfterRollback();
     if (offlineRollback) await maintenance.afterRollback();
-    if (opts.p2p) {
+    if (p2pOpts) {
       try {
-        p2p = await startP2P(chainForP2P(chain), { ...opts.p2p, role: 'sequencer', dataDir: opts.dataDir }, opts.log.child('p2p'));
+        p2p = await startP2P(chainForP2P(c), { ...p2pOpts, role: 'sequencer', dataDir: opts.dataDir }, opts.log.child('p2p'));
       } catch (e) {
-        if (opts.p2pRequired) throw new StartupError(`p2p could not start on ${opts.p2p.host ?? '127.0.0.1'}:${opts.p2p.port ?? 5051}: ${(e as Error).message}`);
-        opts.log.error(`p2p NOT started (followers will not receive blocks): ${(e as Error).message}; pass --p2p-port <port> to choose another port, or --p2p-port off`);
+        const why = firstLine(e);
+        if (opts.p2pRequired) throw new StartupError(`--p2p-port ${p2pOpts.port ?? 5051}: p2p could not start on ${p2pOpts.host ?? '127.0.0.1'}:${p2pOpts.port ?? 5051}: ${why}`);
+        opts.log.error(`p2p NOT started (followers will not receive blocks): ${why}; pass --p2p-port <port> to choose another port, or --p2p-port off`);
       }
       const live = p2p;
-      if (live) producer.on('block', (b) => void live.publishBlock(b));
+      if (live) prod.on('block', (b) => void live.publishBlock(b));
       // After an offline rollback (`perpnode rollback`, then this start), tell followers.
-      const latest = live && offlineRollback ? await latestCertificate(chain) : undefined;
+      const latest = live && offlineRollback ? await latestCertificate(c) : undefined;
       if (live && latest) live.announceRollback(latest);
     }
-    const modules: RpcModules = { chain: chain.chain, world: chain.world, genesis: g, producer, exchange };
+    const modules: RpcModules = { chain: c.chain, world: c.world, genesis: g, producer: prod, exchange: ex };
+    const mode = () => getMode(liveState(modules), g.exchange);
+    const metrics = new NodeMetrics({ role: 'sequencer', head: () => prod.head.number, mode, halted: () => prod.halted, producer: prod, exchange: () => ex, markets: g.exchange.markets.map((m) => m.symbol), p2p: () => p2p?.status() });
+    const blockLog = opts.log.child('block');
+    prod.on('block', (b) => {
+      const timing = prod.stats.recent.at(-1);
+      const s = metrics.onBlock(b, timing?.number === b.header.block_number ? timing : undefined);
+      const ms = timing ? Math.round(timing.sealMs * 10) / 10 : null;
+      blockLog.info(`block ${s.number} sealed: ${s.txs} txs, ${s.trades} trades, ${s.liquidations} liquidations, ${ms ?? '?'} ms ${hex(b.hash)}`, { event: 'block', block: s.number, hash: hex(b.hash), txs: s.txs, trades: s.trades, liquidations: s.liquidations, seal_ms: ms });
+    });
     const onInternalError = (method: string, e: unknown) => opts.log.error(`rpc ${method} failed: ${(e as Error)?.stack ?? e}`);
+    const onCall = callObserver(metrics, opts.log.child('rpc'));
     const rpc = createRpc(modules, opts.rpc);
     const ws = rpc.createWs(onInternalError);
     stopWs = () => ws.close();
-    const rpcServer = await servePublic(new Dispatcher<CallContext>(rpc.methods, { maxBatch: 100, onInternalError }), ws, opts.rpcHost, opts.rpcPort);
-    servers.push(rpcServer);
+    const startedAt = Date.now();
+    const health = healthRoutes({ role: 'sequencer', chainId: g.chainIdName, dataDir: opts.dataDir, db: c.db, head: async () => prod.head, mode, halted: () => prod.halted, p2p: () => p2p?.status(), startedAt });
+    await servePublic(rpcServer, new Dispatcher<CallContext>(rpc.methods, { maxBatch: 100, onInternalError, onCall }), ws, opts, { ...statusPageRoutes(), ...health });
     const rpcUrl = `http://${opts.rpcHost}:${boundPort(rpcServer)}`;
     let adminUrl: string | null = null;
-    if (opts.adminPort !== null) {
-      const admin = { ...modules, maintenance, startedAt: Date.now(), ...(p2p ? { peers: () => p2p!.status() } : {}) };
-      const adminServer = await serveAdmin(admin, opts.dataDir, opts.adminPort ?? 5055, 300_000, onInternalError);
-      servers.push(adminServer);
-      adminUrl = `http://127.0.0.1:${boundPort(adminServer)}`;
-    }
     let feeder: OracleFeeder | undefined;
     const oracleKey = g.exchange.oracles.find((k) => k.privateKey !== undefined);
-    const feederMode = opts.feeder ?? 'walk';
     if (feederMode !== 'off' && oracleKey) {
       const source: FeederSource = feederMode === 'walk' ? { kind: 'walk', seed: 42n, stepBps: 20n } : { kind: 'file', path: feederMode };
-      feeder = new OracleFeeder(exchange, g.exchange, { publicKey: oracleKey.publicKey, privateKey: oracleKey.privateKey! }, g.chainId, source, opts.feederIntervalMs ?? 2000, opts.log.child('feeder'));
-      opts.log.info(`devnet oracle feeder: ${feederMode === 'walk' ? 'seeded random walk' : `replaying ${feederMode}`}`);
+      feeder = new OracleFeeder(ex, g.exchange, { publicKey: oracleKey.publicKey, privateKey: oracleKey.privateKey! }, g.chainId, source, opts.feederIntervalMs ?? 2000, opts.log.child('feeder'));
     }
-    producer.start();
-    feeder?.start();
-    opts.log.info(`sequencer for ${g.chainIdName} at block ${producer.head.number}; JSON-RPC on ${rpcUrl}${adminUrl ? `; admin on ${adminUrl} (token in ${opts.dataDir}/admin.token)` : ''}`);
+    if (adminServer) {
+      const fed = feeder;
+      const admin: AdminModules = { ...modules, maintenance, startedAt, ...(p2p ? { peers: () => p2p!.status() } : {}), ...(fed ? { postPrices: () => fed.step() } : {}) };
+      await serveAdmin(adminServer, admin, opts.dataDir, 300_000, onInternalError, metrics, opts.log.child('admin'));
+      adminUrl = `http://127.0.0.1:${boundPort(adminServer)}`;
+    }
+    if (onDemand) {
+      // --block-time-ms 0: a block as soon as a transaction has executed, no heartbeats; the
+      // feeder posts prices only when asked (admin_postPrices).
+      let queued = false;
+      prod.on('tx', () => {
+        if (queued) return;
+        queued = true;
+        setImmediate(() => {
+          queued = false;
+          prod.sealNow().catch((e) => prod.halt(`block production failed: ${(e as Error).stack ?? e}`));
+        });
+      });
+    } else prod.start();
+    if (feeder) {
+      if (onDemand) feeder.prepare();
+      else feeder.start();
+      opts.log.info(`devnet oracle feeder: ${feederMode === 'walk' ? 'seeded random walk' : `replaying ${feederMode}`}${onDemand ? ', posting prices only on request (admin_postPrices)' : ''}`);
+    }
+    const wsUrl = rpcUrl.replace(/^http/, 'ws') + '/ws';
+    writeNodeFile(opts.dataDir, { pid: process.pid, role: 'sequencer', chain_id: g.chainIdName, rpc_url: rpcUrl, ws_url: wsUrl, admin_url: adminUrl, p2p: p2p?.status().listen ?? [], started_at: new Date(startedAt).toISOString() });
+    opts.log.info(
+      `sequencer for ${g.chainIdName} at block ${prod.head.number}; JSON-RPC on ${rpcUrl}${adminUrl ? `; admin on ${adminUrl} (token in ${opts.dataDir}/admin.token)` : ''}; status page ${rpcUrl}/; ${onDemand ? 'a block per transaction (--block-time-ms 0)' : `a block every ${blockTimeMs} ms while transactions wait`}`,
+    );
     let stopped = false;
-    const p = producer;
     return {
-      chain,
-      producer: p,
-      exchange,
+      chain: c,
+      producer: prod,
+      exchange: ex,
       maintenance,
       rpcUrl,
       adminUrl,
       p2p,
+      metrics,
       async stop() {
         if (stopped) return;
         stopped = true;
         feeder?.stop();
         await stopWs();
         for (const s of servers) await closeServer(s);
-        await p.stop();
+        await prod.stop();
         await pool?.close();
         await p2p?.stop();
-        await chain.close();
+        removeNodeFile(opts.dataDir);
+        await c.close();
       },
     };
   } catch (e) {
@@ -240,7 +314,7 @@ export async function startSequencer(opts: StartOptions): Promise<RunningNode> {
     if (producer) await producer.stop().catch(() => undefined);
     await pool?.close().catch(() => undefined);
     await p2p?.stop().catch(() => undefined);
-    await chain.close();
+    await chain?.close();
     throw e;
   }
 }
@@ -264,6 +338,7 @@ export interface RunningFollower {
   p2p: P2PService;
   rpcUrl: string;
   adminUrl: string | null;
+  metrics: NodeMetrics;
   stop(): Promise<void>;
 }
 
@@ -273,56 +348,77 @@ export interface RunningFollower {
  * forwarded to `sequencerRpc` or refused with error 11008 naming the sequencer.
  */
 export async function startFollower(opts: FollowerOptions): Promise<RunningFollower> {
-  const chain = await openChain({ dataDir: opts.dataDir, genesisPath: opts.genesisPath, log: opts.log });
-  const g = chain.genesis;
+  const servers: Server[] = [];
+  let chain: Chain | undefined;
   let p2p: P2PService | undefined;
-  const servers: import('node:http').Server[] = [];
   let stopWs: () => Promise<void> = async () => undefined;
+  let unwatch = () => undefined as void;
   try {
-    p2p = await startP2P(chainForP2P(chain), { ...opts.p2p, role: 'follower', dataDir: opts.dataDir }, opts.log.child('p2p'));
+    const rpcServer = await bindHttp(opts.rpcHost, opts.rpcPort, '--rpc-port');
+    servers.push(rpcServer);
+    const adminServer = opts.adminPort === null ? undefined : await bindHttp('127.0.0.1', opts.adminPort ?? 5055, '--admin-port');
+    if (adminServer) servers.push(adminServer);
+    await probePort(opts.p2p.host ?? '127.0.0.1', opts.p2p.port ?? 5051, '--p2p-port');
+    chain = await openChain({ dataDir: opts.dataDir, genesisPath: opts.genesisPath, log: opts.log });
+    const c = chain;
+    const g = c.genesis;
+    try {
+      p2p = await startP2P(chainForP2P(c), { ...opts.p2p, role: 'follower', dataDir: opts.dataDir }, opts.log.child('p2p'));
+    } catch (e) {
+      throw new StartupError(`--p2p-port ${opts.p2p.port ?? 5051}: p2p could not start on ${opts.p2p.host ?? '127.0.0.1'}:${opts.p2p.port ?? 5051}: ${firstLine(e)}`);
+    }
     const live = p2p;
-    const modules: RpcModules = { chain: chain.chain, world: chain.world, genesis: g };
+    const modules: RpcModules = { chain: c.chain, world: c.world, genesis: g };
+    const mode = () => getMode(liveState(modules), g.exchange);
+    const metrics = new NodeMetrics({ role: 'follower', head: () => BigInt(live.status().head.number), mode, halted: () => null, markets: g.exchange.markets.map((m) => m.symbol), p2p: () => live.status() });
+    unwatch = watchFollower(live, opts.log.child('sync'), metrics);
     const onInternalError = (method: string, e: unknown) => opts.log.error(`rpc ${method} failed: ${(e as Error)?.stack ?? e}`);
+    const onCall = callObserver(metrics, opts.log.child('rpc'));
     const boot = opts.p2p.bootstrap ?? [];
     const sequencer = `sequencer ${hex(g.sequencer.address)}${boot.length ? ` (p2p ${boot.join(', ')})` : ''}`;
     const rpc = createRpc(modules);
     const ws = rpc.createWs(onInternalError);
     stopWs = () => ws.close();
-    const dispatcher = new ForwardingDispatcher<CallContext>(rpc.methods, { maxBatch: 100, onInternalError }, { methods: TRADING_METHODS, sequencerRpc: opts.sequencerRpc, sequencer });
-    const rpcServer = await servePublic(dispatcher, ws, opts.rpcHost, opts.rpcPort);
-    servers.push(rpcServer);
+    const dispatcher = new ForwardingDispatcher<CallContext>(rpc.methods, { maxBatch: 100, onInternalError, onCall }, { methods: TRADING_METHODS, sequencerRpc: opts.sequencerRpc, sequencer });
+    const startedAt = Date.now();
+    const health = healthRoutes({ role: 'follower', chainId: g.chainIdName, dataDir: opts.dataDir, db: c.db, head: () => c.chain.head(), mode, halted: () => null, p2p: () => live.status(), startedAt });
+    await servePublic(rpcServer, dispatcher, ws, opts, { ...statusPageRoutes(), ...health });
     const rpcUrl = `http://${opts.rpcHost}:${boundPort(rpcServer)}`;
     let adminUrl: string | null = null;
-    if (opts.adminPort !== null) {
-      const admin = { ...modules, startedAt: Date.now(), peers: () => live.status() };
-      const adminServer = await serveAdmin(admin, opts.dataDir, opts.adminPort ?? 5055, 60_000, onInternalError);
-      servers.push(adminServer);
+    if (adminServer) {
+      const admin: AdminModules = { ...modules, startedAt, peers: () => live.status() };
+      await serveAdmin(adminServer, admin, opts.dataDir, 60_000, onInternalError, metrics, opts.log.child('admin'));
       adminUrl = `http://127.0.0.1:${boundPort(adminServer)}`;
     }
-    const head = await chain.chain.head();
+    const head = await c.chain.head();
+    writeNodeFile(opts.dataDir, { pid: process.pid, role: 'follower', chain_id: g.chainIdName, rpc_url: rpcUrl, ws_url: rpcUrl.replace(/^http/, 'ws') + '/ws', admin_url: adminUrl, p2p: live.status().listen, started_at: new Date(startedAt).toISOString() });
     opts.log.info(
-      `follower for ${g.chainIdName} at block ${head?.number}; JSON-RPC on ${rpcUrl}${adminUrl ? `; admin on ${adminUrl}` : ''}; trading calls ${opts.sequencerRpc ? `forwarded to ${opts.sequencerRpc}` : 'refused (no --sequencer-rpc)'}`,
+      `follower for ${g.chainIdName} at block ${head?.number}; JSON-RPC on ${rpcUrl}${adminUrl ? `; admin on ${adminUrl}` : ''}; status page ${rpcUrl}/; trading calls ${opts.sequencerRpc ? `forwarded to ${opts.sequencerRpc}` : 'refused (no --sequencer-rpc)'}`,
     );
     let stopped = false;
     return {
-      chain,
+      chain: c,
       p2p: live,
       rpcUrl,
       adminUrl,
+      metrics,
       async stop() {
         if (stopped) return;
         stopped = true;
+        unwatch();
         await stopWs();
         for (const s of servers) await closeServer(s);
         await live.stop();
-        await chain.close();
+        removeNodeFile(opts.dataDir);
+        await c.close();
       },
     };
   } catch (e) {
+    unwatch();
     await stopWs();
     for (const s of servers) await closeServer(s);
     await p2p?.stop().catch(() => undefined);
-    await chain.close();
+    await chain?.close();
     throw e;
   }
 }
@@ -340,36 +436,95 @@ async function latestCertificate(c: Chain): Promise<RollbackCertificate | undefi
   return best;
 }
 
-/** The public JSON-RPC server: HTTP on / and /rpc/v0_10, WebSocket upgrades, its limits. */
-function servePublic(dispatcher: Dispatcher<CallContext>, ws: { handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void }, host: string, port: number) {
+/** The public JSON-RPC server: HTTP on / and /rpc/v0_10, the status page, /health, /ready, WebSocket upgrades, its limits. */
+function servePublic(
+  server: Server,
+  dispatcher: Dispatcher<CallContext>,
+  ws: { handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void },
+  opts: { rpcHost: string; rpcPort: number; log: Logger },
+  routes: Record<string, Route>,
+) {
   return startHttp(dispatcher, {
-    host,
-    port,
+    server,
+    host: opts.rpcHost,
+    port: opts.rpcPort,
     paths: ['/', '/rpc/v0_10'],
     maxBodyBytes: 1 << 20,
     requestTimeoutMs: 30_000,
     ratePerSec: 2000,
     burst: 4000,
     onUpgrade: (req, socket, head) => ws.handleUpgrade(req, socket, head),
+    routes,
+    log: opts.log.child('http'),
   });
 }
 
-/** The admin server: 127.0.0.1 only, every request needs the bearer token in <data-dir>/admin.token. */
-function serveAdmin(admin: AdminModules, dataDir: string, port: number, requestTimeoutMs: number, onInternalError: (method: string, e: unknown) => void) {
+/** The admin server: 127.0.0.1 only, every JSON-RPC request needs the bearer token in <data-dir>/admin.token; GET /metrics needs none. */
+function serveAdmin(server: Server, admin: AdminModules, dataDir: string, requestTimeoutMs: number, onInternalError: (method: string, e: unknown) => void, metrics: NodeMetrics, log: Logger) {
   const token = ensureAdminToken(dataDir);
   return startHttp(new Dispatcher<CallContext>(adminMethods(admin), { maxBatch: 10, onInternalError }), {
+    server,
     host: '127.0.0.1',
-    port,
+    port: 0,
     paths: ['/'],
     maxBodyBytes: 64 << 10,
     requestTimeoutMs,
     ratePerSec: 50,
     burst: 100,
     authorize: (req) => bearerMatches(req, token),
+    routes: { '/metrics': async () => ({ status: 200, ...(await metrics.render()) }) },
+    log,
   });
 }
 
-function boundPort(server: import('node:http').Server): number {
+/** Metrics for every JSON-RPC call, and a request line at debug level. */
+function callObserver(metrics: NodeMetrics, log: Logger) {
+  return (method: string, ms: number, code: number | null) => {
+    metrics.onCall(method, ms, code);
+    if (log.enabled('debug')) log.debug(`${method} ${code === null ? 'ok' : `error ${code}`} ${ms.toFixed(1)} ms`);
+  };
+}
+
+function firstLine(e: unknown): string {
+  return String((e as Error)?.message ?? e).split('\n')[0]!;
+}
+
+function boundPort(server: Server): number {
   const addr = server.address();
   return typeof addr === 'object' && addr ? addr.port : 0;
+}
+
+// ---- <data-dir>/node.json: where a running node listens ---------------------------------------
+
+/** Written once the node serves, removed when it stops: `perpnode status` finds the node by its data directory. */
+export const NODE_FILE = 'node.json';
+
+export interface NodeFile {
+  pid: number;
+  role: 'sequencer' | 'follower';
+  chain_id: string;
+  rpc_url: string;
+  ws_url: string;
+  admin_url: string | null;
+  p2p: string[];
+  started_at: string;
+}
+
+function writeNodeFile(dataDir: string, f: NodeFile): void {
+  writeFileSync(join(dataDir, NODE_FILE), JSON.stringify(f, null, 2) + '\n');
+}
+
+function removeNodeFile(dataDir: string): void {
+  rmSync(join(dataDir, NODE_FILE), { force: true });
+}
+
+/** The addresses a node running on `dataDir` recorded, if any. */
+export function readNodeFile(dataDir: string): NodeFile | undefined {
+  const f = join(dataDir, NODE_FILE);
+  if (!existsSync(f)) return undefined;
+  try {
+    return JSON.parse(readFileSync(f, 'utf8')) as NodeFile;
+  } catch {
+    return undefined;
+  }
 }

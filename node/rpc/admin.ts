@@ -18,6 +18,8 @@ export interface AdminModules extends RpcModules {
   maintenance?: Maintenance;
   /** p2p status (peers, head, lag), when p2p runs. */
   peers?: () => unknown;
+  /** The devnet oracle feeder's next update (admin_postPrices), when a feeder runs. */
+  postPrices?: () => Promise<{ market: string; price: bigint }[]>;
   startedAt: number;
 }
 
@@ -110,6 +112,15 @@ export function adminMethods(a: AdminModules): Methods<CallContext> {
           throw e;
         }
         return { paid: r.paid.map((x) => ({ account: toHex(x.account), amount: x.amount.toString(), tx_hash: toHex(x.tx) })), skipped: r.skipped.map((x) => ({ account: toHex(x.account), reason: x.reason })), total: r.total.toString() };
+      },
+    },
+    admin_postPrices: {
+      params: [],
+      handler: async () => {
+        if (!a.postPrices) throw E.notOnThisRole('no oracle feeder runs on this node (a devnet sequencer started without --feeder off)');
+        const prices = await a.postPrices();
+        if (!prices.length) return { posted: false, reason: 'nothing due: oracle timestamps must increase, so at most one update a second (and a replay file may have no entry due yet)', prices: [] };
+        return { posted: true, prices: prices.map((x) => ({ market: x.market, price: x.price.toString() })) };
       },
     },
     admin_peers: {

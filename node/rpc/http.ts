@@ -1,12 +1,17 @@
 /**
  * JSON-RPC over HTTP (and WebSocket upgrades handed to `onUpgrade`). Limits with clear
  * errors: body size, batch length (in the dispatcher), per-IP rate, request timeout.
+ * GET routes (status page, /health, /ready, /metrics) answer on their paths, rate-limited too.
+ *
+ * A port is bound first (`bindHttp`, before the node writes anything to its data directory; a
+ * busy port names its flag), answering 503 until `startHttp` attaches the handlers.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { E } from './errors.ts';
 import type { Dispatcher } from './jsonrpc.ts';
 import { TokenBuckets } from './ratelimit.ts';
+import type { Logger } from '../log.ts';
 
 export interface HttpOptions {
   host: string;
@@ -19,6 +24,49 @@ export interface HttpOptions {
   /** Checks a request before dispatch (e.g. bearer token); return false to refuse with 401. */
   authorize?: (req: IncomingMessage) => boolean;
   onUpgrade?: (req: IncomingMessage, socket: Duplex, head: Buffer) => void;
+  /** GET (and HEAD) handlers by path; a GET to a JSON-RPC path without a route answers 405. */
+  routes?: Record<string, Route>;
+  /** A server already bound with `bindHttp` (else one is bound here). */
+  server?: Server;
+  /** Request lines at debug level. */
+  log?: Logger;
+}
+
+export interface RouteResponse {
+  status: number;
+  type: string;
+  body: string | Buffer;
+}
+export type Route = (req: IncomingMessage) => RouteResponse | Promise<RouteResponse>;
+
+export class PortInUseError extends Error {
+  constructor(
+    readonly flag: string,
+    readonly host: string,
+    readonly port: number,
+    cause: string,
+  ) {
+    super(`${flag} ${port}: ${host}:${port} is not available (${cause}); is another perpnode running? choose another port with ${flag}`);
+    this.name = 'PortInUseError';
+  }
+}
+
+/** Binds host:port (503 "starting" until startHttp attaches handlers); a failure names `flag`. */
+export function bindHttp(host: string, port: number, flag: string): Promise<Server> {
+  const server = createServer((_req, res) => send(res, 503, errBody({ code: -32603, message: 'the node is starting' })));
+  return new Promise((resolve, reject) => {
+    server.once('error', (e: NodeJS.ErrnoException) => reject(new PortInUseError(flag, host, port, e.code === 'EADDRINUSE' ? 'address in use' : (e.code ?? e.message))));
+    server.listen(port, host, () => {
+      server.removeAllListeners('error');
+      resolve(server);
+    });
+  });
+}
+
+/** Checks that a TCP port can be bound now (for listeners opened later by another library). */
+export async function probePort(host: string, port: number, flag: string): Promise<void> {
+  if (port === 0) return;
+  await closeServer(await bindHttp(host, port, flag));
 }
 
 export interface CallContext {
@@ -36,10 +84,32 @@ function send(res: ServerResponse, status: number, body: string | null): void {
 
 const errBody = (e: { code: number; message: string; data?: unknown }) => JSON.stringify({ jsonrpc: '2.0', id: null, error: { code: e.code, message: e.message, ...(e.data !== undefined ? { data: e.data } : {}) } });
 
-export function startHttp(dispatcher: Dispatcher<CallContext>, opts: HttpOptions): Promise<Server> {
+export async function startHttp(dispatcher: Dispatcher<CallContext>, opts: HttpOptions): Promise<Server> {
   const limiter = new TokenBuckets(opts.ratePerSec, opts.burst);
-  const server = createServer((req, res) => {
+  const routes = opts.routes ?? {};
+  const server = opts.server ?? (await bindHttp(opts.host, opts.port, `port ${opts.port}`));
+  server.removeAllListeners('request');
+  server.on('request', (req: IncomingMessage, res: ServerResponse) => {
     const path = (req.url ?? '/').split('?')[0]!;
+    const route = Object.hasOwn(routes, path) ? routes[path] : undefined;
+    if (route && (req.method === 'GET' || req.method === 'HEAD')) {
+      if (!limiter.take(req.socket.remoteAddress ?? '?')) return send(res, 429, errBody(E.rateLimited()));
+      Promise.resolve()
+        .then(() => route(req))
+        .then(
+          (r) => {
+            opts.log?.debug(`${req.method} ${path} ${r.status}`);
+            if (res.writableEnded) return;
+            res.writeHead(r.status, { 'content-type': r.type, 'content-length': Buffer.byteLength(r.body), 'cache-control': 'no-store' });
+            res.end(req.method === 'HEAD' ? undefined : r.body);
+          },
+          (e) => {
+            opts.log?.error(`GET ${path} failed: ${(e as Error)?.stack ?? e}`);
+            send(res, 500, errBody(E.internal()));
+          },
+        );
+      return;
+    }
     if (!opts.paths.includes(path)) return send(res, 404, errBody(E.invalidRequest(`unknown path ${path}; use ${opts.paths.join(' or ')}`)));
     if (req.method !== 'POST') {
       res.setHeader('allow', 'POST');
@@ -94,13 +164,7 @@ export function startHttp(dispatcher: Dispatcher<CallContext>, opts: HttpOptions
   server.requestTimeout = opts.requestTimeoutMs * 2;
   server.keepAliveTimeout = 5000;
   if (opts.onUpgrade) server.on('upgrade', opts.onUpgrade);
-  return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(opts.port, opts.host, () => {
-      server.off('error', reject);
-      resolve(server);
-    });
-  });
+  return server;
 }
 
 export function closeServer(server: Server): Promise<void> {

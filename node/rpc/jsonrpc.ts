@@ -25,6 +25,8 @@ interface Response {
 export interface DispatchOptions {
   maxBatch: number;
   onInternalError?: (method: string, e: unknown) => void;
+  /** After each call (metrics, request logs): the method ('unknown' when not a method here), milliseconds, the error code or null. */
+  onCall?: (method: string, ms: number, errorCode: number | null) => void;
 }
 
 function errorResponse(id: Id, e: RpcError): Response {
@@ -78,6 +80,7 @@ export class Dispatcher<C> {
     if (typeof r.method !== 'string') return errorResponse(id, E.invalidRequest('method must be a string'));
     if (r.params !== undefined && (r.params === null || typeof r.params !== 'object')) return errorResponse(id, E.invalidRequest('params must be an array or an object'));
     const method = r.method;
+    const t0 = performance.now();
     let response: Response;
     try {
       if (!this.has(method)) throw E.methodNotFound(method);
@@ -92,6 +95,7 @@ export class Dispatcher<C> {
         response = errorResponse(id, E.internal());
       }
     }
+    this.opts.onCall?.(this.has(method) ? method : 'unknown', performance.now() - t0, response.error ? response.error.code : null);
     return hasId ? response : null;
   }
 

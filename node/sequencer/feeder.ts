@@ -63,8 +63,13 @@ export class OracleFeeder {
     else this.replay = loadReplay(source.path);
   }
 
-  start(): void {
+  /** Starts the replay clock without the timer: prices then come only from `step()` calls (--block-time-ms 0). */
+  prepare(): void {
     this.startedAt = Date.now();
+  }
+
+  start(): void {
+    this.prepare();
     const tick = async () => {
       try {
         await this.step();
@@ -100,15 +105,17 @@ export class OracleFeeder {
     return due ? Object.entries(due).map(([market, price]) => ({ market, price })) : [];
   }
 
-  async step(): Promise<void> {
+  /** Posts the next prices; returns them, or [] when none is due or one was posted this second. */
+  async step(): Promise<{ market: string; price: bigint }[]> {
     const prices = this.nextPrices();
-    if (!prices.length) return;
+    if (!prices.length) return [];
     const ts = BigInt(Math.floor(Date.now() / 1000));
-    if (ts <= this.lastTs) return; // oracle timestamps must increase: at most one update a second
+    if (ts <= this.lastTs) return []; // oracle timestamps must increase: at most one update a second
     this.lastTs = ts;
     const msgHash = oracleUpdateHash({ timestamp: ts, prices }, this.key.publicKey, this.chainId);
     const sig = sign(msgHash, this.key.privateKey);
     const tx: OracleUpdateTx = { type: 'ORACLE_UPDATE', signer: this.key.publicKey, timestamp: ts, prices, signature: [sig.r, sig.s] };
     await this.exchange.oracleUpdate(tx);
+    return prices;
   }
 }

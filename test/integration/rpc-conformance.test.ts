@@ -214,8 +214,10 @@ describe('JSON-RPC conformance (HTTP)', function () {
     const path = await fetch(t.url + '/nope', { method: 'POST', body: '{}' });
     expect(path.status).to.equal(404);
     expect(((await path.json()) as any).error.code).to.equal(-32600);
-    const get = await fetch(t.url, { method: 'GET' });
+    const get = await fetch(t.url + '/rpc/v0_10', { method: 'GET' });
     expect(get.status).to.equal(405);
+    const page = await fetch(t.url, { method: 'GET' }); // GET / is the status page
+    expect(page.headers.get('content-type')).to.contain('text/html');
     const v010 = await fetch(t.url + '/rpc/v0_10', { method: 'POST', body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'starknet_blockNumber' }) });
     expect(((await v010.json()) as any).result).to.be.a('number');
   });
