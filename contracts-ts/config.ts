@@ -67,6 +67,10 @@ export interface ExchangeConfig {
   oracleMaxAge: bigint;
   /** POST_ONLY maintenance mode: trades only within oracle ± this many bps. */
   postOnlyBandBps: bigint;
+  /** Aggressive LIMIT orders are accepted only within mark ± this many bps (genesis limit_price_band_bps). */
+  limitPriceBandBps: bigint;
+  /** Open orders (resting or waiting for a trigger) per account per market (genesis max_open_orders). */
+  maxOpenOrders: number;
   initialMode: Mode;
   vaultInitialBalance: bigint;
   /** Share of every trade's fees credited to the Liquidator Vault, basis points (0..10000). */
@@ -225,6 +229,8 @@ const TOP_KEYS = [
   'oracle_max_future_skew_seconds',
   'oracle_max_age_seconds',
   'post_only_band_bps',
+  'limit_price_band_bps',
+  'max_open_orders',
   'initial_mode',
   'vault_initial_balance',
   'vault_fee_share_bps',
@@ -303,6 +309,8 @@ export function parseExchangeGenesis(json: unknown): ExchangeConfig {
     oracleMaxFutureSkew: o.oracle_max_future_skew_seconds === undefined ? 10n : intField(o.oracle_max_future_skew_seconds, 'oracle_max_future_skew_seconds', 0, 86400),
     oracleMaxAge: o.oracle_max_age_seconds === undefined ? 0n : intField(o.oracle_max_age_seconds, 'oracle_max_age_seconds', 0, 365 * 86400),
     postOnlyBandBps: o.post_only_band_bps === undefined ? 100n : intField(o.post_only_band_bps, 'post_only_band_bps', 1, Number(BPS) - 1),
+    limitPriceBandBps: o.limit_price_band_bps === undefined ? 500n : intField(o.limit_price_band_bps, 'limit_price_band_bps', 1, Number(BPS)),
+    maxOpenOrders: o.max_open_orders === undefined ? 200 : Number(intField(o.max_open_orders, 'max_open_orders', 1, 100000)),
     initialMode: initialMode as Mode,
     vaultInitialBalance,
     vaultFeeShareBps: o.vault_fee_share_bps === undefined ? 0n : intField(o.vault_fee_share_bps, 'vault_fee_share_bps', 0, Number(BPS)),

@@ -21,6 +21,7 @@ import { execFunding } from './exchange/funding.ts';
 import { execAdl, execLiquidate } from './exchange/liquidation.ts';
 import { execSetMode } from './exchange/admin.ts';
 import { getMode } from './exchange/modes.ts';
+import { checkNotVoided, execVoidSigned } from './exchange/replay.ts';
 
 export interface ExecResult {
   events: ContractEvent[];
@@ -34,6 +35,7 @@ export function executeTransaction(tx: PerpTx, state: StateAccess, ctx: ExecCont
   if (mode === 'HALTED' && tx.type !== 'SET_MODE') revert('MODE_HALTED', `${tx.type} rejected`);
   if (mode === 'CANCEL_ONLY' && NO_CANCEL_ONLY.has(tx.type)) revert('MODE_CANCEL_ONLY', `${tx.type} rejected`);
   if (mode === 'POST_ONLY' && NO_POST_ONLY.has(tx.type)) revert('MODE_POST_ONLY', `${tx.type} rejected`);
+  checkNotVoided(tx, state, ctx, cfg); // messages of a rolled-back branch (exchange/replay.ts)
   switch (tx.type) {
     case 'DEPLOY_ACCOUNT':
       return { events: execDeployAccount(tx, state, ctx, cfg) };
@@ -65,5 +67,7 @@ export function executeTransaction(tx: PerpTx, state: StateAccess, ctx: ExecCont
       return { events: execSystemCancel(tx, state, ctx, cfg) };
     case 'TRIGGER':
       return { events: execTrigger(tx, state, ctx, cfg) };
+    case 'VOID_SIGNED':
+      return { events: execVoidSigned(tx, state, ctx, cfg) };
   }
 }

@@ -79,7 +79,8 @@ export {
   type WithdrawMsg,
 } from './typed-data.ts';
 export { ORDER_TYPES, SIDES, TIME_IN_FORCE, isConditional, isTpSl, type Order, type OrderType, type Side, type SignedOrder, type TimeInForce } from './exchange/order.ts';
-export { validateOrderForBook, isMarketKind, triggerSatisfied, type OrderState } from './exchange/orders.ts';
+export { validateOrderForBook, withinLimitBand, checkOrderBacking, type OrderState } from './exchange/orders.ts';
+export { isMarketKind, isTriggered, reducible, triggerDirection, cancelOwnerOk } from './exchange/order.ts';
 export { checkInvariants, auditInvariants } from './exchange/invariants.ts';
 export {
   getAccountView,

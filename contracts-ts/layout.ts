@@ -81,6 +81,9 @@ export const EX = {
   /** Every amount ever written off (monotone; the audit trail of socialized losses). */
   socializedLossTotal: snKeccak('socialized_loss_total'),
   orderOwner: snKeccak('order_owner'),
+  /** voided[message_hash] = 1: signed on a rolled-back branch, refused on this one (VOID_SIGNED). */
+  voided: snKeccak('voided'),
+  voidedCount: snKeccak('voided_count'),
   markets: snKeccak('markets'),
   holders: snKeccak('holders'),
   holderIndex: snKeccak('holder_index'),

@@ -10,7 +10,7 @@
  * indices, position sizes) are encoded as felts the Cairo way (negative x -> p + x).
  *
  * User transactions carry their signer's signature; system transactions (FUNDING, LIQUIDATE,
- * ADL, SET_MODE, REFUND, SYSTEM_CANCEL, TRIGGER) come from the sequencer and are covered by the
+ * ADL, SET_MODE, REFUND, SYSTEM_CANCEL, TRIGGER, VOID_SIGNED) come from the sequencer and are covered by the
  * block signature.
  */
 import { encodeShortString, P, poseidonHashMany, toHex } from '../node/crypto/index.ts';
@@ -135,6 +135,15 @@ export interface TriggerTx {
   type: 'TRIGGER';
   order: SignedOrder;
 }
+/**
+ * After a rollback (exchange/replay.ts): signed-message hashes of the orphaned branch, refused
+ * from now on, and account nonces raised past the nonces the orphaned branch used.
+ */
+export interface VoidSignedTx {
+  type: 'VOID_SIGNED';
+  hashes: bigint[];
+  nonces: { account: bigint; nonce: bigint }[];
+}
 
 export type PerpTx =
   | DeployAccountTx
@@ -151,7 +160,8 @@ export type PerpTx =
   | SetModeTx
   | RefundTx
   | SystemCancelTx
-  | TriggerTx;
+  | TriggerTx
+  | VoidSignedTx;
 
 export type TxType = PerpTx['type'];
 
@@ -171,9 +181,10 @@ export const TX_TYPES = [
   'REFUND',
   'SYSTEM_CANCEL',
   'TRIGGER',
+  'VOID_SIGNED',
 ] as const satisfies readonly TxType[];
 
-export const SYSTEM_TX_TYPES: readonly TxType[] = ['FUNDING', 'LIQUIDATE', 'ADL', 'SET_MODE', 'REFUND', 'SYSTEM_CANCEL', 'TRIGGER'];
+export const SYSTEM_TX_TYPES: readonly TxType[] = ['FUNDING', 'LIQUIDATE', 'ADL', 'SET_MODE', 'REFUND', 'SYSTEM_CANCEL', 'TRIGGER', 'VOID_SIGNED'];
 
 export function isSystemTx(tx: PerpTx): boolean {
   return SYSTEM_TX_TYPES.includes(tx.type);
@@ -432,6 +443,17 @@ export function parseTx(json: unknown): PerpTx {
     case 'TRIGGER':
       exactKeys(o, ['type', 'order'], w);
       return { type, order: signedOrderFromJson(o.order, 'order') };
+    case 'VOID_SIGNED':
+      exactKeys(o, ['type', 'hashes', 'nonces'], w);
+      return {
+        type,
+        hashes: list(o.hashes, 'hashes', CODEC_LIMITS.systemCancel, (x, wi) => hexFelt(x, wi)),
+        nonces: list(o.nonces, 'nonces', CODEC_LIMITS.systemCancel, (x, wi) => {
+          const p = object(x, wi);
+          exactKeys(p, ['account', 'nonce'], wi);
+          return { account: hexFelt(p.account, `${wi}.account`), nonce: hexFelt(p.nonce, `${wi}.nonce`) };
+        }),
+      };
   }
 }
 
@@ -498,6 +520,8 @@ export function txToJson(tx: PerpTx): Record<string, unknown> {
       return { type: tx.type, reason: tx.reason, orders: tx.orders.map((x) => ({ account: toHex(x.account), orderHash: toHex(x.orderHash) })) };
     case 'TRIGGER':
       return { type: tx.type, order: signedOrderToJson(tx.order) };
+    case 'VOID_SIGNED':
+      return { type: tx.type, hashes: tx.hashes.map(toHex), nonces: tx.nonces.map((x) => ({ account: toHex(x.account), nonce: toHex(x.nonce) })) };
   }
 }
 
@@ -554,6 +578,10 @@ export function txCalldata(tx: PerpTx): bigint[] {
       break;
     case 'TRIGGER':
       out.push(...orderValues(tx.order.order));
+      break;
+    case 'VOID_SIGNED':
+      out.push(BigInt(tx.hashes.length), ...tx.hashes, BigInt(tx.nonces.length));
+      for (const x of tx.nonces) out.push(x.account, x.nonce);
       break;
   }
   return out;

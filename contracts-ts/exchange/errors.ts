@@ -37,6 +37,7 @@ export const ERROR_CODES = {
   INVALID_RECIPIENT: { rpc: 10026, message: 'invalid recipient' },
   ORDER_FILLED: { rpc: 10027, message: 'order already completely filled' },
   TOO_MANY: { rpc: 10028, message: 'too many entries' },
+  NOT_OWNER: { rpc: 10029, message: 'the order belongs to another account' },
   ORACLE_UNKNOWN_SIGNER: { rpc: 10030, message: 'not an oracle key' },
   ORACLE_TIMESTAMP: { rpc: 10031, message: 'oracle timestamp not after the last one, or too far ahead' },
   ORACLE_JUMP: { rpc: 10032, message: 'oracle price moves more than allowed in one update' },
@@ -54,6 +55,7 @@ export const ERROR_CODES = {
   NO_COUNTERPARTY: { rpc: 10055, message: 'not enough opposite positions to deleverage against' },
   MODE_SEQUENCE: { rpc: 10060, message: 'mode change sequence number is not the next one' },
   INVALID_MODE: { rpc: 10061, message: 'invalid mode change' },
+  ORPHANED_MESSAGE: { rpc: 10070, message: 'signed on a rolled-back branch: sign it anew' },
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

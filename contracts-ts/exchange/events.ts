@@ -38,4 +38,5 @@ export const EVENT_NAMES = [
   'SocializedLoss',
   'ModeChanged',
   'Refund',
+  'MessagesVoided',
 ] as const;

@@ -40,3 +40,41 @@ export function isConditional(t: OrderType): boolean {
 export function isTpSl(t: OrderType): boolean {
   return t === 'STOP_MARKET' || t === 'STOP_LIMIT' || t === 'TAKE_PROFIT_MARKET' || t === 'TAKE_PROFIT_LIMIT';
 }
+
+// ---- order rules shared by the contracts and the sequencer's matcher (each written once) ----------
+
+/** MARKET, STOP_MARKET and TAKE_PROFIT_MARKET: the price is a worst-price bound (0 allowed); they never rest. */
+export function isMarketKind(t: OrderType): boolean {
+  return t === 'MARKET' || t === 'STOP_MARKET' || t === 'TAKE_PROFIT_MARKET';
+}
+
+/**
+ * Which way the mark must move to trigger a conditional order:
+ * stop BUY / take-profit SELL fire when mark >= trigger ("up");
+ * stop SELL / take-profit BUY fire when mark <= trigger ("down").
+ */
+export function triggerDirection(o: Pick<Order, 'orderType' | 'side'>): 'up' | 'down' {
+  const stop = o.orderType === 'STOP_MARKET' || o.orderType === 'STOP_LIMIT';
+  return (o.side === 'BUY') === stop ? 'up' : 'down';
+}
+
+/** True when the mark price satisfies this conditional order's trigger. */
+export function isTriggered(o: Pick<Order, 'orderType' | 'side' | 'triggerPrice'>, mark: bigint): boolean {
+  return triggerDirection(o) === 'up' ? mark >= o.triggerPrice : mark <= o.triggerPrice;
+}
+
+/** How much an order on `side` may fill while only reducing the signed position `pos`. */
+export function reducible(side: Side, pos: bigint): bigint {
+  if (side === 'BUY') return pos < 0n ? -pos : 0n;
+  return pos > 0n ? pos : 0n;
+}
+
+/**
+ * Cancel ownership: a cancel acts only on orders of its signer. `owner` is the account the
+ * order belongs to (0 when nobody knows it: an order never seen on chain nor in the book, whose
+ * cancel then only marks the signer's own storage). The contracts pass the on-chain owner index,
+ * the sequencer the book's record; both refuse NOT_OWNER through this one rule.
+ */
+export function cancelOwnerOk(owner: bigint, signer: bigint): boolean {
+  return owner === 0n || owner === signer;
+}

@@ -9,10 +9,12 @@ import type { ExchangeConfig, MarketConfig } from '../config.ts';
 import { checkSig, isAccount, requireAccount } from '../account/account.ts';
 import { EX, mapKey, ORDER_CANCELLED_BIT, ORDER_FILLED_MASK, ORDER_TRIGGERED_BIT, orderKey } from '../layout.ts';
 import { encodeShortString } from '../../node/crypto/index.ts';
-import { abs, BPS } from '../math.ts';
+import { abs, BPS, ceilDiv, FUNDING_DIVISOR } from '../math.ts';
+import { accountRisk } from './risk.ts';
+import { isVoided } from './replay.ts';
 import { cancelAllHash, cancelHash, orderHash, shortStringFelt } from '../typed-data.ts';
 import type { CancelAllTx, CancelTx, SystemCancelTx, TriggerTx } from '../tx.ts';
-import { isConditional, type Order, type SignedOrder } from './order.ts';
+import { cancelOwnerOk, isConditional, isMarketKind, isTriggered, reducible, type Order, type SignedOrder } from './order.ts';
 import { revert } from './errors.ts';
 import { event } from './events.ts';
 import { markPriceOf, positionOf } from './ledger.ts';
@@ -23,16 +25,21 @@ export interface OrderState {
   filled: bigint;
   cancelled: boolean;
   triggered: boolean;
+  /** FOK orders only: the block of the first fill (every fill of a FOK is in that block); else 0. */
+  fillBlock: bigint;
 }
+
+/** Bits 130.. of the order word hold OrderState.fillBlock (a FOK's first-fill block number). */
+const FILL_BLOCK_SHIFT = 130n;
 
 export function readOrderState(st: StateAccess, account: bigint, hash: bigint, key = orderKey(hash)): OrderState {
   const v = st.getStorage(account, key);
-  return { filled: v & ORDER_FILLED_MASK, cancelled: (v & ORDER_CANCELLED_BIT) !== 0n, triggered: (v & ORDER_TRIGGERED_BIT) !== 0n };
+  return { filled: v & ORDER_FILLED_MASK, cancelled: (v & ORDER_CANCELLED_BIT) !== 0n, triggered: (v & ORDER_TRIGGERED_BIT) !== 0n, fillBlock: v >> FILL_BLOCK_SHIFT };
 }
 
 /** `key` may be passed when the caller already computed orderKey(hash) (one Poseidon saved). */
 export function writeOrderState(st: StateAccess, account: bigint, hash: bigint, s: OrderState, key = orderKey(hash)): void {
-  st.setStorage(account, key, s.filled | (s.cancelled ? ORDER_CANCELLED_BIT : 0n) | (s.triggered ? ORDER_TRIGGERED_BIT : 0n));
+  st.setStorage(account, key, s.filled | (s.cancelled ? ORDER_CANCELLED_BIT : 0n) | (s.triggered ? ORDER_TRIGGERED_BIT : 0n) | (s.fillBlock << FILL_BLOCK_SHIFT));
 }
 
 /** Records which account owns an order hash (first fill or trigger), for getOrderState(hash). */
@@ -45,18 +52,6 @@ export function orderOwner(st: StateAccess, cfg: ExchangeConfig, hash: bigint): 
   return st.getStorage(cfg.exchangeAddress, mapKey(EX.orderOwner, hash));
 }
 
-/** MARKET-kind orders never rest; their price is a worst-price bound (0 allowed for a sell). */
-export function isMarketKind(o: Order): boolean {
-  return o.orderType === 'MARKET' || o.orderType === 'STOP_MARKET' || o.orderType === 'TAKE_PROFIT_MARKET';
-}
-
-/** stop BUY / take-profit SELL trigger when mark >= trigger; stop SELL / take-profit BUY when mark <= trigger. */
-export function triggerSatisfied(o: Order, mark: bigint): boolean {
-  const stop = o.orderType === 'STOP_MARKET' || o.orderType === 'STOP_LIMIT';
-  const up = (o.side === 'BUY') === stop;
-  return up ? mark >= o.triggerPrice : mark <= o.triggerPrice;
-}
-
 /** Rules that depend only on the order and its market. */
 export function checkOrderStatic(o: Order, cfg: ExchangeConfig, party?: 'maker' | 'taker'): MarketConfig {
   const m = cfg.marketBySymbol.get(o.market);
@@ -64,7 +59,7 @@ export function checkOrderStatic(o: Order, cfg: ExchangeConfig, party?: 'maker' 
   if (o.size <= 0n) revert('INVALID_ORDER', 'size must be positive', party);
   if (o.size % m.stepSize !== 0n) revert('INVALID_STEP', `order size ${o.size}, step ${m.stepSize}`, party);
   if (o.size < m.minSize) revert('BELOW_MIN_SIZE', `order size ${o.size}, minimum ${m.minSize}`, party);
-  if (isMarketKind(o)) {
+  if (isMarketKind(o.orderType)) {
     if (o.timeInForce === 'POST_ONLY') revert('INVALID_ORDER', 'a market order cannot be POST_ONLY', party);
   } else {
     if (o.price <= 0n) revert('INVALID_ORDER', 'limit price must be positive', party);
@@ -85,8 +80,11 @@ export function checkOrderSignature(s: SignedOrder, st: StateAccess, ctx: ExecCo
 
 /**
  * The ingress check before an order enters the book: signature, market and size rules,
- * expiry, account, on-chain state (not cancelled, not filled), reduce-only and maintenance
- * mode rules. Throws TxRevert with a code; returns the order hash and market.
+ * expiry, account, on-chain state (not cancelled, not filled), the aggressive-limit price band,
+ * reduce-only and maintenance mode rules. Conditional orders (TP/SL) wait for their trigger:
+ * they may be placed before the position they reduce exists and in POST_ONLY mode; their
+ * reduce-only and mode rules apply when they fire. Throws TxRevert with a code; returns the
+ * order hash and market.
  */
 export function validateOrderForBook(s: SignedOrder, st: StateAccess, cfg: ExchangeConfig, ctx: ExecContext): { hash: bigint; market: MarketConfig } {
   const o = s.order;
@@ -96,25 +94,32 @@ export function validateOrderForBook(s: SignedOrder, st: StateAccess, cfg: Excha
   const m = checkOrderStatic(o, cfg);
   if (o.expiry <= ctx.block.timestamp) revert('ORDER_EXPIRED', `expiry ${o.expiry} <= now ${ctx.block.timestamp}`);
   const hash = checkOrderSignature(s, st, ctx);
+  if (isVoided(st, cfg, hash)) revert('ORPHANED_MESSAGE', 'this order was signed on a rolled-back branch');
   const os = readOrderState(st, o.account, hash);
   if (os.cancelled) revert('ORDER_CANCELLED');
   if (os.filled >= o.size) revert('ORDER_FILLED');
+  if (o.timeInForce === 'FOK' && os.filled > 0n) revert('ORDER_FILLED', 'a fill-or-kill order fills once');
+  if (isConditional(o.orderType)) return { hash, market: m }; // checked again when it fires
+  const mark = markPriceOf(st, cfg, m);
   if (mode === 'POST_ONLY') {
-    if (isMarketKind(o) || o.timeInForce === 'IOC' || o.timeInForce === 'FOK') revert('MODE_POST_ONLY', 'only resting limit orders are accepted');
-    const mark = markPriceOf(st, cfg, m);
+    if (isMarketKind(o.orderType) || o.timeInForce === 'IOC' || o.timeInForce === 'FOK') revert('MODE_POST_ONLY', 'only resting limit orders are accepted');
     if (abs(o.price - mark) * BPS > mark * cfg.postOnlyBandBps) revert('PRICE_BAND', `POST_ONLY mode accepts prices within ±${cfg.postOnlyBandBps} bps of ${mark}`);
   }
-  if (o.reduceOnly) {
-    const pos = positionOf(st, o.account, m).size;
-    const reducible = o.side === 'BUY' ? (pos < 0n ? -pos : 0n) : pos > 0n ? pos : 0n;
-    if (reducible === 0n) revert('REDUCE_ONLY', 'no opposite position to reduce');
-  }
+  if (o.orderType === 'LIMIT' && mark > 0n && !withinLimitBand(o, mark, cfg.limitPriceBandBps))
+    revert('PRICE_BAND', `an aggressive LIMIT ${o.side} must be priced within ${cfg.limitPriceBandBps} bps of the mark ${mark} (limit_price_band_bps)`);
+  if (o.reduceOnly && reducible(o.side, positionOf(st, o.account, m).size) === 0n) revert('REDUCE_ONLY', 'no opposite position to reduce');
   return { hash, market: m };
 }
 
 // ---- cancels --------------------------------------------------------------------------------------------
 
-function cancelOne(st: StateAccess, cfg: ExchangeConfig, account: bigint, hash: bigint, reason: bigint, events: ContractEvent[], strict: boolean): boolean {
+/** NOT_OWNER unless the order is the signer's (or unknown on chain: then only the signer's storage is marked). */
+export function checkCancelOwner(owner: bigint, signer: bigint): void {
+  if (!cancelOwnerOk(owner, signer)) revert('NOT_OWNER', `order of 0x${owner.toString(16)}, cancel signed by 0x${signer.toString(16)}`);
+}
+
+function cancelOne(st: StateAccess, cfg: ExchangeConfig, account: bigint, hash: bigint, reason: bigint, events: ContractEvent[], strict: boolean, signed = true): boolean {
+  if (signed) checkCancelOwner(orderOwner(st, cfg, hash), account);
   const key = orderKey(hash);
   const os = readOrderState(st, account, hash, key);
   if (os.cancelled) {
@@ -163,7 +168,7 @@ export function execSystemCancel(tx: SystemCancelTx, st: StateAccess, _ctx: Exec
   const reason = encodeShortString(tx.reason);
   for (const x of tx.orders) {
     if (!isAccount(st, x.account)) revert('ACCOUNT_NOT_DEPLOYED', `0x${x.account.toString(16)}`);
-    cancelOne(st, cfg, x.account, x.orderHash, reason, events, false);
+    cancelOne(st, cfg, x.account, x.orderHash, reason, events, false, false);
   }
   // A no-op would only repeat an earlier transaction (and its hash).
   if (events.length === 0) revert('ORDER_CANCELLED', 'every listed order is already cancelled');
@@ -181,8 +186,71 @@ export function execTrigger(tx: TriggerTx, st: StateAccess, ctx: ExecContext, cf
   if (os.cancelled) revert('ORDER_CANCELLED');
   if (os.triggered) revert('DUPLICATE', 'already triggered');
   const mark = markPriceOf(st, cfg, m);
-  if (!triggerSatisfied(o, mark)) revert('NOT_TRIGGERED', `mark ${mark}, trigger ${o.triggerPrice}`);
+  if (!isTriggered(o, mark)) revert('NOT_TRIGGERED', `mark ${mark}, trigger ${o.triggerPrice}`);
   writeOrderState(st, o.account, hash, { ...os, triggered: true });
   recordOwner(st, cfg, hash, o.account);
   return [event(cfg.exchangeAddress, 'OrderTriggered', [o.account, hash], [mark])];
+}
+
+/**
+ * The aggressive-limit band (genesis limit_price_band_bps): a LIMIT BUY may be priced at most
+ * mark + mark x bps / 1e4, a LIMIT SELL at least mark - mark x bps / 1e4 (exact integer
+ * comparison, no rounding). Passive prices (a bid below the mark) are not limited.
+ */
+export function withinLimitBand(o: Pick<Order, 'side' | 'price'>, mark: bigint, bps: bigint): boolean {
+  return o.side === 'BUY' ? (o.price - mark) * BPS <= mark * bps : (mark - o.price) * BPS <= mark * bps;
+}
+
+/** An open order as the sequencer's book holds it: what may still fill. */
+export interface OpenOrder {
+  order: Order;
+  remaining: bigint;
+}
+
+/**
+ * Initial margin of open orders in one market, netted against the position (what the account
+ * would additionally need if every order on the worse side filled):
+ *   B = remaining size of the non-reduce-only buys, SB = sum(remaining x price) of them
+ *   incB = max(0, B - short)  (the part of the buys beyond closing a short), SB' = ceil(SB x incB / B)
+ *   the same for sells against a long; margin = ceil(max(SB', SA') x IMF / 1e19)  (rounds up)
+ * An order is valued at its limit price (a STOP_MARKET / TAKE_PROFIT_MARKET at its trigger
+ * price). Reduce-only orders need no margin: they can only shrink the position.
+ */
+export function openOrderMargin(m: MarketConfig, pos: bigint, orders: Iterable<OpenOrder>): bigint {
+  let b = 0n, sb = 0n, a = 0n, sa = 0n;
+  for (const { order: o, remaining } of orders) {
+    if (o.market !== m.symbol || o.reduceOnly || remaining <= 0n) continue;
+    const px = isMarketKind(o.orderType) ? o.triggerPrice : o.price;
+    if (o.side === 'BUY') (b += remaining), (sb += remaining * px);
+    else (a += remaining), (sa += remaining * px);
+  }
+  const inc = (n: bigint, s: bigint, against: bigint): bigint => {
+    const extra = n - against;
+    return extra <= 0n ? 0n : ceilDiv(s * extra, n);
+  };
+  const worst = [inc(b, sb, pos < 0n ? -pos : 0n), inc(a, sa, pos > 0n ? pos : 0n)].reduce((x, y) => (x > y ? x : y));
+  return ceilDiv(worst * m.initialMarginFraction, FUNDING_DIVISOR);
+}
+
+/**
+ * Placement rules that need the account's open orders (the book, not the chain, holds them; the
+ * sequencer applies these at ingress, and every fill is re-checked by TRADE's margin rule):
+ *  - at most `max_open_orders` open orders per account per market (TOO_MANY);
+ *  - equity >= initial margin of the positions + initial margin of the open orders with the new
+ *    one (INSUFFICIENT_MARGIN), so collateral backs every resting order, as on Paradex and dYdX.
+ * MARKET orders never rest and are not counted; a reduce-only order needs no margin.
+ */
+export function checkOrderBacking(st: StateAccess, cfg: ExchangeConfig, o: Order, open: readonly OpenOrder[]): void {
+  if (o.orderType === 'MARKET') return;
+  const m = cfg.marketBySymbol.get(o.market);
+  if (!m) revert('UNKNOWN_MARKET', o.market);
+  let inMarket = 0;
+  for (const x of open) if (x.order.market === o.market) inMarket++;
+  if (inMarket >= cfg.maxOpenOrders) revert('TOO_MANY', `at most ${cfg.maxOpenOrders} open orders per account in ${o.market} (max_open_orders)`);
+  if (o.reduceOnly) return;
+  const r = accountRisk(st, cfg, o.account);
+  const all = [...open, { order: o, remaining: o.size }];
+  let need = r.initial;
+  for (const mk of cfg.markets) need += openOrderMargin(mk, positionOf(st, o.account, mk).size, all);
+  if (r.equity < need) revert('INSUFFICIENT_MARGIN', `equity ${r.equity} < initial margin of positions and open orders ${need}`);
 }

@@ -9,8 +9,10 @@
  *  3. not expired; signatures (hash recomputed);
  *  4. price band: if either order is MARKET-kind, |price - mark| <= mark x band_bps / 1e4;
  *     in POST_ONLY mode every trade within the maintenance band;
- *  5. order state: not cancelled; filled + size <= order size (no overfill); FOK fills all at
- *     once; a conditional order must be triggered (on-chain flag or the current mark);
+ *  5. order state: not cancelled; filled + size <= order size (no overfill); every fill of a
+ *     FOK is in the block of its first fill (the sequencer proves the whole FOK fillable before
+ *     it settles any fill of it, so all fills or none); a conditional order must be triggered
+ *     (on-chain flag or the current mark);
  *  6. reduce-only: size <= the opposite position;
  *  7. funding settled for both, positions and realized PnL applied, fees charged;
  *  8. open-interest cap; margin: a position-increasing fill needs equity >= initial margin
@@ -23,12 +25,12 @@ import { MKT, orderKey } from '../layout.ts';
 import { abs, BPS, ceilDiv, floorDiv, FRACTION_SCALE, sign, toFelt } from '../math.ts';
 import { shortStringFelt } from '../typed-data.ts';
 import type { TradeTx } from '../tx.ts';
-import { isConditional, type Order, type SignedOrder } from './order.ts';
+import { isConditional, isMarketKind, isTriggered, reducible, type Order, type SignedOrder } from './order.ts';
 import { revert } from './errors.ts';
 import { event } from './events.ts';
 import { addCollateral, applyFill, collectFees, markPriceOf, mGet, notional, positionOf } from './ledger.ts';
 import { getMode } from './modes.ts';
-import { checkOrderSignature, checkOrderStatic, isMarketKind, readOrderState, recordOwner, triggerSatisfied, writeOrderState } from './orders.ts';
+import { checkOrderSignature, checkOrderStatic, readOrderState, recordOwner, writeOrderState } from './orders.ts';
 import { accountRisk } from './risk.ts';
 
 type Party = 'maker' | 'taker';
@@ -51,7 +53,7 @@ export function execTrade(tx: TradeTx, st: StateAccess, ctx: ExecContext, cfg: E
   const mo = tx.maker.order;
   const to = tx.taker.order;
   // 1. roles
-  if (isMarketKind(mo) || (mo.timeInForce !== 'GTC' && mo.timeInForce !== 'POST_ONLY')) revert('INVALID_ROLE', 'the maker must be a resting limit order (GTC or POST_ONLY)', 'maker');
+  if (isMarketKind(mo.orderType) || (mo.timeInForce !== 'GTC' && mo.timeInForce !== 'POST_ONLY')) revert('INVALID_ROLE', 'the maker must be a resting limit order (GTC or POST_ONLY)', 'maker');
   if (to.timeInForce === 'POST_ONLY') revert('INVALID_ROLE', 'a POST_ONLY order never takes liquidity', 'taker');
   if (mo.market !== to.market) revert('INVALID_ORDER', 'orders are for different markets');
   if (mo.side === to.side) revert('INVALID_ORDER', 'orders are on the same side');
@@ -73,8 +75,8 @@ export function execTrade(tx: TradeTx, st: StateAccess, ctx: ExecContext, cfg: E
   const takerHash = checkOrderSignature(tx.taker, st, ctx, 'taker');
   // 4. bands
   const mark = markPriceOf(st, cfg, m);
-  if ((isMarketKind(to) || isMarketKind(mo)) && !withinBand(tx.price, mark, m.priceBandBps)) {
-    revert('PRICE_BAND', `fill price ${tx.price} outside mark ${mark} ± ${m.priceBandBps} bps`, isMarketKind(to) ? 'taker' : 'maker');
+  if ((isMarketKind(to.orderType) || isMarketKind(mo.orderType)) && !withinBand(tx.price, mark, m.priceBandBps)) {
+    revert('PRICE_BAND', `fill price ${tx.price} outside mark ${mark} ± ${m.priceBandBps} bps`, isMarketKind(to.orderType) ? 'taker' : 'maker');
   }
   if (getMode(st, cfg) === 'POST_ONLY' && !withinBand(tx.price, mark, cfg.postOnlyBandBps)) {
     revert('MODE_POST_ONLY', `POST_ONLY mode: trades only within ${mark} ± ${cfg.postOnlyBandBps} bps`);
@@ -86,13 +88,17 @@ export function execTrade(tx: TradeTx, st: StateAccess, ctx: ExecContext, cfg: E
     const os = readOrderState(st, o.account, hash, key);
     if (os.cancelled) revert('ORDER_CANCELLED', `0x${hash.toString(16)}`, party);
     if (os.filled + tx.size > o.size) revert('OVERFILL', `filled ${os.filled} + ${tx.size} > size ${o.size}`, party);
-    if (o.timeInForce === 'FOK' && (os.filled !== 0n || tx.size !== o.size)) revert('FOK_NOT_FILLED', undefined, party);
+    let fillBlock = os.fillBlock;
+    if (o.timeInForce === 'FOK') {
+      if (os.filled === 0n) fillBlock = ctx.block.blockNumber;
+      else if (os.fillBlock !== ctx.block.blockNumber) revert('FOK_NOT_FILLED', `first filled in block ${os.fillBlock}`, party);
+    }
     let triggered = os.triggered;
     if (isConditional(o.orderType) && !triggered) {
-      if (!triggerSatisfied(o, mark)) revert('NOT_TRIGGERED', `mark ${mark}, trigger ${o.triggerPrice}`, party);
+      if (!isTriggered(o, mark)) revert('NOT_TRIGGERED', `mark ${mark}, trigger ${o.triggerPrice}`, party);
       triggered = true;
     }
-    writeOrderState(st, o.account, hash, { filled: os.filled + tx.size, cancelled: false, triggered }, key);
+    writeOrderState(st, o.account, hash, { filled: os.filled + tx.size, cancelled: false, triggered, fillBlock }, key);
     // The owner index is written once, at the order's first on-chain touch.
     if (os.filled === 0n && !os.triggered) recordOwner(st, cfg, hash, o.account);
   };
@@ -106,8 +112,7 @@ export function execTrade(tx: TradeTx, st: StateAccess, ctx: ExecContext, cfg: E
   ].map((p) => {
     const delta = side(p.o) * tx.size;
     if (p.o.reduceOnly) {
-      const reducible = sign(p.pos) === -sign(delta) ? abs(p.pos) : 0n;
-      if (tx.size > reducible) revert('REDUCE_ONLY', `position ${p.pos}, fill ${delta}`, p.party);
+      if (tx.size > reducible(p.o.side, p.pos)) revert('REDUCE_ONLY', `position ${p.pos}, fill ${delta}`, p.party);
     }
     const increases = p.pos === 0n || sign(p.pos) === sign(delta) || abs(delta) > abs(p.pos);
     const before = increases ? undefined : accountRisk(st, cfg, p.o.account);

@@ -195,7 +195,8 @@ export interface OrderStateView {
 export function getOrderState(st: StateAccess, cfg: ExchangeConfig, orderHash: bigint, account?: bigint): OrderStateView | null {
   const owner = account ?? orderOwner(st, cfg, orderHash);
   if (owner === 0n) return null;
-  return { account: owner, ...readOrderState(st, owner, orderHash) };
+  const { filled, cancelled, triggered } = readOrderState(st, owner, orderHash);
+  return { account: owner, filled, cancelled, triggered };
 }
 
 export function markPrice(st: StateAccess, cfg: ExchangeConfig, symbol: string): bigint {

@@ -8,15 +8,16 @@
  * at once. Order records persist in table O in the same batch as each block, so the book and
  * the chain can never disagree after a crash.
  */
-import { TxRevert, type ExecContext } from '../../contracts-ts/state.ts';
+import { TxRevert, type ExecContext, type StateAccess } from '../../contracts-ts/state.ts';
+import { executeTransaction } from '../../contracts-ts/execute.ts';
 import type { ExchangeConfig, MarketConfig } from '../../contracts-ts/config.ts';
 import type { SignedOrder } from '../../contracts-ts/exchange/order.ts';
 import { isTpSl } from '../../contracts-ts/exchange/order.ts';
 import { markPriceOf, positionOf } from '../../contracts-ts/exchange/ledger.ts';
 import { getMode } from '../../contracts-ts/exchange/modes.ts';
-import { readOrderState, validateOrderForBook } from '../../contracts-ts/exchange/orders.ts';
+import { checkCancelOwner, checkOrderBacking, readOrderState, validateOrderForBook } from '../../contracts-ts/exchange/orders.ts';
 import type { CancelAllTx, CancelTx, OracleUpdateTx, PerpTx } from '../../contracts-ts/tx.ts';
-import { Matcher, isTriggered, recordFromJson, recordToJson, type Fill, type MatchContext, type OrderRecord } from './orderbook/index.ts';
+import { Matcher, recordFromJson, recordToJson, type Fill, type MatchContext, type OrderRecord } from './orderbook/index.ts';
 import type { Producer } from './producer.ts';
 import { RejectedError } from './producer.ts';
 import type { Db, DbOp } from '../state/index.ts';
@@ -98,6 +99,25 @@ export class ExchangeService {
         const m = this.market(symbol);
         return m ? positionOf(st(), account, m).size : 0n;
       },
+      onTrigger: (s) => this.ensureTriggered(s),
+      trySettle: (list) => {
+        // A dry run on a scratch overlay of the open block: nothing of it is kept.
+        const scratch = new Overlay(st());
+        for (let index = 0; index < list.length; index++) {
+          const f = list[index]!;
+          try {
+            for (const s of [f.maker, f.taker]) {
+              const t = s.order.orderType;
+              if (t !== 'LIMIT' && t !== 'MARKET' && !readOrderState(scratch, s.order.account, s.hash).triggered) executeTransaction({ type: 'TRIGGER', order: s }, scratch, ctx, this.cfg);
+            }
+            executeTransaction({ type: 'TRADE', maker: f.maker, taker: f.taker, size: f.size, price: f.price }, scratch, ctx, this.cfg);
+          } catch (e) {
+            if (e instanceof TxRevert) return { index, party: e.party ?? 'taker' };
+            throw e;
+          }
+        }
+        return 'ok';
+      },
       settle: (fill) => {
         for (const [party, s] of [['maker', fill.maker], ['taker', fill.taker]] as const) {
           if (!this.ensureTriggered(s)) return party === 'maker' ? 'maker_failed' : 'taker_failed';
@@ -143,7 +163,9 @@ export class ExchangeService {
     return this.producer.lock.run(() => {
       this.producer.assertOpenable();
       const ctx = this.producer.ensureOpenCtx();
-      validateOrderForBook(signed, this.producer.openBlock!.pending, this.cfg, ctx);
+      const st = this.producer.openBlock!.pending;
+      validateOrderForBook(signed, st, this.cfg, ctx);
+      checkOrderBacking(st, this.cfg, signed.order, this.matcher.openOf(signed.order.account));
       const fills: { fill: Fill; txHash: bigint }[] = [];
       const { record } = this.matcher.submit(signed, this.matchContext(ctx, fills));
       this.collect();
@@ -152,12 +174,18 @@ export class ExchangeService {
     });
   }
 
-  /** perp_cancelOrder: the signed CANCEL goes on-chain, then leaves the book. */
+  /**
+   * perp_cancelOrder: the signed CANCEL goes on-chain, then leaves the book. Only the signer's
+   * own order: the book's owner is checked first (NOT_OWNER, nothing executed), the contract
+   * checks the chain's owner index with the same rule.
+   */
   async cancel(tx: CancelTx): Promise<{ hash: bigint; receipt: Receipt; record?: OrderRecord }> {
     await this.producer.precheck(tx);
     return this.producer.lock.run(() => {
+      const open = this.matcher.getOrder(tx.orderHash);
+      if (open) checkCancelOwner(open.signed.order.account, tx.account);
       const r = this.producer.executeLocked(tx);
-      const record = this.matcher.cancel(tx.orderHash);
+      const record = this.matcher.cancel(tx.orderHash, undefined, tx.account);
       this.collect();
       return { ...r, record };
     });
@@ -180,7 +208,7 @@ export class ExchangeService {
       const batch = this.cfg.limits.maxSystemCancelOrders;
       for (let i = limit; i < hashes.length; i += batch)
         this.producer.executeLocked({ type: 'SYSTEM_CANCEL', reason: 'cancel_all', orders: hashes.slice(i, i + batch).map((orderHash) => ({ account: tx.account, orderHash })) } as PerpTx);
-      const cancelled = this.matcher.cancelAll(tx.account, tx.market as string);
+      const cancelled = this.matcher.cancelAll(tx.account, tx.market as string); // only the signer's orders
       this.collect();
       return { ...r, cancelled };
     });
@@ -202,13 +230,8 @@ export class ExchangeService {
     const fills: { fill: Fill; txHash: bigint }[] = [];
     const mc = this.matchContext(ctx, fills);
     if (getMode(this.producer.openBlock!.pending, this.cfg) !== 'NORMAL') return fills; // triggers pause in maintenance modes
-    for (const market of new Set(markets)) {
-      const mark = mc.markPrice(market);
-      if (mark === undefined) continue;
-      for (const r of this.matcher.openOrders())
-        if (r.status === 'UNTRIGGERED' && r.signed.order.market === market && isTriggered(r.signed.order, mark) && !this.ensureTriggered(r.signed)) this.matcher.cancel(r.signed.hash, 'trigger_failed');
-      this.matcher.onMarkPrice(market, mc);
-    }
+    // Each order that fires is recorded on chain (TRIGGER) by mc.onTrigger as it fires.
+    for (const market of new Set(markets)) this.matcher.onMarkPrice(market, mc);
     this.collect();
     return fills;
   }
@@ -284,4 +307,32 @@ export class ExchangeService {
 
 export function marketSpecs(cfg: ExchangeConfig) {
   return cfg.markets.map((m) => ({ symbol: m.symbol, tickSize: m.tickSize, stepSize: m.stepSize, minSize: m.minSize }));
+}
+
+/** A write overlay over a state (the FOK dry run): reads fall through, writes stay here. */
+class Overlay implements StateAccess {
+  private readonly storage = new Map<bigint, Map<bigint, bigint>>();
+  private readonly nonces = new Map<bigint, bigint>();
+  private readonly classes = new Map<bigint, bigint>();
+  constructor(private readonly base: StateAccess) {}
+  getStorage(address: bigint, key: bigint): bigint {
+    return this.storage.get(address)?.get(key) ?? this.base.getStorage(address, key);
+  }
+  setStorage(address: bigint, key: bigint, value: bigint): void {
+    let m = this.storage.get(address);
+    if (!m) this.storage.set(address, (m = new Map()));
+    m.set(key, value);
+  }
+  getNonce(address: bigint): bigint {
+    return this.nonces.get(address) ?? this.base.getNonce(address);
+  }
+  setNonce(address: bigint, nonce: bigint): void {
+    this.nonces.set(address, nonce);
+  }
+  getClassHash(address: bigint): bigint {
+    return this.classes.get(address) ?? this.base.getClassHash(address);
+  }
+  deploy(address: bigint, classHash: bigint): void {
+    this.classes.set(address, classHash);
+  }
 }

@@ -8,6 +8,8 @@ import { getMode } from '../../contracts-ts/exchange/modes.ts';
 import { makeSetModeTx } from '../../contracts-ts/exchange/admin.ts';
 import { readOrderState } from '../../contracts-ts/exchange/orders.ts';
 import { isTpSl } from '../../contracts-ts/exchange/order.ts';
+import { isVoided, nonceAfter, signedMessages } from '../../contracts-ts/exchange/replay.ts';
+import { parseTx, type PerpTx } from '../../contracts-ts/tx.ts';
 import { rollback, type RollbackCertificate } from '../chain/rollback.ts';
 import { makeCheckpoint, type Checkpoint } from '../chain/checkpoints.ts';
 import type { ChainStore } from '../chain/store.ts';
@@ -62,7 +64,7 @@ export class Maintenance {
    * the chain back, rebuild the book, then in the first new block: SET_MODE CANCEL_ONLY and
    * SYSTEM_CANCEL of every open order except TP/SL.
    */
-  async rollback(target: bigint, reason: string, incidentId: bigint): Promise<{ certificate: RollbackCertificate; rootAfterRollback: bigint; cancelled: OrderRecord[]; kept: OrderRecord[] }> {
+  async rollback(target: bigint, reason: string, incidentId: bigint): Promise<{ certificate: RollbackCertificate; rootAfterRollback: bigint; cancelled: OrderRecord[]; kept: OrderRecord[]; voided: number }> {
     const { producer, db, chain, world, genesis } = this.m;
     const res = await producer.lock.run(async () => {
       producer.discardOpen();
@@ -86,12 +88,30 @@ export class Maintenance {
    * triggered or filled only on the orphaned branch come back as untriggered with the size the
    * canonical chain says is left.
    */
-  async afterRollback(reason = 'rollback'): Promise<{ cancelled: OrderRecord[]; kept: OrderRecord[] }> {
+  async afterRollback(reason = 'rollback'): Promise<{ cancelled: OrderRecord[]; kept: OrderRecord[]; voided: number }> {
     const { producer, db, genesis, exchange } = this.m;
     return producer.lock.run(async () => {
       const st = producer.ensureOpenState();
       const cfg = genesis.exchange;
       const now = producer.ensureOpenCtx().block.timestamp;
+      // Every transaction of every orphaned branch (all rollbacks: a later rollback may unwind
+      // an earlier one's VOID_SIGNED). Orders an orphaned CANCEL / CANCEL_ALL named stay
+      // cancelled: the owner's last word on them is not revived.
+      const orphaned: PerpTx[] = [];
+      for await (const [, v] of db.iterator(tagRange(Tag.orphan))) {
+        for (const t of (decodeJson(v) as { block: { transactions: { body: unknown }[] } }).block.transactions) {
+          try {
+            orphaned.push(parseTx(t.body));
+          } catch {
+            // an archived body this version cannot parse carries nothing to void
+          }
+        }
+      }
+      const ownerCancelled = new Set<bigint>();
+      for (const tx of orphaned) {
+        if (tx.type === 'CANCEL') ownerCancelled.add(tx.orderHash);
+        if (tx.type === 'CANCEL_ALL') for (const h of tx.orderHashes) ownerCancelled.add(h);
+      }
       const all = new Map<bigint, OrderRecord>();
       for await (const [, v] of db.iterator(tagRange(Tag.order))) {
         const r = recordFromJson(decodeJson(v));
@@ -105,7 +125,7 @@ export class Maintenance {
         const deployed = st.getClassHash(o.account) !== 0n;
         const os = deployed ? readOrderState(st, o.account, r.signed.hash) : { filled: 0n, cancelled: true, triggered: false };
         const live = !os.cancelled && os.filled < o.size && o.expiry > now && deployed;
-        if (isTpSl(o.orderType) && live && !os.triggered) kept.push({ ...r, status: 'UNTRIGGERED', filled: os.filled, remaining: o.size - os.filled, reason: undefined });
+        if (isTpSl(o.orderType) && live && !os.triggered && !ownerCancelled.has(r.signed.hash)) kept.push({ ...r, status: 'UNTRIGGERED', filled: os.filled, remaining: o.size - os.filled, reason: undefined });
         else if (r.status === 'OPEN' || r.status === 'PARTIALLY_FILLED' || r.status === 'UNTRIGGERED') cancelled.push({ ...r, status: 'CANCELLED', reason });
       }
       if (getMode(st, cfg) !== 'CANCEL_ONLY') producer.executeLocked(makeSetModeTx(st, cfg, 'CANCEL_ONLY', reason.slice(0, 31)));
@@ -113,6 +133,18 @@ export class Maintenance {
       const batch = cfg.limits.maxSystemCancelOrders;
       for (let i = 0; i < onChain.length; i += batch)
         producer.executeLocked({ type: 'SYSTEM_CANCEL', reason: reason.slice(0, 31), orders: onChain.slice(i, i + batch).map((r) => ({ account: r.signed.order.account, orderHash: r.signed.hash })) });
+      // Replay protection (contracts-ts/exchange/replay.ts): the orphaned branch's signed
+      // messages are voided on the new branch, except the kept TP/SL orders.
+      const keptHashes = new Set(kept.map((r) => r.signed.hash));
+      const voidList = [...new Set(orphaned.flatMap((tx) => signedMessages(tx, genesis.chainId)))].filter((h) => !keptHashes.has(h) && !isVoided(st, cfg, h));
+      const floor = new Map<bigint, bigint>();
+      for (const tx of orphaned) {
+        const n = nonceAfter(tx);
+        if (n && n.nonce > (floor.get(n.account) ?? 0n)) floor.set(n.account, n.nonce);
+      }
+      const nonces = [...floor].filter(([a, n]) => st.getClassHash(a) !== 0n && st.getNonce(a) < n).map(([account, nonce]) => ({ account, nonce }));
+      for (let i = 0; i < Math.max(voidList.length, nonces.length); i += batch)
+        producer.executeLocked({ type: 'VOID_SIGNED', hashes: voidList.slice(i, i + batch), nonces: nonces.slice(i, i + batch) });
       exchange.resetBook(Matcher.restore(marketSpecs(cfg), kept, exchange.matcher.nextSeq));
       const ops = [...cancelled, ...kept].flatMap((r) => [
         { type: 'put' as const, key: feltKey(Tag.order, r.signed.hash), value: encodeJson(recordToJson(r)) },
@@ -121,9 +153,9 @@ export class Maintenance {
       ops.push({ type: 'put', key: metaKey('after_rollback'), value: encodeJson(null) } as any);
       producer.queueOps(ops);
       producer.noteActivity();
-      this.m.log.warn(`after rollback: ${cancelled.length} orders cancelled, ${kept.length} take-profit/stop-loss orders kept; mode CANCEL_ONLY`);
+      this.m.log.warn(`after rollback: ${cancelled.length} orders cancelled, ${kept.length} take-profit/stop-loss orders kept, ${voidList.length} orphaned signed messages voided; mode CANCEL_ONLY`);
       for (const r of cancelled) producer.emit('order', r);
-      return { cancelled, kept };
+      return { cancelled, kept, voided: voidList.length };
     });
   }
 

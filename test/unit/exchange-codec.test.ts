@@ -201,6 +201,7 @@ const txArb: fc.Arbitrary<PerpTx> = fc.oneof(
   fc.record({ type: fc.constant('REFUND' as const), incidentId: felt, account: felt, amount: u128 }),
   fc.record({ type: fc.constant('SYSTEM_CANCEL' as const), reason: fc.constantFrom('rollback', 'expired'), orders: fc.array(fc.record({ account: felt, orderHash: felt }), { maxLength: 3 }) }),
   fc.record({ type: fc.constant('TRIGGER' as const), order: signedOrder }),
+  fc.record({ type: fc.constant('VOID_SIGNED' as const), hashes: fc.array(felt, { maxLength: 3 }), nonces: fc.array(fc.record({ account: felt, nonce: felt }), { maxLength: 3 }) }),
 );
 
 describe('exchange transaction codec', () => {

@@ -20,6 +20,8 @@ import {
   proposeFunding,
   txHash,
   validateOrderForBook,
+  checkOrderBacking,
+  withdrawHash,
   TxRevert,
   type PerpTx,
 } from '../../contracts-ts/index.ts';
@@ -191,7 +193,12 @@ describe('exchange: trades', () => {
     h.expectRevert(h.trade(sell, buy({ timeInForce: 'POST_ONLY' }), TENTH, P65K), 'INVALID_ROLE', 'taker');
     h.expectRevert(h.trade(sell, h.order(bob, { side: 'BUY', size: TENTH, price: P65K }), TENTH, P65K), 'SELF_TRADE');
     h.expectRevert(h.trade(sell, h.order(alice, { side: 'SELL', size: TENTH, price: P65K }), TENTH, P65K), 'INVALID_ORDER');
-    h.expectRevert(h.trade(sell, buy({ timeInForce: 'FOK', size: 2n * TENTH }), TENTH, P65K), 'FOK_NOT_FILLED', 'taker');
+    // A FOK may fill against several makers, all in the block of its first fill.
+    const fok = buy({ timeInForce: 'FOK', size: 3n * TENTH });
+    h.exec(h.trade(sell, fok, TENTH, P65K));
+    h.exec(h.trade(h.order(carol, { side: 'SELL', size: TENTH, price: P65K }), fok, TENTH, P65K));
+    h.advance(1n);
+    h.expectRevert(h.trade(sell, fok, TENTH, P65K), 'FOK_NOT_FILLED', 'taker');
     h.exec(h.trade(sell, buy({ timeInForce: 'FOK' }), TENTH, P65K));
     // MARKET orders fill only within mark ± 5%.
     const far = h.order(carol, { side: 'SELL', size: E8, price: 70_000n * E8 });
@@ -550,6 +557,91 @@ describe('exchange: reducing fills below maintenance', () => {
     expect(e.message).to.match(/ratio/);
     // at the mark the ratio improves
     h.exec(h.trade(h.order(carol, { side: 'BUY', size: half, price: 57_000n * E8 }), h.order(alice, { side: 'SELL', size: half, price: 57_000n * E8 }), half, 57_000n * E8));
+    h.expectInvariants();
+  });
+});
+
+describe('exchange: issue 11 order rules', () => {
+  const code = (f: () => unknown): string => {
+    try {
+      f();
+    } catch (e) {
+      return (e as TxRevert).code;
+    }
+    return 'ok';
+  };
+
+  it('defect 1: CANCEL and CANCEL_ALL act only on orders of the signer (NOT_OWNER); the order keeps trading', () => {
+    const h = new Harness();
+    const ask = h.order(alice, { side: 'SELL', size: 3n * TENTH, price: P65K });
+    h.exec(h.trade(ask, h.order(bob, { side: 'BUY', size: TENTH, price: P65K, timeInForce: 'IOC' }), TENTH, P65K));
+    h.expectRevert(h.cancelTx(bob, ask.hash), 'NOT_OWNER');
+    h.expectRevert(h.cancelAllTx(bob, 'ALL', [ask.hash]), 'NOT_OWNER');
+    expect(getOrderState(h.st, h.cfg, ask.hash)?.cancelled).to.equal(false);
+    h.exec(h.trade(ask, h.order(carol, { side: 'BUY', size: TENTH, price: P65K, timeInForce: 'IOC' }), TENTH, P65K));
+    h.exec(h.cancelTx(alice, ask.hash));
+    expect(getOrderState(h.st, h.cfg, ask.hash)?.cancelled).to.equal(true);
+    h.expectInvariants();
+  });
+
+  it('defect 8: collateral backs open orders (INSUFFICIENT_MARGIN), netted against the position; max_open_orders; the aggressive-limit band', () => {
+    const h = new Harness({ extra: { max_open_orders: 3, limit_price_band_bps: 500 } });
+    // alice: 10,000 USDC, IMF 10%: 1 BTC at 65,000 needs 6,500.
+    const bid = h.order(alice, { side: 'BUY', size: E8, price: P65K });
+    expect(code(() => checkOrderBacking(h.st, h.cfg, bid.order, []))).to.equal('ok');
+    const open = [{ order: bid.order, remaining: E8 }];
+    expect(code(() => checkOrderBacking(h.st, h.cfg, h.order(alice, { side: 'BUY', size: E8, price: P65K }).order, open))).to.equal('INSUFFICIENT_MARGIN');
+    // Only the worse side counts: 1 BTC of asks beside 1 BTC of bids still fits.
+    expect(code(() => checkOrderBacking(h.st, h.cfg, h.order(alice, { side: 'SELL', size: E8, price: P65K }).order, open))).to.equal('ok');
+    // Reduce-only orders need none; a zero-collateral account cannot rest even a tiny bid.
+    expect(code(() => checkOrderBacking(h.st, h.cfg, h.order(alice, { side: 'BUY', size: 10n * E8, price: P65K, reduceOnly: true }).order, open))).to.equal('ok');
+    const poor = new Harness({ balances: ['10000', '10000', '10000', '0'] });
+    expect(code(() => checkOrderBacking(poor.st, poor.cfg, poor.order(dave, { side: 'BUY', size: E8 / 1000n, price: P65K }).order, []))).to.equal('INSUFFICIENT_MARGIN');
+    // Netting: with a 1 BTC short, 1 BTC of bids only closes it (no margin); 2 BTC open 1 BTC more.
+    h.open(bob, alice, E8, P65K);
+    expect(code(() => checkOrderBacking(h.st, h.cfg, h.order(alice, { side: 'BUY', size: E8, price: P65K }).order, []))).to.equal('ok');
+    expect(code(() => checkOrderBacking(h.st, h.cfg, h.order(alice, { side: 'BUY', size: 2n * E8, price: P65K }).order, []))).to.equal('INSUFFICIENT_MARGIN');
+    // max_open_orders per account per market (here 3): the fourth is refused.
+    const small = () => ({ order: h.order(carol, { side: 'BUY', size: E8 / 1000n, price: 60_000n * E8 }).order, remaining: E8 / 1000n });
+    const three = [small(), small(), small()];
+    expect(code(() => checkOrderBacking(h.st, h.cfg, small().order, three))).to.equal('TOO_MANY');
+    expect(code(() => checkOrderBacking(h.st, h.cfg, small().order, three.slice(1)))).to.equal('ok');
+    // Aggressive limits within 5% of the mark; a passive bid far below is fine.
+    expect(code(() => validateOrderForBook(h.order(carol, { side: 'BUY', size: TENTH, price: 68_260n * E8 }), h.st, h.cfg, h.ctx()))).to.equal('PRICE_BAND');
+    expect(code(() => validateOrderForBook(h.order(carol, { side: 'BUY', size: TENTH, price: 68_250n * E8 }), h.st, h.cfg, h.ctx()))).to.equal('ok');
+    expect(code(() => validateOrderForBook(h.order(carol, { side: 'SELL', size: TENTH, price: 61_740n * E8 }), h.st, h.cfg, h.ctx()))).to.equal('PRICE_BAND');
+    expect(code(() => validateOrderForBook(h.order(carol, { side: 'BUY', size: TENTH, price: 1_000n * E8 }), h.st, h.cfg, h.ctx()))).to.equal('ok');
+  });
+
+  it('defect 9: ingress accepts reduce-only TP/SL before the position and stops in POST_ONLY mode; a FOK that filled once is done', () => {
+    const h = new Harness();
+    const sl = h.order(alice, { side: 'SELL', orderType: 'STOP_MARKET', triggerPrice: 60_000n * E8, price: 0n, size: TENTH, timeInForce: 'IOC', reduceOnly: true });
+    expect(code(() => validateOrderForBook(sl, h.st, h.cfg, h.ctx()))).to.equal('ok');
+    expect(code(() => validateOrderForBook(h.order(alice, { side: 'SELL', size: TENTH, price: P65K, reduceOnly: true }), h.st, h.cfg, h.ctx()))).to.equal('REDUCE_ONLY');
+    h.exec(makeSetModeTx(h.st, h.cfg, 'POST_ONLY', 'test'));
+    expect(code(() => validateOrderForBook(h.order(bob, { side: 'BUY', orderType: 'STOP_MARKET', triggerPrice: 66_000n * E8, price: 70_000n * E8, size: TENTH, timeInForce: 'IOC' }), h.st, h.cfg, h.ctx()))).to.equal('ok');
+    expect(code(() => validateOrderForBook(h.order(bob, { side: 'BUY', orderType: 'MARKET', price: 70_000n * E8, size: TENTH, timeInForce: 'IOC' }), h.st, h.cfg, h.ctx()))).to.equal('MODE_POST_ONLY');
+    h.exec(makeSetModeTx(h.st, h.cfg, 'NORMAL', 'test'));
+    const fok = h.order(bob, { side: 'BUY', size: 2n * TENTH, price: P65K, timeInForce: 'FOK' });
+    h.exec(h.trade(h.order(carol, { side: 'SELL', size: TENTH, price: P65K }), fok, TENTH, P65K));
+    expect(code(() => validateOrderForBook(fok, h.st, h.cfg, h.ctx()))).to.equal('ORDER_FILLED');
+  });
+
+  it('defect 10: VOID_SIGNED voids orphaned messages and raises nonces; replays revert ORPHANED_MESSAGE, fresh signatures work', () => {
+    const h = new Harness();
+    const n0 = h.st.getNonce(alice.address);
+    const w = h.withdrawTx(alice, 100n * USDC);
+    const order = h.order(bob, { side: 'BUY', size: TENTH, price: P65K, timeInForce: 'IOC' });
+    const wh = withdrawHash({ account: alice.address, amount: 100n * USDC, recipient: 0xabcn, nonce: n0 }, h.ctx().block.chainId);
+    h.exec({ type: 'VOID_SIGNED', hashes: [wh, order.hash], nonces: [{ account: alice.address, nonce: n0 + 1n }] });
+    expect(h.st.getNonce(alice.address)).to.equal(n0 + 1n);
+    h.expectRevert(w, 'ORPHANED_MESSAGE');
+    h.expectRevert(h.trade(h.order(carol, { side: 'SELL', size: TENTH, price: P65K }), order, TENTH, P65K), 'ORPHANED_MESSAGE', 'taker');
+    expect(code(() => validateOrderForBook(order, h.st, h.cfg, h.ctx()))).to.equal('ORPHANED_MESSAGE');
+    h.exec(h.withdrawTx(alice, 100n * USDC)); // signed anew with the raised nonce
+    expect(h.st.getNonce(alice.address)).to.equal(n0 + 2n);
+    // Nothing new to void or raise: the transaction reverts (it would only repeat an earlier one).
+    h.expectRevert({ type: 'VOID_SIGNED', hashes: [wh], nonces: [{ account: alice.address, nonce: n0 + 1n }] }, 'DUPLICATE');
     h.expectInvariants();
   });
 });

@@ -713,3 +713,77 @@ describe('orderbook: persistence', () => {
 // Type-level check that records are plain data (no class instances leak out).
 const _r: OrderRecord | undefined = undefined;
 void _r;
+
+describe('orderbook: issue 11 order rules', () => {
+  it('a cancel signed by another account leaves the order in the book (cancelOwnerOk)', () => {
+    const { m, ctx } = setup();
+    const a = ord({ account: A, side: 'SELL', price: 101n, size: 2n });
+    m.submit(a, ctx);
+    expect(m.cancel(a.hash, REASONS.CANCELLED, B)).to.equal(undefined);
+    expect(m.getOrder(a.hash)?.status).to.equal('OPEN');
+    expect(m.cancelAll(B, 'ALL')).to.deep.equal([]);
+    expect(m.getOrder(a.hash)?.status).to.equal('OPEN');
+    expect(m.cancel(a.hash, REASONS.CANCELLED, A)?.status).to.equal('CANCELLED');
+  });
+
+  it('FOK is atomic across makers: a maker the dry run refuses is dropped before anything settles, and a short plan kills the FOK', () => {
+    const { m, ctx } = setup();
+    const bad = ord({ account: A, side: 'SELL', price: 100n, size: 1n });
+    const good = ord({ account: C, side: 'SELL', price: 100n, size: 1n });
+    m.submit(bad, ctx);
+    m.submit(good, ctx);
+    const tried: Fill[][] = [];
+    const dry = Object.assign(ctx, {
+      trySettle: (fs: Fill[]) => {
+        tried.push(fs);
+        const i = fs.findIndex((f) => f.maker.hash === bad.hash);
+        return i >= 0 ? { index: i, party: 'maker' as const } : ('ok' as const);
+      },
+    });
+    const r = m.submit(ord({ account: B, side: 'BUY', price: 100n, size: 2n, timeInForce: 'FOK' }), dry);
+    expect(r.record.status).to.equal('CANCELLED');
+    expect(r.record.reason).to.equal(REASONS.FOK_NOT_FILLABLE);
+    expect(ctx.calls).to.have.length(0); // nothing settled
+    expect(tried.map((fs) => fs.map((f) => f.maker.hash))).to.deep.equal([[bad.hash, good.hash]]);
+    expect(m.getOrder(bad.hash)).to.equal(undefined);
+    expect(m.getOrder(good.hash)?.remaining).to.equal(1n);
+    // With enough good makers the proven plan settles, one fill per maker.
+    m.submit(ord({ account: C, side: 'SELL', price: 100n, size: 1n }), ctx);
+    const ok = m.submit(ord({ account: B, side: 'BUY', price: 100n, size: 2n, timeInForce: 'FOK' }), dry);
+    expect(ok.record.status).to.equal('FILLED');
+    expect(ok.fills.map((f) => f.size)).to.deep.equal([1n, 1n]);
+  });
+
+  it('a taker the dry run refuses kills the FOK with no fill', () => {
+    const { m, ctx } = setup();
+    m.submit(ord({ account: A, side: 'SELL', price: 100n, size: 1n }), ctx);
+    m.submit(ord({ account: C, side: 'SELL', price: 100n, size: 1n }), ctx);
+    const dry = Object.assign(ctx, { trySettle: () => ({ index: 1, party: 'taker' as const }) });
+    const r = m.submit(ord({ account: B, side: 'BUY', price: 100n, size: 2n, timeInForce: 'FOK' }), dry);
+    expect([r.record.status, r.record.reason]).to.deep.equal(['CANCELLED', REASONS.SETTLE_FAILED]);
+    expect(ctx.calls).to.have.length(0);
+    expect(m.depth(BTC, 5).asks).to.deep.equal([[100n, 2n]]);
+  });
+
+  it('a conditional order that fires at submit is reported to onTrigger before it enters; a refused trigger cancels it', () => {
+    const { m, ctx } = setup();
+    const fired: bigint[] = [];
+    const c1 = Object.assign(ctx, { onTrigger: (s: { hash: bigint }) => (fired.push(s.hash), true) });
+    const stop = ord({ account: A, side: 'BUY', orderType: 'STOP_LIMIT', triggerPrice: 90n, price: 95n });
+    expect(m.submit(stop, c1).record.status).to.equal('OPEN'); // mark 100 >= 90: fired, rests at 95
+    expect(fired).to.deep.equal([stop.hash]);
+    const c2 = Object.assign(ctx, { onTrigger: () => false });
+    const r = m.submit(ord({ account: A, side: 'BUY', orderType: 'STOP_LIMIT', triggerPrice: 90n, price: 95n }), c2);
+    expect([r.record.status, r.record.reason]).to.deep.equal(['CANCELLED', REASONS.TRIGGER_FAILED]);
+  });
+
+  it('a reduce-only FOK larger than the position fills exactly the position, at once', () => {
+    const { m, ctx } = setup();
+    ctx.setPosition(B, BTC, 2n);
+    m.submit(ord({ account: A, side: 'BUY', price: 100n, size: 5n }), ctx);
+    const r = m.submit(ord({ account: B, side: 'SELL', price: 100n, size: 4n, timeInForce: 'FOK', reduceOnly: true }), ctx);
+    expect(r.record.status).to.equal('FILLED');
+    expect(r.fills.map((f) => f.size)).to.deep.equal([2n]);
+    expect(ctx.positionOf(B, BTC)).to.equal(0n);
+  });
+});

@@ -5,19 +5,25 @@
  * Semantics are documented in docs/matching.md.
  */
 import {
+  cancelOwnerOk,
   isConditional,
+  isMarketKind,
   isTpSl,
+  isTriggered,
   ORDER_TYPES,
+  reducible,
   SIDES,
   TIME_IN_FORCE,
+  triggerDirection,
   type Order,
-  type OrderType,
-  type Side,
   type SignedOrder,
 } from '../../../contracts-ts/exchange/order.ts';
 import { BookSide, type QNode } from './book.ts';
 import { MinHeap } from './heap.ts';
 import { TriggerIndex, type TrigDir, type TrigEntry } from './triggers.ts';
+
+// The order rules live once, in contracts-ts/exchange/order.ts (the contracts apply the same ones).
+export { isMarketKind, isTriggered, reducible, triggerDirection };
 import {
   isOpenStatus,
   REASONS,
@@ -50,32 +56,6 @@ interface MarketBook {
 interface ExpEntry {
   expiry: bigint;
   hash: bigint;
-}
-
-/** MARKET, STOP_MARKET and TAKE_PROFIT_MARKET: the price field is a worst-price bound; never rest. */
-export function isMarketKind(t: OrderType): boolean {
-  return t === 'MARKET' || t === 'STOP_MARKET' || t === 'TAKE_PROFIT_MARKET';
-}
-
-/**
- * Which way the mark must move to trigger a conditional order:
- * stop BUY / take-profit SELL fire when mark >= trigger ("up");
- * stop SELL / take-profit BUY fire when mark <= trigger ("down").
- */
-export function triggerDirection(o: Pick<Order, 'orderType' | 'side'>): TrigDir {
-  const stop = o.orderType === 'STOP_MARKET' || o.orderType === 'STOP_LIMIT';
-  return (o.side === 'BUY') === stop ? 'up' : 'down';
-}
-
-/** True when the mark price triggers this conditional order. */
-export function isTriggered(o: Pick<Order, 'orderType' | 'side' | 'triggerPrice'>, mark: bigint): boolean {
-  return triggerDirection(o) === 'up' ? mark >= o.triggerPrice : mark <= o.triggerPrice;
-}
-
-/** How much an order on `side` may fill while only reducing position `pos`. */
-export function reducible(side: Side, pos: bigint): bigint {
-  if (side === 'BUY') return pos < 0n ? -pos : 0n;
-  return pos > 0n ? pos : 0n;
 }
 
 function crosses(makerPrice: bigint, limit: bigint, takerIsBuy: boolean): boolean {
@@ -247,9 +227,12 @@ export class Matcher {
     if (postOnly) {
       const top = this.firstLivePrice(opp, ctx.now);
       if (top !== undefined && crosses(top, limit, isBuy)) return fail(REASONS.POST_ONLY_WOULD_CROSS);
-    } else if (o.timeInForce === 'FOK' && this.fillable(rec, opp, limit, ctx) < rec.remaining) {
-      if (fresh) this.register(rec);
-      return this.closeLive(rec, 'CANCELLED', REASONS.FOK_NOT_FILLABLE);
+    } else if (o.timeInForce === 'FOK') {
+      const why = this.proveFok(rec, opp, limit, ctx);
+      if (why) {
+        if (fresh) this.register(rec);
+        return this.closeLive(rec, 'CANCELLED', why);
+      }
     }
 
     if (fresh) this.register(rec);
@@ -351,26 +334,28 @@ export class Matcher {
   }
 
   /**
-   * How much of rec.remaining could fill against the book as it stands (pure: no state change,
-   * no settlement). Applies the same skips as match(): expired makers, self-trade prevention,
-   * reduce-only makers' capacity. Stops counting once it reaches rec.remaining.
+   * The fills rec.remaining would get against the book as it stands (pure: no state change, no
+   * settlement), in the order match() would settle them. Applies the same skips as match():
+   * expired makers, self-trade prevention, reduce-only makers' capacity. Stops once it covers
+   * rec.remaining, or at a self-trade that would stop match().
    */
-  private fillable(rec: OrderRecord, opp: BookSide, limit: bigint, ctx: MatchContext): bigint {
+  private plan(rec: OrderRecord, opp: BookSide, limit: bigint, ctx: MatchContext): { maker: OrderRecord; size: bigint; price: bigint }[] {
     const o = rec.signed.order;
     const isBuy = o.side === 'BUY';
     const used = new Map<bigint, bigint>(); // reduce-only capacity consumed per maker account
-    let sum = 0n;
-    for (let i = 0; i < opp.levelCount && sum < rec.remaining; i++) {
+    const out: { maker: OrderRecord; size: bigint; price: bigint }[] = [];
+    let left = rec.remaining;
+    for (let i = 0; i < opp.levelCount && left > 0n; i++) {
       const level = opp.levelFromBest(i)!;
       if (!crosses(level.price, limit, isBuy)) break;
-      for (let n = level.head; n && sum < rec.remaining; n = n.next) {
+      for (let n = level.head; n && left > 0n; n = n.next) {
         const mo = n.rec.signed.order;
         if (mo.expiry <= ctx.now) continue;
         if (mo.account === o.account) {
           if (this.stp === 'cancel_maker') continue;
-          return sum;
+          return out;
         }
-        let take = n.rec.remaining;
+        let take = min(n.rec.remaining, left);
         if (mo.reduceOnly) {
           const u = used.get(mo.account) ?? 0n;
           const cap = reducible(mo.side, ctx.positionOf(mo.account, mo.market)) - u;
@@ -378,10 +363,31 @@ export class Matcher {
           take = min(take, cap);
           used.set(mo.account, u + take);
         }
-        sum += take;
+        out.push({ maker: n.rec, size: take, price: level.price });
+        left -= take;
       }
     }
-    return sum;
+    return out;
+  }
+
+  /**
+   * Fill-or-kill, atomic across any number of makers: the planned fills must cover the whole
+   * remaining size, and (when the node offers ctx.trySettle) must all settle, proven before any
+   * is settled. A maker whose fill would fail is cancelled (settle_failed) and the plan is made
+   * again without it; a failing taker kills the FOK. Returns why it is killed, or undefined.
+   */
+  private proveFok(rec: OrderRecord, opp: BookSide, limit: bigint, ctx: MatchContext): string | undefined {
+    for (;;) {
+      const plan = this.plan(rec, opp, limit, ctx);
+      let total = 0n;
+      for (const p of plan) total += p.size;
+      if (total < rec.remaining) return REASONS.FOK_NOT_FILLABLE;
+      if (!ctx.trySettle) return undefined;
+      const res = ctx.trySettle(plan.map((p) => ({ market: rec.signed.order.market, maker: p.maker.signed, taker: rec.signed, size: p.size, price: p.price })));
+      if (res === 'ok') return undefined;
+      if (res.party === 'taker') return REASONS.SETTLE_FAILED;
+      this.closeLive(plan[res.index]!.maker, 'CANCELLED', REASONS.SETTLE_FAILED);
+    }
   }
 
   private purgeExpiredCrossing(opp: BookSide, limit: bigint, takerIsBuy: boolean, now: bigint): void {
@@ -406,6 +412,8 @@ export class Matcher {
     rec.seq = this.seqCounter++;
     rec.status = 'OPEN';
     this.dirty.set(rec.signed.hash, rec);
+    // The trigger is recorded (on chain) when it fires, so a limit that rests fills later.
+    if (ctx.onTrigger && !ctx.onTrigger(rec.signed)) return this.closeLive(rec, 'CANCELLED', REASONS.TRIGGER_FAILED);
     this.enter(rec, mb, ctx, false, fills);
   }
 
@@ -455,9 +463,14 @@ export class Matcher {
 
   // ---------------------------------------------------------------- cancels, triggers, expiry
 
-  cancel(orderHash: bigint, reason: string = REASONS.CANCELLED): OrderRecord | undefined {
+  /**
+   * Cancels an open order. With `by` (the account that signed the cancel), only that account's
+   * order is cancelled (cancelOwnerOk, the contracts' rule): another's stays and undefined is returned.
+   */
+  cancel(orderHash: bigint, reason: string = REASONS.CANCELLED, by?: bigint): OrderRecord | undefined {
     const l = this.live.get(orderHash);
     if (!l) return undefined;
+    if (by !== undefined && !cancelOwnerOk(l.rec.signed.order.account, by)) return undefined;
     this.closeLive(l.rec, 'CANCELLED', reason);
     return snap(l.rec);
   }
@@ -546,6 +559,16 @@ export class Matcher {
     const hashes = this.byAccount.get(account);
     if (!hashes) return [];
     return [...hashes].map((h) => this.live.get(h)!.rec).sort(bySeq).map(snap);
+  }
+
+  /** What each open order of an account may still fill (no order, no copies: for placement checks). */
+  openOf(account: bigint): { order: Order; remaining: bigint }[] {
+    const hashes = this.byAccount.get(account);
+    if (!hashes) return [];
+    return [...hashes].map((h) => {
+      const r = this.live.get(h)!.rec;
+      return { order: r.signed.order, remaining: r.remaining };
+    });
   }
 
   /** Every open order, in seq order. */

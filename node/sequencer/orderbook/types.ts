@@ -20,6 +20,16 @@ export interface MatchContext {
   /** Settles one fill on-chain (a TRADE tx executed now). Says which side failed if it reverted. */
   settle(fill: Fill): 'ok' | 'maker_failed' | 'taker_failed';
   /**
+   * Optional dry run for fill-or-kill: would these fills, settled in this order, all succeed?
+   * Changes nothing. Says which fill and which side would fail first.
+   */
+  trySettle?(fills: Fill[]): 'ok' | { index: number; party: 'maker' | 'taker' };
+  /**
+   * Optional: records that a conditional order fired (on chain). Called when it triggers, before
+   * it enters the book; false cancels it (`trigger_failed`).
+   */
+  onTrigger?(signed: SignedOrder): boolean;
+  /**
    * Maintenance POST_ONLY mode: when this returns a band, the market takes no liquidity at all
    * (every order must rest, with its price inside [min, max]) and conditional orders do not trigger.
    */
@@ -110,4 +120,5 @@ export const REASONS = {
   REDUCE_ONLY: 'reduce_only',
   SETTLE_FAILED: 'settle_failed',
   SETTLE_ERROR: 'settle_error',
+  TRIGGER_FAILED: 'trigger_failed',
 } as const;
