@@ -45,6 +45,11 @@
  *  5. the account closes Q for the sum of the counterparties' cash; when it is flat with a
  *     negative balance, the vault pays what it can and the rest is written off (socialized).
  * No fees, no penalty in ADL.
+ *
+ * The vault itself: when its equity is below zero (prices moved against positions it took over),
+ * ADL {account: vault} closes its position in a market against profitable opposite positions by
+ * the same steps 2-4 (it has nothing to pay in step 1); a loss the closure realises beyond its
+ * balance is socialized. LIQUIDATE never targets the vault.
  */
 import type { ContractEvent, ExecContext, StateAccess } from '../state.ts';
 import { TxRevert } from '../state.ts';
@@ -83,7 +88,9 @@ function liquidationTarget(st: StateAccess, cfg: ExchangeConfig, ctx: ExecContex
   if (tx.block !== ctx.block.blockNumber) revert('STALE_PROPOSAL', `proposal is for block ${tx.block}, this is block ${ctx.block.blockNumber}`);
   const m = cfg.marketBySymbol.get(marketSym);
   if (!m) revert('UNKNOWN_MARKET', marketSym);
-  if (addr === cfg.vaultAddress || !isAccount(st, addr)) revert('ACCOUNT_NOT_DEPLOYED', `0x${addr.toString(16)} is not a user account`);
+  // The vault itself is deleveraged (ADL only) when its equity is below zero: see execAdl.
+  const vaultAdl = tx.type === 'ADL' && addr === cfg.vaultAddress;
+  if (!vaultAdl && (addr === cfg.vaultAddress || !isAccount(st, addr))) revert('ACCOUNT_NOT_DEPLOYED', `0x${addr.toString(16)} is not a user account`);
   const size = positionOf(st, addr, m).size;
   if (size !== positionBefore) revert('STALE_PROPOSAL', `position is ${size}, proposal says ${positionBefore}`);
   if (size === 0n) revert('LIQUIDATION_SIZE', 'no position in this market');
@@ -223,6 +230,19 @@ export function liquidationRoute(st: StateAccess, cfg: ExchangeConfig, addr: big
   return hasAdlCounterparty(st, cfg, m, sign(s), addr) ? 'ADL' : 'LAST_RESORT';
 }
 
+/**
+ * An ADL of the vault's own position when its equity is below zero and a profitable opposite
+ * position exists (the market with the largest maintenance requirement; ties: genesis order).
+ */
+export function vaultDeleverageTarget(st: StateAccess, cfg: ExchangeConfig): { market: MarketConfig; size: bigint } | undefined {
+  const v = accountRisk(st, cfg, cfg.vaultAddress);
+  if (v.equity >= 0n || v.positions.length === 0) return undefined;
+  let target = v.positions[0]!;
+  for (const p of v.positions) if (p.maintenance > target.maintenance) target = p;
+  if (!hasAdlCounterparty(st, cfg, target.market, sign(target.position.size), cfg.vaultAddress)) return undefined;
+  return { market: target.market, size: target.position.size };
+}
+
 export function execLiquidate(tx: LiquidateTx, st: StateAccess, ctx: ExecContext, cfg: ExchangeConfig): ContractEvent[] {
   const { m, size: s } = liquidationTarget(st, cfg, ctx, tx);
   const r = accountRisk(st, cfg, tx.account);
@@ -239,11 +259,16 @@ export function execLiquidate(tx: LiquidateTx, st: StateAccess, ctx: ExecContext
 export function execAdl(tx: AdlTx, st: StateAccess, ctx: ExecContext, cfg: ExchangeConfig): ContractEvent[] {
   const { m, size: s } = liquidationTarget(st, cfg, ctx, tx);
   const addr = tx.account;
+  const isVault = addr === cfg.vaultAddress;
   let r = accountRisk(st, cfg, addr);
-  if (!isLiquidatable(r)) revert('ADL_NOT_ALLOWED', `equity ${r.equity} >= maintenance ${r.maintenance}`);
   const dir = sign(s);
   const step = maxLiquidationStep(m, abs(s), r);
-  if (vaultAbsorbs(st, cfg, addr, m, s, step)) revert('ADL_NOT_ALLOWED', `the vault absorbs the liquidation (balance ${collateralOf(st, cfg.vaultAddress)})`);
+  if (isVault) {
+    if (r.equity >= 0n) revert('ADL_NOT_ALLOWED', `the vault's equity ${r.equity} is not below zero`);
+  } else {
+    if (!isLiquidatable(r)) revert('ADL_NOT_ALLOWED', `equity ${r.equity} >= maintenance ${r.maintenance}`);
+    if (vaultAbsorbs(st, cfg, addr, m, s, step)) revert('ADL_NOT_ALLOWED', `the vault absorbs the liquidation (balance ${collateralOf(st, cfg.vaultAddress)})`);
+  }
   const ranking = adlRanking(st, cfg, m, dir, addr);
   if (ranking.length === 0) revert('NO_COUNTERPARTY', 'no profitable opposite position');
   const events: ContractEvent[] = [];
@@ -302,6 +327,10 @@ export function execAdl(tx: AdlTx, st: StateAccess, ctx: ExecContext, cfg: Excha
     events.push(event(cfg.exchangeAddress, 'Deleverage', [addr, p.c.address], [m.id, toFelt(-dir * p.q), cash, p.haircut]));
   }
   applyFill(st, cfg, addr, m, -dir * total, cashToAccount);
-  if (accountRisk(st, cfg, addr).positions.length === 0) coverFlat(st, cfg, addr, events);
+  if (isVault) {
+    // What the closure realised in the vault beyond its balance is socialized (balance >= 0).
+    const lost = writeOff(st, cfg, addr);
+    if (lost > 0n) events.push(event(cfg.exchangeAddress, 'SocializedLoss', [addr], [lost]));
+  } else if (accountRisk(st, cfg, addr).positions.length === 0) coverFlat(st, cfg, addr, events);
   return events;
 }

@@ -9,7 +9,7 @@ import { abs } from '../math.ts';
 import type { AdlTx, FundingTx, LiquidateTx } from '../tx.ts';
 import { holdersOf, markPriceOf, mGet } from './ledger.ts';
 import { fundingDelta, premiumRate } from './funding.ts';
-import { liquidationRoute, maxLiquidationStep } from './liquidation.ts';
+import { liquidationRoute, maxLiquidationStep, vaultDeleverageTarget } from './liquidation.ts';
 import { getMode } from './modes.ts';
 import { oracleAge } from './oracle.ts';
 import { accountRisk, isLiquidatable } from './risk.ts';
@@ -54,6 +54,7 @@ export function proposeFunding(st: StateAccess, cfg: ExchangeConfig, ctx: ExecCo
  * so callers must pass it. With `now` (the block timestamp; a bare bigint argument is `now`
  * alone), markets whose oracle price is older than oracle_max_age are skipped. With `accounts`,
  * only those are checked (e.g. the accounts a block touched, when no price or funding moved).
+ * Last, an ADL of the vault's own position when the vault's equity is below zero.
  * Cost: O(accounts checked x markets) storage reads.
  */
 export interface FindLiquidationsOptions {
@@ -85,6 +86,11 @@ export function findLiquidations(st: StateAccess, cfg: ExchangeConfig, nowOrOpts
       if (liquidationRoute(st, cfg, a, target.market, size, step) === 'ADL') out.push({ type: 'ADL', account: a, market: target.market.symbol, positionBefore: size, block });
       else out.push({ type: 'LIQUIDATE', account: a, market: target.market.symbol, size: step, positionBefore: size, block });
     }
+  }
+  // The vault last: deleveraged when its own equity is below zero (O(markets)).
+  const v = vaultDeleverageTarget(st, cfg);
+  if (v && !(now !== undefined && cfg.oracleMaxAge > 0n && oracleAge(st, cfg, v.market, now) > cfg.oracleMaxAge)) {
+    out.push({ type: 'ADL', account: cfg.vaultAddress, market: v.market.symbol, positionBefore: v.size, block });
   }
   return out;
 }

@@ -6,7 +6,7 @@
 import { expect } from 'chai';
 import { checkInvariants, findLiquidations, getAccountView, getMarketView, getVaultView, parseTx, proposeFunding, txHash, txToJson, type PerpTx } from '../../contracts-ts/index.ts';
 import { EX } from '../../contracts-ts/layout.ts';
-import { addCollateral, exAdd, fundingIndexOf, pendingFunding, positionOf } from '../../contracts-ts/exchange/ledger.ts';
+import { addCollateral, exAdd, exGet, fundingIndexOf, pendingFunding, positionOf } from '../../contracts-ts/exchange/ledger.ts';
 import { CHAIN_ID, E8, Harness, USDC, USERS, user } from './exchange-fixtures.ts';
 
 const [alice, bob, carol, dave, erin] = USERS as [typeof USERS[0], typeof USERS[0], typeof USERS[0], typeof USERS[0], typeof USERS[0]];
@@ -340,14 +340,46 @@ describe('loss waterfall: the Liquidator Vault never goes below zero (defect 3)'
     const step = { type: 'LIQUIDATE' as const, account: carol.address, market: BTC, size: sz(5_000n), positionBefore: -E8, block: h.blockNumber };
     h.expectRevert(step, 'VAULT_INSUFFICIENT');
     const vaultBefore = getVaultView(h.st, h.cfg);
-    const done = resolveAll(h);
-    expect(done[0]!.type).to.equal('ADL');
-    expect(getVaultView(h.st, h.cfg).balance >= vaultBefore.balance).to.equal(true);
-    // dave (the profitable long) withdraws all he may: every invariant still holds, the vault included
+    expect(vaultBefore.equity < 0n).to.equal(true); // its long @ 61000 is under water
+    const [first] = findLiquidations(h.st, h.cfg, { block: h.blockNumber });
+    expect(first).to.deep.include({ type: 'ADL', account: carol.address });
+    h.exec(first!);
+    expect(getVaultView(h.st, h.cfg).balance).to.equal(vaultBefore.balance); // carol's step never touched the vault
+    // Then the vault itself, its equity below zero, is deleveraged against the profitable short (bob).
+    const rest = resolveAll(h);
+    expect(rest.map((t) => (t as { account: bigint }).account)).to.include(h.cfg.vaultAddress);
+    const vault = getVaultView(h.st, h.cfg);
+    expect(vault.equity >= 0n && vault.balance >= 0n).to.equal(true);
+    expect(vault.socializedLoss).to.equal(0n);
+    // dave (the profitable long) withdraws all he may; every user's equity is still backed by money held
     const w = h.view(dave).withdrawable;
     expect(w > 0n).to.equal(true);
     h.exec(h.withdrawTx(dave, w));
     h.expectInvariants();
+    const held = exGet(h.st, h.cfg, EX.totalDeposits) - exGet(h.st, h.cfg, EX.totalWithdrawals) - exGet(h.st, h.cfg, EX.feeBalance);
+    const claims = [alice, bob, carol, dave].reduce((a, u) => a + (h.view(u).equity > 0n ? h.view(u).equity : 0n), 0n);
+    expect(claims <= held, `claims ${claims} > money held ${held}`).to.equal(true);
+  });
+
+  it('a vault whose equity fell below zero is deleveraged against profitable positions; no bystander drops below maintenance', () => {
+    const h = vaultHoldsLong(); // the vault: long 0.75 @ 61000, 1457.5 USDC; now at 50000 its equity is -6792.5
+    const v0 = getVaultView(h.st, h.cfg);
+    expect(v0.equity).to.equal(1_457_500_000n - 8_250_000_000n);
+    h.expectRevert({ type: 'LIQUIDATE', account: h.cfg.vaultAddress, market: BTC, size: sz(7_500n), positionBefore: sz(7_500n), block: h.blockNumber }, 'ACCOUNT_NOT_DEPLOYED');
+    const bobBefore = h.view(bob);
+    const props = findLiquidations(h.st, h.cfg, { block: h.blockNumber });
+    expect(props).to.deep.equal([{ type: 'ADL', account: h.cfg.vaultAddress, market: BTC, positionBefore: sz(7_500n), block: h.blockNumber }]);
+    h.exec(props[0]!);
+    const v1 = getVaultView(h.st, h.cfg);
+    expect(v1.positions).to.deep.equal([]);
+    expect(v1.balance).to.equal(0n);
+    expect(v1.socializedLoss).to.equal(0n);
+    const b = h.view(bob);
+    expect(bobBefore.equity - b.equity).to.equal(-v0.equity); // bob's short (profit 11,250) gave the vault's deficit
+    expect(b.equity >= b.maintenanceMargin).to.equal(true);
+    h.expectInvariants();
+    // healthy again: nothing more to do, and an ADL of a solvent vault is refused
+    expect(findLiquidations(h.st, h.cfg, { block: h.blockNumber })).to.deep.equal([]);
   });
 
   it('the invariant guard reports a negative vault balance even while the vault holds positions', () => {
