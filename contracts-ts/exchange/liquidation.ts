@@ -27,8 +27,8 @@
  * NO_COUNTERPARTY when no opposite position is profitable). In order:
  *  1. the vault pays what it can cover of the deficit D = -equity: min(D, balance, vault equity);
  *  2. counterparties: user positions opposite to the account's in this market with unrealised
- *     PnL > 0, ranked by score = floor(unrealised x account notional x 1e18 / (max(|cost|, 1) x
- *     max(equity, 1))) (PnL ratio x leverage) descending, then |size| descending, then address
+ *     PnL > 0, ranked by unrealised PnL x leverage, score = floor(unrealised x account notional x
+ *     1e9 / max(equity, 1)) descending, then |size| descending, then address
  *     ascending; the first max_adl_counterparties of them are taken, each for min(|c_i|,
  *     what is left), so Q = sum q_i <= the closable size (the whole position when bankrupt, the
  *     liquidation step otherwise): partial ADL, continued by the next proposal;
@@ -172,7 +172,7 @@ export interface AdlCandidate {
   score: bigint;
 }
 
-const SCORE_SCALE = 10n ** 18n;
+const SCORE_SCALE = FRACTION_SCALE;
 
 /**
  * Profitable user positions opposite to `side` (the sign of the liquidated position) in ADL rank
@@ -192,7 +192,8 @@ export function adlRanking(st: StateAccess, cfg: ExchangeConfig, m: MarketConfig
     const r = accountRisk(st, cfg, a);
     let notional = 0n;
     for (const p of r.positions) notional += p.notional;
-    const score = floorDiv(unrealized * notional * SCORE_SCALE, max(abs(pos.cost), 1n) * max(r.equity, 1n));
+    // unrealised PnL x leverage (account notional / equity; an equity <= 0 counts as 1e-6 USDC)
+    const score = floorDiv(unrealized * notional * SCORE_SCALE, max(r.equity, 1n));
     out.push({ address: a, size: pos.size, unrealized, score });
   }
   out.sort((x, y) => {
@@ -203,8 +204,16 @@ export function adlRanking(st: StateAccess, cfg: ExchangeConfig, m: MarketConfig
   return out;
 }
 
+/** Whether adlRanking would be non-empty (stops at the first profitable opposite position). */
 function hasAdlCounterparty(st: StateAccess, cfg: ExchangeConfig, m: MarketConfig, side: bigint, exclude: bigint): boolean {
-  return adlRanking(st, cfg, m, side, exclude).length > 0;
+  const mark = markPriceOf(st, cfg, m);
+  const index = fundingIndexOf(st, cfg, m);
+  for (const a of holdersOf(st, cfg, m)) {
+    if (a === exclude || a === cfg.vaultAddress) continue;
+    const pos = positionOf(st, a, m);
+    if (pos.size !== 0n && sign(pos.size) !== side && positionRisk(m, pos, mark, index).unrealized > 0n) return true;
+  }
+  return false;
 }
 
 /** True when the vault absorbs a step of `q` (tried on a scratch copy of the state). */

@@ -112,7 +112,7 @@ describe('exchange ADL when the vault is empty', () => {
     return h;
   }
 
-  it('closes the bankrupt position at its bankruptcy price against the most profitable shorts, in rank order', () => {
+  it('closes the bankrupt position against the highest-ranked profitable shorts, the deficit shared pro rata (at its bankruptcy price)', () => {
     const h = setup();
     h.setPrice({ [BTC]: px(50_000n) });
     const a0 = h.view(alice);
@@ -124,7 +124,7 @@ describe('exchange ADL when the vault is empty', () => {
     const carolBefore = h.view(carol);
     const erinBefore = h.view(erin);
     const ev = h.exec(props[0]!);
-    // rank: bob (+9000 on 39000 cost, 23.1%) > carol (+5600 on 25600, 21.9%) > erin (+3600 on 18600, 19.4%)
+    // rank by unrealized PnL x leverage: bob (9000 x 30000 / 19003.9) > carol (5600 x 20000 / 15602.56) > erin (3600 x 15000 / 13601.86)
     expect(ev.map((e) => e.keys[2])).to.deep.equal([bob.address, carol.address]);
     const a = h.view(alice);
     expect(a.positions).to.deep.equal([]);
