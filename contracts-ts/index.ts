@@ -77,6 +77,7 @@ export {
   type OracleUpdateMsg,
   type TransferMsg,
   type WithdrawMsg,
+  type TypedData,
 } from './typed-data.ts';
 export { ORDER_TYPES, SIDES, TIME_IN_FORCE, isConditional, isTpSl, type Order, type OrderType, type Side, type SignedOrder, type TimeInForce } from './exchange/order.ts';
 export { validateOrderForBook, withinLimitBand, checkOrderBacking, type OrderState } from './exchange/orders.ts';

@@ -13,7 +13,6 @@
  * The builders return the TypedData object a wallet signs; the hashers compute the same hash
  * with our Poseidon (node/crypto) from already-parsed values, fast and without starknet.js.
  */
-import type { TypedData } from 'starknet';
 import { encodeShortString, P, poseidonHashMany, starknetKeccak, toHex } from '../node/crypto/index.ts';
 import { accountAddress } from './classes.ts';
 import type { Order } from './exchange/order.ts';
@@ -24,6 +23,18 @@ export const DOMAIN_VERSION = '1';
 export const DOMAIN_REVISION = '1';
 
 type Field = { name: string; type: string };
+
+/**
+ * A SNIP-12 typed-data object, the shape starknet.js's `TypedData` takes (its `typedData.*`
+ * functions and `account.signMessage` accept it as is; test/unit/rpc-client.test.ts hashes
+ * it with starknet.js). Declared here so that starknet.js is needed by the tests, not at runtime.
+ */
+export interface TypedData {
+  types: Record<string, Field[]>;
+  primaryType: string;
+  domain: { name: string; version: string; chainId: string; revision: string };
+  message: Record<string, unknown>;
+}
 
 export const DOMAIN_FIELDS: Field[] = [
   { name: 'name', type: 'shortstring' },
@@ -240,7 +251,7 @@ function typed(primaryType: PrimaryType, chainIdString: string, message: Record<
     primaryType,
     domain: { name: DOMAIN_NAME, version: DOMAIN_VERSION, chainId: chainIdString, revision: DOMAIN_REVISION },
     message,
-  } as TypedData;
+  };
 }
 
 /** The domain object wallets use (perp_getConfig serves it). */

@@ -35,6 +35,7 @@ export {
   type OrderType,
   type Side,
   type TimeInForce,
+  type TypedData,
 } from '../../contracts-ts/index.ts';
 export { createSigner, type Signer } from './signer.ts';
 export { RpcClient, PerpRpcError, type RpcClientOptions } from './rpc.ts';

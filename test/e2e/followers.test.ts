@@ -105,7 +105,7 @@ describe('followers (e2e, separate processes through the CLI)', function () {
 
     // The chain stands still now (no heartbeat for 10 minutes): wait for the open block to seal
     // and every follower to reach the sequencer's head, then compare.
-    await sleep(300);
+    await waitFor(async () => (await rpc(seq.url, 'starknet_getBlockWithTxHashes', { block_id: 'pre_confirmed' })).transactions.length === 0, 60_000);
     const final = await head(seq.url);
     expect(final.block_number).to.be.greaterThanOrEqual(215);
     for (const [name, p] of [['A', fa], ['B', fb], ['C', fc]] as const) {
