@@ -187,7 +187,6 @@ export async function startSequencer(opts: StartOptions): Promise<RunningNode> {
     if (opts.checkpointInterval !== undefined) g.checkpointInterval = opts.checkpointInterval;
     const blockTimeMs = opts.blockTimeMs ?? g.blockTimeMs;
     const onDemand = blockTimeMs === 0;
-    let exchange: ExchangeService | undefined;
     producer = await Producer.create(
       {
         db: c.db,
@@ -197,15 +196,11 @@ export async function startSequencer(opts: StartOptions): Promise<RunningNode> {
         log: opts.log.child('producer'),
         signingKey: g.sequencer.privateKey,
         clock: opts.clock,
-        extraOps: () => exchange?.persistOps() ?? [],
-        beforeSeal: () => void exchange?.expire(),
-        impactPrices: () => exchange?.impactPrices() ?? new Map(),
       },
       { blockTimeMs: onDemand ? 1 : blockTimeMs, heartbeatMs: g.heartbeatMs, maxBlockTransactions: g.maxBlockTransactions, maxQueue: 10_000 },
     );
     const prod = producer;
-    exchange = await ExchangeService.create(prod, g.exchange, c.db);
-    const ex = exchange;
+    const ex = await ExchangeService.create(prod, g.exchange, c.db);
     if (opts.verifyWorkers && opts.verifyWorkers > 0) {
       pool = await VerifyPool.create({ size: opts.verifyWorkers });
       prod.sigCache.attachPool(pool);

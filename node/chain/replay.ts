@@ -1,16 +1,17 @@
 /**
  * Verifying a block by re-execution: what a follower does with every block it receives, and
  * what `perpnode replay`/the bench's --replay measure. A block is accepted only if its
- * signature verifies against the genesis key, it links to our head, and re-executing its
- * transactions with the same contracts-ts code gives the same receipts, state root,
- * commitments and block hash. On any mismatch nothing is written.
+ * signature verifies against the genesis key, it links to our head, and rebuilding it from its
+ * transactions with the sequencer's own block builder (chain/block-builder.ts) gives the same
+ * receipts, state root, commitments and block hash. On any mismatch nothing is written.
  */
-import { executeTransaction, parseTx, txHash, txSignature, checkInvariants } from '../../contracts-ts/index.ts';
+import { parseTx, txSignature } from '../../contracts-ts/index.ts';
 import { verify } from '../crypto/index.ts';
 import type { Db, DbOp, FinalizedState, WorldState } from '../state/index.ts';
-import { commitments, receiptToJson, type Block, type Receipt } from './block.ts';
-import { execContext, headerTemplate, type Genesis } from './genesis.ts';
-import { blockHash, stateDiffCommitment, stateDiffLength, type BlockHeader } from './header.ts';
+import { receiptToJson, type Block, type Receipt } from './block.ts';
+import { BlockBuilder, InvariantViolation, type SealedBlock } from './block-builder.ts';
+import { headerTemplate, type Genesis } from './genesis.ts';
+import { blockHash, type BlockHeader } from './header.ts';
 import { ChainStore } from './store.ts';
 import { writeBatch } from '../state/nodestore.ts';
 
@@ -74,10 +75,7 @@ export async function replayBlock(block: Block, parent: { hash: bigint; header: 
   if (block.transactions.length !== block.receipts.length) throw new BlockRejected('bad_body', `block ${h.block_number}: ${block.transactions.length} transactions but ${block.receipts.length} receipts`);
 
   const t1 = tm ? performance.now() : 0;
-  const verifier = opts.verifier ?? ((m, k, s) => verify(m, k, s));
-  const ctx = execContext(g, h.block_number, h.timestamp, verifier);
-  const pending = world.newBlock();
-  const receipts: Receipt[] = [];
+  const builder = BlockBuilder.open(world, g, parent, h.timestamp, opts.verifier ?? ((m, k, s) => verify(m, k, s)));
   for (let i = 0; i < block.transactions.length; i++) {
     const ct = block.transactions[i]!;
     let tx;
@@ -86,38 +84,44 @@ export async function replayBlock(block: Block, parent: { hash: bigint; header: 
     } catch (e) {
       throw new BlockRejected('bad_tx', `block ${h.block_number} tx ${i}: ${(e as Error).message}`);
     }
-    const hash = txHash(tx, g.chainId);
-    if (hash !== ct.hash) throw new BlockRejected('bad_tx_hash', `block ${h.block_number} tx ${i}: hash ${hex(ct.hash)} but the body hashes to ${hex(hash)}`);
-    const sig = txSignature(tx);
-    if (sig.length !== ct.signature.length || sig.some((x, j) => x !== ct.signature[j])) throw new BlockRejected('bad_tx_signature', `block ${h.block_number} tx ${i}: signature field differs from the body's`);
-    pending.beginTx();
+    const sameBody = (hash: bigint) => {
+      if (hash !== ct.hash) throw new BlockRejected('bad_tx_hash', `block ${h.block_number} tx ${i}: hash ${hex(ct.hash)} but the body hashes to ${hex(hash)}`);
+      const sig = txSignature(tx);
+      if (sig.length !== ct.signature.length || sig.some((x, j) => x !== ct.signature[j])) throw new BlockRejected('bad_tx_signature', `block ${h.block_number} tx ${i}: signature field differs from the body's`);
+    };
+    let receipt: Receipt;
     try {
-      const { events } = executeTransaction(tx, pending, ctx, g.exchange);
-      pending.commitTx();
-      receipts.push({ transaction_hash: hash, events });
+      receipt = builder.add(tx, sameBody).receipt;
     } catch (e) {
-      pending.revertTx();
-      throw new BlockRejected('tx_failed', `block ${h.block_number} tx ${i} (${hex(hash)}) fails on re-execution: ${(e as Error).message}`);
+      if (e instanceof BlockRejected) throw e;
+      throw new BlockRejected('tx_failed', `block ${h.block_number} tx ${i} (${hex(ct.hash)}) fails on re-execution: ${(e as Error).message}`);
     }
-    if (JSON.stringify(receiptToJson(receipts[i]!)) !== JSON.stringify(receiptToJson(block.receipts[i]!))) throw new BlockRejected('bad_receipt', `block ${h.block_number} tx ${i}: receipt differs on re-execution`);
+    if (JSON.stringify(receiptToJson(receipt)) !== JSON.stringify(receiptToJson(block.receipts[i]!))) throw new BlockRejected('bad_receipt', `block ${h.block_number} tx ${i}: receipt differs on re-execution`);
   }
   const t2 = tm ? performance.now() : 0;
-  const violations = checkInvariants(pending, g.exchange, pending.touchedAddresses());
-  if (violations.length) throw new BlockRejected('invariant', `block ${h.block_number} breaks invariants: ${violations.join('; ')}`);
-  const state = await pending.finalize();
+  let t3 = t2;
+  let sealed: SealedBlock;
+  try {
+    sealed = await builder.seal((phase) => void (phase === 'commitments' && tm && (t3 = performance.now())));
+  } catch (e) {
+    if (e instanceof InvariantViolation) throw new BlockRejected('invariant', e.message);
+    throw e;
+  }
+  const state = sealed.state;
+  // Import = rebuild and compare: the root, then each commitment (named), then the whole header.
   if (state.root !== h.new_root) throw new BlockRejected('bad_state_root', `block ${h.block_number}: re-execution gives state root ${hex(state.root)}, header says ${hex(h.new_root)}`);
-  const t3 = tm ? performance.now() : 0;
-  const c = commitments(block.transactions, receipts);
+  const r = sealed.header;
   const checks: [string, bigint, bigint][] = [
-    ['transaction_commitment', c.transaction_commitment, h.transaction_commitment],
-    ['event_commitment', c.event_commitment, h.event_commitment],
-    ['receipt_commitment', c.receipt_commitment, h.receipt_commitment],
-    ['transaction_count', c.transaction_count, h.transaction_count],
-    ['event_count', c.event_count, h.event_count],
-    ['state_diff_commitment', stateDiffCommitment(state.stateDiff), h.state_diff_commitment],
-    ['state_diff_length', stateDiffLength(state.stateDiff), h.state_diff_length],
+    ['transaction_commitment', r.transaction_commitment, h.transaction_commitment],
+    ['event_commitment', r.event_commitment, h.event_commitment],
+    ['receipt_commitment', r.receipt_commitment, h.receipt_commitment],
+    ['transaction_count', r.transaction_count, h.transaction_count],
+    ['event_count', r.event_count, h.event_count],
+    ['state_diff_commitment', r.state_diff_commitment, h.state_diff_commitment],
+    ['state_diff_length', r.state_diff_length, h.state_diff_length],
   ];
   for (const [name, got, want] of checks) if (got !== want) throw new BlockRejected('bad_commitment', `block ${h.block_number}: ${name} recomputed ${hex(got)}, header says ${hex(want)}`);
+  if (sealed.hash !== block.hash) throw new BlockRejected('bad_header', `block ${h.block_number}: the rebuilt header hashes to ${hex(sealed.hash)}, not ${hex(block.hash)}`);
   if (tm) {
     tm.blocks++;
     tm.headerMs += t1 - t0;

@@ -42,9 +42,9 @@ export interface RefundResult {
 
 /** Runs a plan through the producer (online, or offline with a producer that is not started). */
 export async function executeRefunds(producer: Producer, cfg: ExchangeConfig, plan: ParsedPlan): Promise<RefundResult> {
-  const result = await producer.lock.run(() => {
-    producer.assertOpenable();
-    const st = producer.ensureOpenState();
+  const result = await producer.inOpenBlock((blk) => {
+    blk.assertOpenable();
+    const st = blk.state;
     const todo = plan.entries.filter((e) => refundPaid(st, cfg, plan.incidentId, e.account) === 0n);
     const skipped = plan.entries.filter((e) => !todo.includes(e)).map((e) => ({ account: e.account, reason: 'already refunded for this incident' }));
     const need = todo.reduce((s, e) => s + e.amount, 0n);
@@ -53,7 +53,7 @@ export async function executeRefunds(producer: Producer, cfg: ExchangeConfig, pl
     const paid: RefundResult['paid'] = [];
     for (const e of todo) {
       const tx: RefundTx = { type: 'REFUND', incidentId: plan.incidentId, account: e.account, amount: e.amount };
-      const r = producer.executeLocked(tx);
+      const r = blk.execute(tx);
       paid.push({ account: e.account, amount: e.amount, tx: r.hash });
     }
     return { paid, skipped, total: paid.reduce((s, p) => s + p.amount, 0n) };

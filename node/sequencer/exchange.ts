@@ -18,7 +18,7 @@ import { getMode } from '../../contracts-ts/exchange/modes.ts';
 import { checkCancelOwner, checkOrderBacking, readOrderState, validateOrderForBook } from '../../contracts-ts/exchange/orders.ts';
 import type { CancelAllTx, CancelTx, OracleUpdateTx, PerpTx } from '../../contracts-ts/tx.ts';
 import { Matcher, recordFromJson, recordToJson, type Fill, type MatchContext, type OrderRecord } from './orderbook/index.ts';
-import type { Producer } from './producer.ts';
+import type { BlockSession, Producer } from './producer.ts';
 import { RejectedError } from './producer.ts';
 import type { Db, DbOp } from '../state/index.ts';
 import { accountOrderKey, accountOrderRange, bytesToBigInt, decodeJson, encodeJson, feltKey, metaKey, Tag, tagRange } from '../storage/schema.ts';
@@ -31,15 +31,19 @@ export interface SubmitResult {
 
 const OPEN = new Set(['OPEN', 'UNTRIGGERED', 'PARTIALLY_FILLED']);
 
+/** The part of the producer the exchange uses: sessions in the open block, seal hooks, reads. */
+export type BlockPort = Pick<Producer, 'inOpenBlock' | 'precheck' | 'addSealHooks' | 'readState'>;
+
 export class ExchangeService {
   private constructor(
-    readonly producer: Producer,
+    private readonly blocks: BlockPort,
     readonly cfg: ExchangeConfig,
     readonly db: Db,
     public matcher: Matcher,
   ) {}
 
-  static async create(producer: Producer, cfg: ExchangeConfig, db: Db): Promise<ExchangeService> {
+  /** Restores the book from table O and registers the exchange's seal hooks on `blocks`. */
+  static async create(blocks: BlockPort, cfg: ExchangeConfig, db: Db): Promise<ExchangeService> {
     const open: OrderRecord[] = [];
     for await (const [, v] of db.iterator(tagRange(Tag.order))) {
       const r = recordFromJson(decodeJson(v));
@@ -48,7 +52,8 @@ export class ExchangeService {
     const seqRaw = await db.get(metaKey('order_seq'));
     const nextSeq = seqRaw ? BigInt(decodeJson(seqRaw)) : 1n;
     const matcher = open.length || seqRaw ? Matcher.restore(marketSpecs(cfg), open, nextSeq) : new Matcher(marketSpecs(cfg));
-    const svc = new ExchangeService(producer, cfg, db, matcher);
+    const svc = new ExchangeService(blocks, cfg, db, matcher);
+    blocks.addSealHooks({ beforeSeal: (s) => void svc.expire(s), persistOps: () => svc.persistOps(), impactPrices: () => svc.impactPrices() });
     return svc;
   }
 
@@ -65,8 +70,13 @@ export class ExchangeService {
     this.unsealed.clear();
   }
 
+  /** State as the next transaction would see it (the open block's, else the head's). */
+  readState(): StateAccess {
+    return this.blocks.readState();
+  }
+
   /** Order-record ops for the block batch (the producer calls this while sealing). */
-  persistOps(): DbOp[] {
+  private persistOps(): DbOp[] {
     this.collect();
     const ops: DbOp[] = [];
     for (const r of this.unsealed.values()) {
@@ -83,9 +93,9 @@ export class ExchangeService {
   }
 
   /** The matcher's view of the chain: the open block's state, read synchronously. */
-  private matchContext(ctx: ExecContext, fills: { fill: Fill; txHash: bigint }[]): MatchContext {
-    const p = this.producer;
-    const st = () => p.openBlock!.pending;
+  private matchContext(sess: BlockSession, fills: { fill: Fill; txHash: bigint }[]): MatchContext {
+    const ctx: ExecContext = sess.ctx;
+    const st = () => sess.state;
     return {
       now: ctx.block.timestamp,
       markPrice: (symbol) => {
@@ -99,7 +109,7 @@ export class ExchangeService {
         const m = this.market(symbol);
         return m ? positionOf(st(), account, m).size : 0n;
       },
-      onTrigger: (s) => this.ensureTriggered(s),
+      onTrigger: (s) => this.ensureTriggered(sess, s),
       trySettle: (list) => {
         // A dry run on a scratch overlay of the open block: nothing of it is kept.
         const scratch = new Overlay(st());
@@ -120,10 +130,10 @@ export class ExchangeService {
       },
       settle: (fill) => {
         for (const [party, s] of [['maker', fill.maker], ['taker', fill.taker]] as const) {
-          if (!this.ensureTriggered(s)) return party === 'maker' ? 'maker_failed' : 'taker_failed';
+          if (!this.ensureTriggered(sess, s)) return party === 'maker' ? 'maker_failed' : 'taker_failed';
         }
         try {
-          const { hash } = p.executeLocked({ type: 'TRADE', maker: fill.maker, taker: fill.taker, size: fill.size, price: fill.price });
+          const { hash } = sess.execute({ type: 'TRADE', maker: fill.maker, taker: fill.taker, size: fill.size, price: fill.price });
           fills.push({ fill, txHash: hash });
           return 'ok';
         } catch (e) {
@@ -143,13 +153,13 @@ export class ExchangeService {
   }
 
   /** A conditional order must be recorded as triggered on-chain before it can trade. */
-  private ensureTriggered(s: SignedOrder): boolean {
+  private ensureTriggered(sess: BlockSession, s: SignedOrder): boolean {
     const t = s.order.orderType;
     if (t === 'LIMIT' || t === 'MARKET') return true;
-    const os = readOrderState(this.producer.openBlock!.pending, s.order.account, s.hash);
+    const os = readOrderState(sess.state, s.order.account, s.hash);
     if (os.triggered) return true;
     try {
-      this.producer.executeLocked({ type: 'TRIGGER', order: s });
+      sess.execute({ type: 'TRIGGER', order: s });
       return true;
     } catch (e) {
       if (e instanceof TxRevert || e instanceof RejectedError) return false;
@@ -159,17 +169,16 @@ export class ExchangeService {
 
   /** perp_submitOrder: validate against the open block's state, match, settle fills on-chain. */
   async submitOrder(signed: SignedOrder): Promise<SubmitResult> {
-    await this.producer.precheck({ type: 'TRIGGER', order: signed }); // the order's signature, on the pool
-    return this.producer.lock.run(() => {
-      this.producer.assertOpenable();
-      const ctx = this.producer.ensureOpenCtx();
-      const st = this.producer.openBlock!.pending;
-      validateOrderForBook(signed, st, this.cfg, ctx);
+    await this.blocks.precheck({ type: 'TRIGGER', order: signed }); // the order's signature, on the pool
+    return this.blocks.inOpenBlock((s) => {
+      s.assertOpenable();
+      const st = s.state;
+      validateOrderForBook(signed, st, this.cfg, s.ctx);
       checkOrderBacking(st, this.cfg, signed.order, this.matcher.openOf(signed.order.account));
       const fills: { fill: Fill; txHash: bigint }[] = [];
-      const { record } = this.matcher.submit(signed, this.matchContext(ctx, fills));
+      const { record } = this.matcher.submit(signed, this.matchContext(s, fills));
       this.collect();
-      this.producer.noteActivity();
+      s.noteActivity();
       return { record: { ...record }, fills };
     });
   }
@@ -180,11 +189,11 @@ export class ExchangeService {
    * checks the chain's owner index with the same rule.
    */
   async cancel(tx: CancelTx): Promise<{ hash: bigint; receipt: Receipt; record?: OrderRecord }> {
-    await this.producer.precheck(tx);
-    return this.producer.lock.run(() => {
+    await this.blocks.precheck(tx);
+    return this.blocks.inOpenBlock((s) => {
       const open = this.matcher.getOrder(tx.orderHash);
       if (open) checkCancelOwner(open.signed.order.account, tx.account);
-      const r = this.producer.executeLocked(tx);
+      const r = s.execute(tx);
       const record = this.matcher.cancel(tx.orderHash, undefined, tx.account);
       this.collect();
       return { ...r, record };
@@ -198,16 +207,16 @@ export class ExchangeService {
    * CANCEL_ALL proved the account asked for it.
    */
   async cancelAll(tx: Omit<CancelAllTx, 'orderHashes'>): Promise<{ hash: bigint; receipt: Receipt; cancelled: OrderRecord[] }> {
-    return this.producer.lock.run(() => {
+    return this.blocks.inOpenBlock((s) => {
       const hashes = this.matcher
         .ordersOf(tx.account)
         .filter((r) => tx.market === 'ALL' || r.signed.order.market === tx.market)
         .map((r) => r.signed.hash);
       const limit = this.cfg.limits.maxCancelAllHashes;
-      const r = this.producer.executeLocked({ ...tx, orderHashes: hashes.slice(0, limit) } as CancelAllTx);
+      const r = s.execute({ ...tx, orderHashes: hashes.slice(0, limit) } as CancelAllTx);
       const batch = this.cfg.limits.maxSystemCancelOrders;
       for (let i = limit; i < hashes.length; i += batch)
-        this.producer.executeLocked({ type: 'SYSTEM_CANCEL', reason: 'cancel_all', orders: hashes.slice(i, i + batch).map((orderHash) => ({ account: tx.account, orderHash })) } as PerpTx);
+        s.execute({ type: 'SYSTEM_CANCEL', reason: 'cancel_all', orders: hashes.slice(i, i + batch).map((orderHash) => ({ account: tx.account, orderHash })) } as PerpTx);
       const cancelled = this.matcher.cancelAll(tx.account, tx.market as string); // only the signer's orders
       this.collect();
       return { ...r, cancelled };
@@ -216,20 +225,19 @@ export class ExchangeService {
 
   /** An oracle update: on-chain, then conditional orders whose trigger the new mark crosses fire. */
   async oracleUpdate(tx: OracleUpdateTx): Promise<{ hash: bigint; receipt: Receipt; fills: { fill: Fill; txHash: bigint }[] }> {
-    await this.producer.precheck(tx);
-    return this.producer.lock.run(() => {
-      const r = this.producer.executeLocked(tx);
-      const fills = this.afterMarkChange(tx.prices.map((p) => p.market));
+    await this.blocks.precheck(tx);
+    return this.blocks.inOpenBlock((s) => {
+      const r = s.execute(tx);
+      const fills = this.afterMarkChange(s, tx.prices.map((p) => p.market));
       return { ...r, fills };
     });
   }
 
   /** Runs under the lock: triggers conditional orders at the open block's marks. */
-  afterMarkChange(markets: string[]): { fill: Fill; txHash: bigint }[] {
-    const ctx = this.producer.ensureOpenCtx();
+  private afterMarkChange(s: BlockSession, markets: string[]): { fill: Fill; txHash: bigint }[] {
     const fills: { fill: Fill; txHash: bigint }[] = [];
-    const mc = this.matchContext(ctx, fills);
-    if (getMode(this.producer.openBlock!.pending, this.cfg) !== 'NORMAL') return fills; // triggers pause in maintenance modes
+    const mc = this.matchContext(s, fills);
+    if (getMode(s.state, this.cfg) !== 'NORMAL') return fills; // triggers pause in maintenance modes
     // Each order that fires is recorded on chain (TRIGGER) by mc.onTrigger as it fires.
     for (const market of new Set(markets)) this.matcher.onMarkPrice(market, mc);
     this.collect();
@@ -240,36 +248,15 @@ export class ExchangeService {
    * Impact prices for funding: the average price to fill the market's impact notional against
    * the book (here: the best bid and ask, the simplest impact size; documented in docs/exchange.md).
    */
-  impactPrices(): Map<string, { bid?: bigint; ask?: bigint }> {
+  private impactPrices(): Map<string, { bid?: bigint; ask?: bigint }> {
     const out = new Map<string, { bid?: bigint; ask?: bigint }>();
     for (const m of this.cfg.markets) out.set(m.symbol, { bid: this.matcher.bestBid(m.symbol), ask: this.matcher.bestAsk(m.symbol) });
     return out;
   }
 
   /** Runs under the lock at seal time: drops expired orders from the book. */
-  expire(): OrderRecord[] {
-    const ctx = this.producer.ensureOpenCtx();
-    const out = this.matcher.expire(this.matchContext(ctx, []));
-    this.collect();
-    return out;
-  }
-
-  /**
-   * After a rollback: every open order is cancelled on-chain (SYSTEM_CANCEL, reason "rollback")
-   * except take-profit and stop-loss orders, which stay active. Runs under the lock.
-   */
-  cancelAllButTpSl(reason = 'rollback'): OrderRecord[] {
-    const victims = this.matcher.openOrders().filter((r) => !isTpSl(r.signed.order.orderType));
-    const batch = this.cfg.limits.maxSystemCancelOrders;
-    for (let i = 0; i < victims.length; i += batch) {
-      const orders = victims.slice(i, i + batch).map((r) => ({ account: r.signed.order.account, orderHash: r.signed.hash }));
-      try {
-        this.producer.executeLocked({ type: 'SYSTEM_CANCEL', reason, orders } as PerpTx);
-      } catch (e) {
-        if (!(e instanceof TxRevert)) throw e;
-      }
-    }
-    const out = this.matcher.cancelAllExceptTpSl(reason);
+  private expire(s: BlockSession): OrderRecord[] {
+    const out = this.matcher.expire(this.matchContext(s, []));
     this.collect();
     return out;
   }

@@ -88,7 +88,7 @@ export class OracleFeeder {
 
   /** The next prices: a walk step from the current marks, or the replay entry due now. */
   nextPrices(): { market: string; price: bigint }[] {
-    const st = this.exchange.producer.openBlock?.pending ?? this.exchange.producer.m.world.newBlock();
+    const st = this.exchange.readState();
     if (this.source.kind === 'walk') {
       const step = this.source.stepBps;
       return this.cfg.markets.map((m) => {

@@ -40,16 +40,13 @@ export class Maintenance {
   constructor(readonly m: MaintenanceModules) {}
 
   mode(): Mode {
-    return getMode(this.m.producer.openBlock?.pending ?? this.m.world.newBlock(), this.m.genesis.exchange);
+    return getMode(this.m.producer.readState(), this.m.genesis.exchange);
   }
 
   /** Records a mode change on-chain (a SET_MODE system transaction) and seals it. */
   async setMode(mode: Mode, reason: string): Promise<{ tx_hash: bigint; block_number: bigint }> {
     const { producer } = this.m;
-    const r = await producer.lock.run(() => {
-      const st = producer.openBlock?.pending ?? this.m.world.newBlock();
-      return producer.executeLocked(makeSetModeTx(st, this.m.genesis.exchange, mode, reason));
-    });
+    const r = await producer.inOpenBlock((blk) => blk.execute(makeSetModeTx(blk.state, this.m.genesis.exchange, mode, reason)));
     const block = await producer.sealNow();
     this.m.log.warn(`mode set to ${mode}: ${reason}`);
     return { tx_hash: r.hash, block_number: block?.header.block_number ?? producer.head.number };
@@ -90,10 +87,10 @@ export class Maintenance {
    */
   async afterRollback(reason = 'rollback'): Promise<{ cancelled: OrderRecord[]; kept: OrderRecord[]; voided: number }> {
     const { producer, db, genesis, exchange } = this.m;
-    return producer.lock.run(async () => {
-      const st = producer.ensureOpenState();
+    return producer.inOpenBlock(async (blk) => {
+      const st = blk.state;
       const cfg = genesis.exchange;
-      const now = producer.ensureOpenCtx().block.timestamp;
+      const now = blk.ctx.block.timestamp;
       // Every transaction of every orphaned branch (all rollbacks: a later rollback may unwind
       // an earlier one's VOID_SIGNED). Orders an orphaned CANCEL / CANCEL_ALL named stay
       // cancelled: the owner's last word on them is not revived.
@@ -128,11 +125,11 @@ export class Maintenance {
         if (isTpSl(o.orderType) && live && !os.triggered && !ownerCancelled.has(r.signed.hash)) kept.push({ ...r, status: 'UNTRIGGERED', filled: os.filled, remaining: o.size - os.filled, reason: undefined });
         else if (r.status === 'OPEN' || r.status === 'PARTIALLY_FILLED' || r.status === 'UNTRIGGERED') cancelled.push({ ...r, status: 'CANCELLED', reason });
       }
-      if (getMode(st, cfg) !== 'CANCEL_ONLY') producer.executeLocked(makeSetModeTx(st, cfg, 'CANCEL_ONLY', reason.slice(0, 31)));
+      if (getMode(st, cfg) !== 'CANCEL_ONLY') blk.execute(makeSetModeTx(st, cfg, 'CANCEL_ONLY', reason.slice(0, 31)));
       const onChain = cancelled.filter((r) => st.getClassHash(r.signed.order.account) !== 0n && !readOrderState(st, r.signed.order.account, r.signed.hash).cancelled);
       const batch = cfg.limits.maxSystemCancelOrders;
       for (let i = 0; i < onChain.length; i += batch)
-        producer.executeLocked({ type: 'SYSTEM_CANCEL', reason: reason.slice(0, 31), orders: onChain.slice(i, i + batch).map((r) => ({ account: r.signed.order.account, orderHash: r.signed.hash })) });
+        blk.execute({ type: 'SYSTEM_CANCEL', reason: reason.slice(0, 31), orders: onChain.slice(i, i + batch).map((r) => ({ account: r.signed.order.account, orderHash: r.signed.hash })) });
       // Replay protection (contracts-ts/exchange/replay.ts): the orphaned branch's signed
       // messages are voided on the new branch, except the kept TP/SL orders.
       const keptHashes = new Set(kept.map((r) => r.signed.hash));
@@ -144,15 +141,14 @@ export class Maintenance {
       }
       const nonces = [...floor].filter(([a, n]) => st.getClassHash(a) !== 0n && st.getNonce(a) < n).map(([account, nonce]) => ({ account, nonce }));
       for (let i = 0; i < Math.max(voidList.length, nonces.length); i += batch)
-        producer.executeLocked({ type: 'VOID_SIGNED', hashes: voidList.slice(i, i + batch), nonces: nonces.slice(i, i + batch) });
+        blk.execute({ type: 'VOID_SIGNED', hashes: voidList.slice(i, i + batch), nonces: nonces.slice(i, i + batch) });
       exchange.resetBook(Matcher.restore(marketSpecs(cfg), kept, exchange.matcher.nextSeq));
       const ops = [...cancelled, ...kept].flatMap((r) => [
         { type: 'put' as const, key: feltKey(Tag.order, r.signed.hash), value: encodeJson(recordToJson(r)) },
         { type: 'put' as const, key: accountOrderKey(r.signed.order.account, r.signed.hash), value: new Uint8Array(0) },
       ]);
-      ops.push({ type: 'put', key: metaKey('after_rollback'), value: encodeJson(null) } as any);
-      producer.queueOps(ops);
-      producer.noteActivity();
+      ops.push({ type: 'put', key: metaKey('after_rollback'), value: encodeJson(null) });
+      blk.persistWithBlock(ops);
       this.m.log.warn(`after rollback: ${cancelled.length} orders cancelled, ${kept.length} take-profit/stop-loss orders kept, ${voidList.length} orphaned signed messages voided; mode CANCEL_ONLY`);
       for (const r of cancelled) producer.emit('order', r);
       return { cancelled, kept, voided: voidList.length };

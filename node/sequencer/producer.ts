@@ -11,12 +11,13 @@
  * Nothing is published before that batch is durable.
  */
 import { EventEmitter } from 'node:events';
-import { checkInvariants, executeTransaction, findLiquidations, proposeFunding, txHash, txSignature, txToJson, type ImpactPrices, type PerpTx } from '../../contracts-ts/index.ts';
-import { TxRevert, type ContractEvent, type ExecContext } from '../../contracts-ts/state.ts';
+import { findLiquidations, proposeFunding, txHash, type ImpactPrices, type PerpTx } from '../../contracts-ts/index.ts';
+import { TxRevert, type ExecContext, type StateAccess } from '../../contracts-ts/state.ts';
 import { sign, verify } from '../crypto/index.ts';
-import { commitments, type Block, type ChainTx, type Receipt } from '../chain/block.ts';
-import { execContext, makeHeader, toPair, type Genesis } from '../chain/genesis.ts';
-import { blockHash, type BlockHeader } from '../chain/header.ts';
+import type { Block, Receipt } from '../chain/block.ts';
+import { BlockBuildError, BlockBuilder, InvariantViolation, type SealedBlock } from '../chain/block-builder.ts';
+import { toPair, type Genesis } from '../chain/genesis.ts';
+import type { BlockHeader } from '../chain/header.ts';
 import { ChainStore } from '../chain/store.ts';
 import { checkpointOps } from '../chain/checkpoints.ts';
 import type { Logger } from '../log.ts';
@@ -38,23 +39,39 @@ export interface ProducerModules {
   signingKey: bigint;
   /** Milliseconds clock; injectable for tests. Only the producer reads it, never contracts. */
   clock?: () => number;
-  /** Extra ops to persist with each sealed block (the order book's changes). */
-  extraOps?: () => DbOp[];
-  /** Runs under the lock before system transactions at each seal (expiry, triggers). */
-  beforeSeal?: () => void;
-  /** The book's impact bid/ask per market, for the funding rate proposal. */
-  impactPrices?: () => ImpactPrices;
 }
 
-export interface OpenBlock {
-  number: bigint;
-  timestamp: bigint;
-  openedAtMs: number;
-  pending: PendingState;
-  txs: ChainTx[];
-  receipts: Receipt[];
-  hashes: Set<bigint>;
-  ctx: ExecContext;
+/** The block being built, as readers see it (`pre_confirmed`): see chain/block-builder.ts. */
+export type OpenBlock = Pick<BlockBuilder, 'number' | 'timestamp' | 'pending' | 'txs' | 'receipts' | 'hashes' | 'ctx'>;
+
+/**
+ * What code working in the open block gets (the exchange service, maintenance, refunds): it
+ * runs under the producer lock, so nothing else executes or seals meanwhile, and the block it
+ * opened stays the block it writes to.
+ */
+export interface BlockSession {
+  /** The open block's number, state (every transaction executed so far) and contract context. */
+  readonly number: bigint;
+  readonly state: PendingState;
+  readonly ctx: ExecContext;
+  /** Throws RejectedError unless new transactions may be accepted (halted, shutting down). */
+  assertOpenable(): void;
+  /** Executes one transaction into the open block; see Producer.executeLocked. */
+  execute(tx: PerpTx): { hash: bigint; receipt: Receipt };
+  /** Something persisted with the next block changed (a resting order): seal it even without transactions. */
+  noteActivity(): void;
+  /** Ops written in the same batch as the next block (implies noteActivity). */
+  persistWithBlock(ops: DbOp[]): void;
+}
+
+/** What another subsystem adds to every seal; registered with `Producer.addSealHooks`. */
+export interface SealHooks {
+  /** Under the lock, before the system transactions (order expiry). */
+  beforeSeal?(s: BlockSession): void;
+  /** Ops persisted in the block's batch (the order book's changes). */
+  persistOps?(): DbOp[];
+  /** Impact bid/ask per market for the funding rate proposal. */
+  impactPrices?(): ImpactPrices;
 }
 
 export interface ProducerOptions {
@@ -130,7 +147,10 @@ export class RejectedError extends Error {
 
 export class Producer extends EventEmitter {
   readonly lock = new Mutex();
-  private open: OpenBlock | null = null;
+  private open: { b: BlockBuilder; openedAtMs: number } | null = null;
+  /** A session is running: its open block is not re-stamped under it. */
+  private pinned = false;
+  private readonly hooks: SealHooks[] = [];
   private timer: NodeJS.Timeout | null = null;
   private stopping = false;
   private lastSealMs: number;
@@ -171,51 +191,81 @@ export class Producer extends EventEmitter {
   }
 
   /** The open block, created on demand (timestamp fixed when its first transaction arrives). */
-  private ensureOpen(): OpenBlock {
+  private ensureOpen(): BlockBuilder {
     // An untouched open block is re-stamped, so a block never carries a stale timestamp; never
-    // while it is being sealed (system transactions must land in the block being sealed).
-    if (this.open && (this.sealing || this.open.txs.length > 0 || this.dirty || !this.open.pending.isEmpty())) return this.open;
-    const number = this.head.number + 1n;
+    // while it is being sealed (system transactions must land in the block being sealed) or
+    // while a session works in it.
+    if (this.open && (this.sealing || this.pinned || !this.open.b.untouched || this.dirty)) return this.open.b;
     const nowS = BigInt(Math.floor(this.now() / 1000));
     const timestamp = nowS > this.head.header.timestamp ? nowS : this.head.header.timestamp;
-    this.open = {
-      number,
-      timestamp,
-      openedAtMs: this.now(),
-      pending: this.m.world.newBlock(),
-      txs: [],
-      receipts: [],
-      hashes: new Set(),
-      ctx: execContext(this.m.genesis, number, timestamp, (h, k, sig) => {
-        const t0 = performance.now();
-        const ok = this.sigCache.verify(h, k, sig);
-        this.stats.cur.sigChecks++;
-        this.stats.cur.sigMs += performance.now() - t0;
-        return ok;
-      }),
+    const b = BlockBuilder.open(this.m.world, this.m.genesis, this.head, timestamp, (h, k, sig) => {
+      const t0 = performance.now();
+      const ok = this.sigCache.verify(h, k, sig);
+      this.stats.cur.sigChecks++;
+      this.stats.cur.sigMs += performance.now() - t0;
+      return ok;
+    });
+    this.open = { b, openedAtMs: this.now() };
+    return b;
+  }
+
+  /** Registers what another subsystem adds to every seal; returns the unregister function. */
+  addSealHooks(h: SealHooks): () => void {
+    this.hooks.push(h);
+    return () => {
+      const i = this.hooks.indexOf(h);
+      if (i >= 0) this.hooks.splice(i, 1);
     };
-    return this.open;
+  }
+
+  /**
+   * Runs `f` under the lock with the open block (opened when `f` first touches it). The only way
+   * other subsystems write to the chain: see BlockSession.
+   */
+  inOpenBlock<T>(f: (s: BlockSession) => T | Promise<T>): Promise<T> {
+    return this.lock.run(async () => {
+      const wasPinned = this.pinned;
+      this.pinned = true;
+      try {
+        return await f(this.session());
+      } finally {
+        this.pinned = wasPinned;
+      }
+    });
+  }
+
+  /** The session object for code already under the lock (inOpenBlock, seal hooks). */
+  private session(): BlockSession {
+    const p = this;
+    return {
+      get number() {
+        return p.ensureOpen().number;
+      },
+      get state() {
+        return p.ensureOpen().pending;
+      },
+      get ctx() {
+        return p.ensureOpen().ctx;
+      },
+      assertOpenable: () => p.assertOpenable(),
+      execute: (tx) => p.executeLocked(tx),
+      noteActivity: () => p.noteActivity(),
+      persistWithBlock: (ops) => {
+        p.queued.push(...ops);
+        p.noteActivity();
+      },
+    };
+  }
+
+  /** State as the next transaction would see it: the open block's, else the head's (read only). */
+  readState(): StateAccess {
+    return this.open?.b.pending ?? this.m.world.newBlock();
   }
 
   /** Throws unless transactions can be accepted now. */
   assertOpenable(): void {
     if (this.stopping) throw new RejectedError('SHUTTING_DOWN', 'the node is shutting down');
     if (this.halted) throw new RejectedError('HALTED', `block production is halted: ${this.halted}`);
-  }
-
-  /** The open block's execution context (opening the block if needed). Under the lock. */
-  ensureOpenCtx(): ExecContext {
-    return this.ensureOpen().ctx;
-  }
-
-  /** The open block's state (opening the block if needed). Under the lock. */
-  ensureOpenState(): PendingState {
-    return this.ensureOpen().pending;
-  }
-
-  /** Ops to write with the next sealed block (maintenance record changes). */
-  queueOps(ops: DbOp[]): void {
-    this.queued.push(...ops);
   }
 
   /** Drops the open block unsigned (before a rollback). Under the lock. */
@@ -236,14 +286,14 @@ export class Producer extends EventEmitter {
   }
 
   /** Something that must be persisted with the next block changed (e.g. a resting order). */
-  noteActivity(): void {
+  private noteActivity(): void {
     this.ensureOpen();
     this.dirty = true;
   }
 
   /** The block being built, for `pre_confirmed` reads. */
   get openBlock(): OpenBlock | null {
-    return this.open;
+    return this.open?.b ?? null;
   }
 
   /**
@@ -253,25 +303,18 @@ export class Producer extends EventEmitter {
   executeLocked(tx: PerpTx): { hash: bigint; receipt: Receipt } {
     if (this.halted) throw new RejectedError('HALTED', `block production is halted: ${this.halted}`);
     const open = this.ensureOpen();
-    const hash = txHash(tx, this.m.genesis.chainId);
-    if (open.hashes.has(hash)) throw new RejectedError('DUPLICATE_TX', 'transaction already in the pending block');
-    open.pending.beginTx();
-    let events: ContractEvent[];
     const t0 = performance.now();
     const sig0 = this.stats.cur.sigMs;
+    let r: { hash: bigint; receipt: Receipt };
     try {
-      events = executeTransaction(tx, open.pending, open.ctx, this.m.genesis.exchange).events;
-      open.pending.commitTx();
+      r = open.add(tx);
     } catch (e) {
-      open.pending.revertTx();
+      if (e instanceof BlockBuildError) throw new RejectedError(e.code, e.message);
       throw e;
     } finally {
       this.stats.cur.execMs += performance.now() - t0 - (this.stats.cur.sigMs - sig0);
     }
-    const receipt: Receipt = { transaction_hash: hash, events };
-    open.txs.push({ hash, signature: txSignature(tx), body: txToJson(tx) });
-    open.receipts.push(receipt);
-    open.hashes.add(hash);
+    const { hash, receipt } = r;
     this.emit('tx', { hash, receipt, blockNumber: open.number });
     if (open.txs.length >= this.opts.maxBlockTransactions && !this.sealQueued) {
       // one early seal per full block (not one per transaction still waiting for the lock)
@@ -307,11 +350,12 @@ export class Producer extends EventEmitter {
   }
 
   /** System transactions the sequencer proposes at seal time; a failing one is skipped. */
-  private proposeSystemTxs(open: OpenBlock): void {
+  private proposeSystemTxs(open: BlockBuilder): void {
     const cfg = this.m.genesis.exchange;
     const proposals: PerpTx[] = [];
     try {
-      const f = proposeFunding(open.pending, cfg, open.ctx, this.m.impactPrices?.());
+      const impact = this.hooks.find((h) => h.impactPrices)?.impactPrices?.();
+      const f = proposeFunding(open.pending, cfg, open.ctx, impact);
       if (f) proposals.push(f);
     } catch (e) {
       this.m.log.warn(`funding proposal failed: ${(e as Error).message}`);
@@ -366,34 +410,37 @@ export class Producer extends EventEmitter {
     }
   }
 
-  private async sealOpen(open: OpenBlock): Promise<Block | null> {
+  private async sealOpen(open: BlockBuilder): Promise<Block | null> {
     const st = this.stats;
     const tSeal = performance.now();
     const exec0 = st.cur.execMs + st.cur.sigMs;
-    this.m.beforeSeal?.();
+    const session = this.session();
+    for (const h of this.hooks) h.beforeSeal?.(session);
     this.proposeSystemTxs(open);
     const tGuard = performance.now();
     const systemMs = tGuard - tSeal - (st.cur.execMs + st.cur.sigMs - exec0);
-    const cfg = this.m.genesis.exchange;
-    const violations = checkInvariants(open.pending, cfg, open.pending.touchedAddresses());
-    if (violations.length) {
-      this.halt(`invariant violated before signing block ${open.number}: ${violations.join('; ')}`);
+    let tTrie = tGuard;
+    let tCommitments = tGuard;
+    let h0 = 0;
+    let h1 = 0;
+    let sealed: SealedBlock;
+    try {
+      sealed = await open.seal((phase) => {
+        if (phase === 'trie') (tTrie = performance.now()), (h0 = st.hashes());
+        else (tCommitments = performance.now()), (h1 = st.hashes());
+      });
+    } catch (e) {
+      if (!(e instanceof InvariantViolation)) throw e;
+      this.halt(`invariant violated before signing block ${open.number}: ${e.violations.join('; ')}`);
       return null;
     }
-    const tTrie = performance.now();
-    const h0 = st.hashes();
-    const state = await open.pending.finalize();
-    const tCommitments = performance.now();
-    const h1 = st.hashes();
-    const c = commitments(open.txs, open.receipts);
-    const header = makeHeader(this.m.genesis, open.number, this.head.hash, open.timestamp, state, c);
-    const hash = blockHash(header);
+    const { header, hash, state } = sealed;
     const tSign = performance.now();
     const h2 = st.hashes();
     const signature = toPair(sign(hash, this.m.signingKey));
     const tCommit = performance.now();
-    const block: Block = { header, hash, signature, transactions: open.txs, receipts: open.receipts };
-    const ops = [...state.ops, ...ChainStore.blockOps(block, state), ...(this.m.extraOps?.() ?? []), ...this.queued];
+    const block: Block = { header, hash, signature, transactions: sealed.transactions, receipts: sealed.receipts };
+    const ops = [...state.ops, ...ChainStore.blockOps(block, state), ...this.hooks.flatMap((h) => h.persistOps?.() ?? []), ...this.queued];
     const every = BigInt(this.m.genesis.checkpointInterval);
     if (every > 0n && header.block_number % every === 0n)
       ops.push(...checkpointOps({ height: header.block_number, block_hash: hash, state_root: state.root, label: `auto-${header.block_number}`, time: new Date().toISOString() }));
@@ -402,7 +449,7 @@ export class Producer extends EventEmitter {
     const hEnd = st.hashes();
     st.push({
       number: header.block_number,
-      txs: open.txs.length,
+      txs: block.transactions.length,
       sigChecks: st.cur.sigChecks,
       sigMs: st.cur.sigMs,
       execMs: st.cur.execMs,
@@ -425,7 +472,7 @@ export class Producer extends EventEmitter {
     this.queued = [];
     this.head = { number: header.block_number, hash, header };
     this.lastSealMs = this.now();
-    this.m.log.debug(`block ${header.block_number} ${'0x' + hash.toString(16)} txs=${open.txs.length} root=0x${state.root.toString(16)}`);
+    this.m.log.debug(`block ${header.block_number} ${'0x' + hash.toString(16)} txs=${block.transactions.length} root=0x${state.root.toString(16)}`);
     this.emit('block', block);
     return block;
   }
@@ -445,7 +492,7 @@ export class Producer extends EventEmitter {
       if (this.stopping) return;
       try {
         const now = this.now();
-        const busy = this.open && (this.open.txs.length > 0 || this.dirty);
+        const busy = this.open && (this.open.b.txs.length > 0 || this.dirty);
         if (busy && now - this.open!.openedAtMs >= this.opts.blockTimeMs) await this.sealNow();
         else if (!busy && now - this.lastSealMs >= this.opts.heartbeatMs) await this.sealNow(true);
       } catch (e) {
@@ -462,7 +509,7 @@ export class Producer extends EventEmitter {
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
     await this.lock.run(async () => {
-      if (this.open && (this.open.txs.length > 0 || this.dirty) && !this.halted) await this.sealLocked(false);
+      if (this.open && (this.open.b.txs.length > 0 || this.dirty) && !this.halted) await this.sealLocked(false);
     });
   }
 }

@@ -37,7 +37,7 @@ describe('exchange service (matcher wired to the chain)', function () {
     const buy = await n.exchange.submitOrder(order(n, 1, { side: 'BUY', timeInForce: 'IOC' }));
     expect(buy.record.status).to.equal('FILLED');
     expect(buy.fills).to.have.length(1);
-    const pos = (who: number) => getAccountView(n.producer.ensureOpenState(), n.chain.genesis.exchange, n.chain.genesis.exchange.devAccounts[who]!.address).positions[0]?.size;
+    const pos = (who: number) => getAccountView(n.producer.readState(), n.chain.genesis.exchange, n.chain.genesis.exchange.devAccounts[who]!.address).positions[0]?.size;
     expect(pos(1)).to.equal(E8 / 10n); // visible in the open block before it is sealed
     await n.producer.sealNow();
     await n.stop();

@@ -32,12 +32,12 @@ describe('guards before signing, admin port, modes', function () {
 
   it('a broken invariant halts production before signing: no block, clear reason, transactions refused', async () => {
     const before = node.producer.head;
-    await node.producer.lock.run(() => {
+    await node.producer.inOpenBlock((blk) => {
       // A bug writing collateral out of thin air: conservation no longer holds.
-      const st = node.producer.ensureOpenState();
+      const st = blk.state;
       const cfg = node.chain.genesis.exchange;
       st.setStorage(cfg.exchangeAddress, EX.totalCollateral, st.getStorage(cfg.exchangeAddress, EX.totalCollateral) + 1n);
-      node.producer.noteActivity();
+      blk.noteActivity();
     });
     expect(await node.producer.sealNow()).to.equal(null);
     expect(node.producer.halted).to.match(/invariant violated before signing block/);

@@ -99,11 +99,11 @@ describe('metrics, /health and /ready', function () {
     expect(rj.reasons).to.deep.equal([]);
 
     // A bug writing collateral out of thin air: the guard halts production before signing.
-    await node.producer.lock.run(() => {
-      const st = node.producer.ensureOpenState();
+    await node.producer.inOpenBlock((blk) => {
+      const st = blk.state;
       const cfg = node.chain.genesis.exchange;
       st.setStorage(cfg.exchangeAddress, EX.totalCollateral, st.getStorage(cfg.exchangeAddress, EX.totalCollateral) + 1n);
-      node.producer.noteActivity();
+      blk.noteActivity();
     });
     expect(await node.producer.sealNow()).to.equal(null);
     const notReady = await fetch(node.rpcUrl + '/ready');

@@ -58,7 +58,7 @@ describe('order and cancel rules (matcher and contracts agree)', function () {
     const s = sign(oracleUpdateHash({ timestamp: oracleTs, prices }, o.publicKey, g.chainId), o.privateKey!);
     await n.exchange.oracleUpdate({ type: 'ORACLE_UPDATE', signer: o.publicKey, timestamp: oracleTs, prices, signature: [s.r, s.s] });
   }
-  const pos = (n: RunningNode, who: number) => getAccountView(n.producer.ensureOpenState(), n.chain.genesis.exchange, dev(n, who).address).positions.find((p) => p.market === 'BTC-USD-PERP')?.size ?? 0n;
+  const pos = (n: RunningNode, who: number) => getAccountView(n.producer.readState(), n.chain.genesis.exchange, dev(n, who).address).positions.find((p) => p.market === 'BTC-USD-PERP')?.size ?? 0n;
 
   it('defect 1: B cannot cancel A\'s order (NOT_OWNER); A\'s order stays in the book and on chain, across a restart', async () => {
     let n = await start();
@@ -74,18 +74,18 @@ describe('order and cancel rules (matcher and contracts agree)', function () {
     expect((onChain as { code?: string }).code).to.equal('NOT_OWNER');
     // A CANCEL_ALL signed by B never reaches A's orders either.
     const b = dev(n, 1);
-    const bn = n.producer.ensureOpenState().getNonce(b.address);
+    const bn = n.producer.readState().getNonce(b.address);
     const ca = sign(cancelAllHash({ account: b.address, market: 'ALL', nonce: bn }, n.chain.genesis.chainId), b.privateKey!);
     expect((await n.exchange.cancelAll({ type: 'CANCEL_ALL', account: b.address, market: 'ALL', nonce: bn, signature: [ca.r, ca.s] })).cancelled).to.deep.equal([]);
     await n.producer.sealNow(true);
     await n.stop();
     n = await start();
     expect(n.exchange.matcher.getOrder(ask.hash)?.status).to.equal('PARTIALLY_FILLED');
-    expect(getOrderState(n.producer.ensureOpenState(), n.chain.genesis.exchange, ask.hash)?.cancelled).to.equal(false);
+    expect(getOrderState(n.producer.readState(), n.chain.genesis.exchange, ask.hash)?.cancelled).to.equal(false);
     // The owner's own cancel works.
     const own = await n.exchange.cancel(cancelTx(n, 0, ask.hash));
     expect(own.record?.status).to.equal('CANCELLED');
-    expect(getOrderState(n.producer.ensureOpenState(), n.chain.genesis.exchange, ask.hash)?.cancelled).to.equal(true);
+    expect(getOrderState(n.producer.readState(), n.chain.genesis.exchange, ask.hash)?.cancelled).to.equal(true);
   });
 
   it('defect 8: orders need collateral (INSUFFICIENT_MARGIN), at most max_open_orders per market, aggressive limits inside the band', async () => {
@@ -144,7 +144,7 @@ describe('order and cancel rules (matcher and contracts agree)', function () {
     await n.exchange.submitOrder(bad);
     await n.exchange.submitOrder(good);
     const a3 = dev(n, 3);
-    const wn = n.producer.ensureOpenState().getNonce(a3.address);
+    const wn = n.producer.readState().getNonce(a3.address);
     const ws = sign(withdrawHash({ account: a3.address, amount: 100_000n * 10n ** 6n, recipient: 0xabcn, nonce: wn }, n.chain.genesis.chainId), a3.privateKey!);
     await n.producer.submit({ type: 'WITHDRAW', account: a3.address, amount: 100_000n * 10n ** 6n, recipient: 0xabcn, nonce: wn, signature: [ws.r, ws.s] });
     const txsBefore = n.producer.openBlock!.txs.length;
@@ -163,7 +163,7 @@ describe('order and cancel rules (matcher and contracts agree)', function () {
     const stop = order(n, 0, { side: 'BUY', orderType: 'STOP_LIMIT', triggerPrice: 64_000n * E8, price: 64_900n * E8 });
     const r = await n.exchange.submitOrder(stop);
     expect(r.record.status).to.equal('OPEN');
-    expect(getOrderState(n.producer.ensureOpenState(), n.chain.genesis.exchange, stop.hash, dev(n, 0).address)?.triggered).to.equal(true);
+    expect(getOrderState(n.producer.readState(), n.chain.genesis.exchange, stop.hash, dev(n, 0).address)?.triggered).to.equal(true);
     // The mark falls below the trigger: the order already fired, so a seller still fills it.
     await setMark(n, 63_000n * E8);
     const sell = await n.exchange.submitOrder(order(n, 1, { side: 'SELL', price: 64_900n * E8, timeInForce: 'IOC' }));

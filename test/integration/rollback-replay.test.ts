@@ -43,11 +43,11 @@ describe('rollback: no replay of the orphaned branch (VOID_SIGNED)', function ()
         const s = sign(hash, who.privateKey!);
         return { order: o, hash, signature: [s.r, s.s] };
       };
-      const collateral = (node: RunningNode) => getAccountView(node.producer.ensureOpenState(), g.exchange, alice.address).collateral;
+      const collateral = (node: RunningNode) => getAccountView(node.producer.readState(), g.exchange, alice.address).collateral;
       await n.producer.sealNow(true);
       const target = n.producer.head.number;
       const before = collateral(n);
-      const nonce = n.producer.ensureOpenState().getNonce(alice.address);
+      const nonce = n.producer.readState().getNonce(alice.address);
 
       // The branch that will be orphaned: alice withdraws, and bob's IOC bid takes her ask.
       const w = withdraw(nonce);
@@ -71,11 +71,11 @@ describe('rollback: no replay of the orphaned branch (VOID_SIGNED)', function ()
       expect(collateral(n)).to.equal(before);
       // The old nonce is past: even a fresh signature over it is stale; the owner signs with the new one.
       expect(await refusal(n.producer.submit(withdraw(nonce, 999n * 10n ** 6n)))).to.equal('INVALID_NONCE');
-      const fresh = n.producer.ensureOpenState().getNonce(alice.address);
+      const fresh = n.producer.readState().getNonce(alice.address);
       expect(fresh).to.equal(nonce + 1n);
       await n.producer.submit(withdraw(fresh));
       expect(collateral(n)).to.equal(before - 1_000n * 10n ** 6n);
-      expect(getOrderState(n.producer.ensureOpenState(), g.exchange, ask.hash, alice.address)?.filled).to.equal(0n);
+      expect(getOrderState(n.producer.readState(), g.exchange, ask.hash, alice.address)?.filled).to.equal(0n);
       await n.producer.sealNow();
       await n.stop();
 

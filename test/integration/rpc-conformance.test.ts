@@ -6,7 +6,7 @@ import { expect } from 'chai';
 import { randomPrivateKey, sign } from '../../node/crypto/index.ts';
 import { createSigner, parseSize, parsePrice, type Signer } from '../../node/client/index.ts';
 import { ACC } from '../../contracts-ts/layout.ts';
-import { eventSelector, oracleUpdateHash } from '../../contracts-ts/index.ts';
+import { deployAccountHash, eventSelector, oracleUpdateHash } from '../../contracts-ts/index.ts';
 import { rpcMethods } from '../../node/rpc/methods.ts';
 import { HTTP_METHODS, startTestNode, until, type TestNode } from './rpc.fixtures.ts';
 
@@ -114,17 +114,22 @@ describe('JSON-RPC conformance (HTTP)', function () {
 
   it('pre_confirmed: a transaction is visible at once, PRE_CONFIRMED, then ACCEPTED_ON_L2', async () => {
     const s = createSigner(randomPrivateKey());
-    const { transaction_hash } = await t.client.deployAccount(s);
-    const first = await t.call('starknet_getTransactionStatus', { transaction_hash });
-    const pre = await t.call('starknet_getBlockWithTxHashes', { block_id: 'pre_confirmed' });
-    if (first.finality_status === 'PRE_CONFIRMED') {
+    const sig = s.signHash(deployAccountHash(s.publicKey, t.node.chain.genesis.chainId));
+    // The deployment executes in an open-block session, and the reads run while it holds the
+    // producer lock (reads take no lock), so the block cannot seal under them however slow the
+    // machine is; then the lock is released and the block seals.
+    const transaction_hash = await t.node.producer.inOpenBlock(async (blk) => {
+      const transaction_hash = hex(blk.execute({ type: 'DEPLOY_ACCOUNT', publicKey: s.publicKey, signature: sig }).hash);
+      expect((await t.call('starknet_getTransactionStatus', { transaction_hash })).finality_status).to.equal('PRE_CONFIRMED');
+      const pre = await t.call('starknet_getBlockWithTxHashes', { block_id: 'pre_confirmed' });
       expect(pre.transactions).to.include(transaction_hash);
       expect(pre).to.not.have.property('block_hash');
       const r = await t.call('starknet_getTransactionReceipt', { transaction_hash });
       expect(r.finality_status).to.equal('PRE_CONFIRMED');
       expect(r).to.not.have.property('block_hash');
       expect(await t.call('starknet_getNonce', { block_id: 'pre_confirmed', contract_address: hex(s.address) })).to.equal('0x1');
-    } else expect(first.finality_status).to.equal('ACCEPTED_ON_L2');
+      return transaction_hash;
+    });
     const done = await t.client.waitForTransaction(transaction_hash, { intervalMs: 20 });
     expect(done.finality_status).to.equal('ACCEPTED_ON_L2');
     expect(done.block_hash).to.match(/^0x[0-9a-f]+$/);
