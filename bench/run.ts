@@ -69,7 +69,7 @@ export const defaultBenchOptions: BenchOptions = {
   keep: false,
   cacheDir: defaultCacheDir(),
   quiet: false,
-  progress: process.stderr.isTTY === true,
+  progress: true,
   prepareOnly: false,
   chunk: 2000,
   hashSites: false,

@@ -5,10 +5,11 @@
 import './p2p/polyfill.ts'; // first: libp2p needs Promise.withResolvers on Node 20
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { join, resolve } from 'node:path';
-import { readFileSync, writeFileSync } from 'node:fs';
-import { createLogger, isLogFormat, isLogLevel, type Logger } from './log.ts';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { createLogger, isLogFormat, isLogLevel, progress, type Logger } from './log.ts';
 import { encodeShortString, getStarkKey, parseFelt, randomPrivateKey, toHex, useBackend, type BackendChoice } from './crypto/index.ts';
 import { DataDirInUseError } from './storage/lock.ts';
+import { formatUnits } from './client/units.ts';
 import type { Checkpoint } from './chain/checkpoints.ts';
 import type { Genesis } from './chain/genesis.ts';
 
@@ -59,9 +60,13 @@ const commands: Record<string, Command> = {
                 [--role sequencer|follower] [--p2p-host 127.0.0.1] [--p2p-port 5051|off]
                 [--bootstrap <multiaddr>]... [--sequencer-rpc <url>]
 
-Starts the sequencer: opens (or initialises from the genesis file) the data directory, checks
-the head's state root and signature, produces a block every --block-time-ms while
-transactions wait (a heartbeat block at least every 10 s otherwise), and serves JSON-RPC.
+Starts the sequencer: binds every port, opens (or initialises from the genesis file) the data
+directory, checks the head's state root and signature, produces a block every --block-time-ms
+while transactions wait (a heartbeat block at least every 10 s otherwise), and serves JSON-RPC,
+the status page (GET / of the RPC port), /health and /ready; /metrics on the admin port.
+--block-time-ms 0 (devnet): a block as soon as a transaction arrives, no heartbeats; the
+feeder then posts prices only on request (admin_postPrices on the admin port).
+--log-format json: one JSON object per log line (for log shippers).
 The admin port (127.0.0.1 only) needs the bearer token in <data-dir>/admin.token.
 --verify-workers: threads that check signatures before transactions take the block lock (0 =
 check them inline).
@@ -118,7 +123,7 @@ sent to a follower are forwarded to --sequencer-rpc, or refused (error 11008) wi
         feeder: v.feeder,
         verifyWorkers: intOpt(v['verify-workers'], 'verify-workers', 0, 64),
         checkpointInterval: v['checkpoint-interval'] === undefined ? undefined : intOpt(v['checkpoint-interval'], 'checkpoint-interval', 0, Number.MAX_SAFE_INTEGER),
-        blockTimeMs: v['block-time-ms'] === undefined ? undefined : intOpt(v['block-time-ms'], 'block-time-ms', 1, 3_600_000),
+        blockTimeMs: v['block-time-ms'] === undefined ? undefined : intOpt(v['block-time-ms'], 'block-time-ms', 0, 3_600_000),
         log,
       });
       printDevAccounts(node.chain.genesis, log);
@@ -127,12 +132,13 @@ sent to a follower are forwarded to --sequencer-rpc, or refused (error 11008) wi
   },
   status: {
     summary: 'head, state root, mode and peers: of a running node (admin port) or a stopped data dir',
-    usage: `perpnode status [--data-dir ./data] [--genesis genesis/devnet.json] [--admin-url http://127.0.0.1:5055]
+    usage: `perpnode status [--data-dir ./data] [--genesis genesis/devnet.json] [--admin-url URL]
 
 When a node is running on the data directory, asks it (admin_status, with the token from
-<data-dir>/admin.token): role, head, state root, mode, peers and lag. Otherwise opens the
+<data-dir>/admin.token, at the admin address it recorded in <data-dir>/node.json unless
+--admin-url is given): role, head, state root, mode, peers and lag. Otherwise opens the
 stopped data directory read-only and reports its head, state root and integrity check.`,
-    options: { ...COMMON, 'admin-url': { type: 'string', default: 'http://127.0.0.1:5055' } },
+    options: { ...COMMON, 'admin-url': { type: 'string' } },
     async run(v, log) {
       const dataDir = resolve(v['data-dir']);
       let c;
@@ -140,13 +146,16 @@ stopped data directory read-only and reports its head, state root and integrity 
         c = await (await nodeMod()).openChain({ dataDir, genesisPath: resolve(v.genesis), log, skipCheck: true, mode: 'readonly' });
       } catch (e) {
         if (!(e instanceof DataDirInUseError)) throw e;
+        const recorded = (await nodeMod()).readNodeFile(dataDir);
+        if (v['admin-url'] === undefined && recorded && recorded.admin_url === null) throw new Error(`${e.message}; it runs with --admin-port off, and status asks the admin port`);
+        const adminUrl: string = v['admin-url'] ?? recorded?.admin_url ?? 'http://127.0.0.1:5055';
         const token = readFileSync(join(dataDir, 'admin.token'), 'utf8').trim();
-        const res = await fetch(v['admin-url'], { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'admin_status' }) }).catch((err) => {
-          throw new Error(`${e.message}, and its admin port ${v['admin-url']} does not answer (${(err as Error).message}); pass --admin-url`);
+        const res = await fetch(adminUrl, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'admin_status' }) }).catch((err) => {
+          throw new Error(`${e.message}, and its admin port ${adminUrl} does not answer (${(err as Error).message}); pass --admin-url`);
         });
         const j = (await res.json()) as { result?: unknown; error?: { message: string } };
         if (!j.result) throw new Error(`admin_status failed: ${j.error?.message ?? res.status}`);
-        console.log(JSON.stringify({ running: true, pid: e.pid, ...(j.result as object) }, null, 2));
+        console.log(JSON.stringify({ running: true, pid: e.pid, ...(recorded ? { rpc_url: recorded.rpc_url, admin_url: adminUrl, status_page: recorded.rpc_url + '/' } : {}), ...(j.result as object) }, null, 2));
         return;
       }
       try {
@@ -223,8 +232,8 @@ Prints a fresh private key (from the OS CSPRNG), its stark key (x-only public ke
 account contract address derived from it. Keep the private key secret.`,
     options: { help: { type: 'boolean', short: 'h', default: false } },
     async run(_v, _log) {
-      const sub = process.argv[3];
-      if (sub !== 'new') throw new UsageError('usage: perpnode keys new');
+      const sub = _v._positionals?.[0];
+      if (sub !== 'new') throw new UsageError(sub === undefined ? 'keys: which one? the only sub-command is "new"' : `keys: unknown sub-command "${sub}"`);
       const priv = randomPrivateKey();
       const starkKey = getStarkKey(priv);
       console.log(JSON.stringify({ private_key: toHex(priv), stark_key: toHex(starkKey), account_address: toHex((await contractsMod()).accountAddress(starkKey)) }, null, 2));
@@ -285,7 +294,9 @@ CANCEL_ONLY mode: open orders are cancelled except take-profit and stop-loss ord
       try {
         const target = await (await checkpointsMod()).resolveTarget(c.db, v.to);
         const before = await c.chain.head();
-        const cert = await (await rollbackMod()).rollback(c.db, c.chain, c.world, c.genesis, target, { reason: v.reason, incidentId: incident, onProgress: (n) => log.debug(`unwound to ${n}`) });
+        const total = before && before.number > target ? Number(before.number - target) : 0;
+        const unwinding = progress(log, `rollback to ${target}: blocks unwound`, total);
+        const cert = await (await rollbackMod()).rollback(c.db, c.chain, c.world, c.genesis, target, { reason: v.reason, incidentId: incident, onProgress: (n) => unwinding.update(Number(before!.number - n)) });
         log.info(`rolled back from block ${before!.number} to ${target}; state root ${toHex(c.world.root)}`);
         console.log(JSON.stringify((await rollbackMod()).certificateToJson(cert), null, 2));
       } finally {
@@ -428,7 +439,7 @@ function runUntilSignal(node: { stop(): Promise<void> }, log: Logger, what: stri
 function printDevAccounts(g: Genesis, log: Logger): void {
   const lines = g.exchange.devAccounts
     .filter((a) => a.privateKey !== undefined)
-    .map((a, i) => `  #${i} address ${toHex(a.address)}  private key ${toHex(a.privateKey!)}  collateral ${a.balance} (USDC base units)`);
+    .map((a, i) => `  #${i} address ${toHex(a.address)}  private key ${toHex(a.privateKey!)}  collateral ${formatUnits(BigInt(a.balance), 6)} USDC (${a.balance} base units)`);
   if (lines.length) log.info(`devnet accounts (DEVNET ONLY: these private keys are public):\n${lines.join('\n')}`);
 }
 
@@ -456,7 +467,8 @@ export async function main(argv: string[]): Promise<number> {
   if (name === 'wallet') return (await walletMod()).walletMain(argv.slice(1));
   let values: Record<string, any>;
   try {
-    values = parseArgs({ args: argv.slice(1), options: cmd.options, allowPositionals: name === 'keys', strict: true }).values;
+    const parsed = parseArgs({ args: argv.slice(1), options: cmd.options, allowPositionals: name === 'keys', strict: true });
+    values = { ...parsed.values, _positionals: parsed.positionals };
   } catch (e) {
     console.error(`${(e as Error).message}\n\nusage: ${cmd.usage}`);
     return 2;
@@ -476,6 +488,10 @@ export async function main(argv: string[]): Promise<number> {
     return 2;
   }
   const log = createLogger(level, 'node', undefined, format);
+  if (typeof values.genesis === 'string' && !existsSync(resolve(values.genesis))) {
+    console.error(`--genesis ${values.genesis}: no such file\n\nusage: ${cmd.usage}`);
+    return 2;
+  }
   try {
     return (await cmd.run(values, log)) ?? 0;
   } catch (e) {

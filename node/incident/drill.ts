@@ -31,7 +31,8 @@ import {
 import { MKT, marketBase } from '../../contracts-ts/layout.ts';
 import { getStarkKey, sign, toHex } from '../crypto/index.ts';
 import { startSequencer, type RunningNode } from '../node.ts';
-import type { Logger } from '../log.ts';
+import { progress, type Logger } from '../log.ts';
+import { formatUnits } from '../client/units.ts';
 import { bigIntToBytes32, bytesToBigInt, storageKey } from '../storage/schema.ts';
 import { audit, reportToJson } from './audit.ts';
 import { executeRefunds, parsePlan } from './refund.ts';
@@ -62,7 +63,7 @@ export interface DrillResult {
   corruptedIndexRefusal: string;
   liquidatedOnOrphan: number;
   rollback: { target_height: number; root_matches_checkpoint: boolean; cancelled_orders: number; kept_tp_sl: number };
-  audit: { harmed: number; refunds: number; total: string; report: unknown };
+  audit: { harmed: number; refunds: number; total: string; total_usdc: string; harmed_without_refund: number; why_no_refund: string | null; report: unknown };
   vaultDebit: string;
 }
 
@@ -95,7 +96,9 @@ export async function runDrill(o: DrillOptions): Promise<DrillResult> {
     log.info(`step 1: ${o.accounts} accounts with positions, resting and TP/SL orders`);
     const keys = Array.from({ length: o.accounts }, (_, i) => 0x5eed0000n + BigInt(i) * 7919n);
     const addrs = keys.map((k) => accountAddress(getStarkKey(k)));
+    const funded = progress(log, 'step 1: accounts deployed and funded', keys.length);
     for (let i = 0; i < keys.length; i++) {
+      funded.update(i);
       const pk = getStarkKey(keys[i]!);
       const ds = sign(deployAccountHash(pk, chainId), keys[i]!);
       await node.producer.submit({ type: 'DEPLOY_ACCOUNT', publicKey: pk, signature: [ds.r, ds.s] });
@@ -103,6 +106,7 @@ export async function runDrill(o: DrillOptions): Promise<DrillResult> {
       const s = sign(depositHash(dep, operator.publicKey, chainId), operator.privateKey!);
       await node.producer.submit({ type: 'DEPOSIT', ...dep, signature: [s.r, s.s] });
     }
+    funded.finish(`${keys.length} accounts deployed and funded`);
     let salt = 1n;
     const expiry = BigInt(Math.floor(Date.now() / 1000)) + 30n * 86400n;
     const order = (i: number, f: Partial<Order>): SignedOrder => {
@@ -114,14 +118,19 @@ export async function runDrill(o: DrillOptions): Promise<DrillResult> {
     const half = o.accounts / 2; // accounts [0, half) go long, [half, N) short
     const P0 = btc.initialPrice;
     const size = (3n * E8) / 2n; // 1.5 BTC
+    const paired = progress(log, 'step 1: long/short pairs traded', half);
     for (let i = 0; i < half; i++) {
+      paired.update(i);
       await node.exchange.submitOrder(order(half + i, { side: 'SELL', size, price: P0 }));
       const r = await node.exchange.submitOrder(order(i, { side: 'BUY', size, price: P0, timeInForce: 'IOC' }));
       check(r.fills.length === 1 && r.record.status === 'FILLED', '1', `pair ${i} did not trade (${r.record.status} ${r.record.reason ?? ''})`);
     }
+    paired.finish(`${half} pairs traded`);
     const resting: bigint[] = [];
     const tpsl: bigint[] = [];
+    const placed = progress(log, 'step 1: resting and TP/SL orders placed', o.accounts);
     for (let i = 0; i < o.accounts; i++) {
+      placed.update(i);
       const long = i < half;
       const r = await node.exchange.submitOrder(order(i, long ? { side: 'BUY', size: E8 / 100n, price: (P0 * 70n) / 100n } : { side: 'SELL', size: E8 / 100n, price: (P0 * 130n) / 100n }));
       check(r.record.status === 'OPEN', '1', `resting order of account ${i}: ${r.record.status} ${r.record.reason ?? ''}`);
@@ -132,6 +141,7 @@ export async function runDrill(o: DrillOptions): Promise<DrillResult> {
       check(t.record.status === 'UNTRIGGERED', '1', `TP/SL of account ${i}: ${t.record.status} ${t.record.reason ?? ''}`);
       tpsl.push(t.record.signed.hash);
     }
+    placed.finish(`${o.accounts * 2} orders placed`);
     await node.producer.sealNow();
 
     // ---- 2. checkpoint, legit trading, corrupted funding index while stopped ----------------
@@ -220,7 +230,23 @@ export async function runDrill(o: DrillOptions): Promise<DrillResult> {
     const again = await executeRefunds(node.producer, cfg, plan);
     check(again.total === 0n, '5', 'a second run of the same plan paid again');
     check(plan.entries.length > 0, '5', 'the plan has no refunds (the legit profits were not found)');
-    log.info(`drill passed: ${harmed.length} harmed accounts, ${plan.entries.length} refunds totalling ${paid.total} USDC base units`);
+    // A harmed account's refund is max(0, reference − canonical): the rollback itself gave back
+    // what the fault took whenever the canonical chain already holds at least the fault-free
+    // outcome; only gains made legitimately on the rolled-back branch are owed.
+    const restored = harmed.filter((a) => a.refund === 0n && a.alreadyRefunded === 0n).length;
+    const paidBefore = harmed.filter((a) => a.alreadyRefunded > 0n).length;
+    const whyNone =
+      restored + paidBefore === 0
+        ? null
+        : [
+            restored ? `${restored} harmed account(s) get no refund because the rollback already restored them: their collateral on the canonical chain is at least what the fault-free reference run gives them (refund = max(0, reference - canonical)); only accounts whose legitimate gains on the rolled-back branch were lost are owed the difference` : '',
+            paidBefore ? `${paidBefore} were refunded earlier for this incident` : '',
+          ]
+            .filter(Boolean)
+            .join('; ');
+    const totalUsdc = formatUnits(paid.total, 6);
+    log.info(`drill passed: ${harmed.length} harmed accounts, ${plan.entries.length} refunds totalling ${totalUsdc} USDC (${paid.total} base units)`);
+    if (whyNone) log.info(whyNone);
     return {
       dataDir,
       accounts: o.accounts,
@@ -228,7 +254,7 @@ export async function runDrill(o: DrillOptions): Promise<DrillResult> {
       corruptedIndexRefusal: refusal,
       liquidatedOnOrphan: liquidated,
       rollback: { target_height: Number(cp.height), root_matches_checkpoint: true, cancelled_orders: rb.cancelled.length, kept_tp_sl: rb.kept.length },
-      audit: { harmed: harmed.length, refunds: plan.entries.length, total: paid.total.toString(), report: reportToJson(report) },
+      audit: { harmed: harmed.length, refunds: plan.entries.length, total: paid.total.toString(), total_usdc: totalUsdc, harmed_without_refund: restored + paidBefore, why_no_refund: whyNone, report: reportToJson(report) },
       vaultDebit: vaultDebit.toString(),
     };
   } finally {

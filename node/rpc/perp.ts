@@ -650,7 +650,11 @@ export function createPerpApi(m: RpcModules, options: Partial<PerpOptions> = {})
         const depositId = BigInt('0x' + Buffer.from(idBytes).toString('hex'));
         const s = sign(depositHash({ depositId, recipient, amount }, cfg.bridgeOperator.publicKey, g.chainId), op);
         const tx: DepositTx = { type: 'DEPOSIT', depositId, recipient, amount, signature: [s.r, s.s] };
-        const r = await submit(tx, recipient);
+        const r = await submit(tx, recipient).catch((e) => {
+          if (e instanceof RpcError && (e.data as { reason?: string } | undefined)?.reason === 'ACCOUNT_NOT_DEPLOYED')
+            throw revertError('ACCOUNT_NOT_DEPLOYED', `no account is deployed at ${hex(recipient)}: deploy it first (perp_deployAccount, or \`perpnode wallet deploy --key <key> --wait\`), then mint`);
+          throw e;
+        });
         return { transaction_hash: hex(r.hash), deposit_id: hex(depositId), address: hex(recipient), amount: dec(amount) };
       },
     },
