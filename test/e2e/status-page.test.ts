@@ -59,10 +59,10 @@ describe('status page (headless chromium)', function () {
 
     // A resting order: the book shows it without a reload (subscription), and its block arrives.
     const [a, b] = t.dev;
-    await t.client.submitOrder(a!, { market: 'BTC-USD-PERP', side: 'SELL', size: '0.0123', price: '71234' });
-    await page.locator('#book-BTC-USD-PERP', { hasText: '71,234.00' }).waitFor();
+    await t.client.submitOrder(a!, { market: 'BTC-USD-PERP', side: 'SELL', size: '0.0123', price: '66234' });
+    await page.locator('#book-BTC-USD-PERP', { hasText: '66,234.00' }).waitFor();
     // A trade against it: "last trades" shows it, and the head moves past the blocks it made.
-    const fill = await t.client.submitOrder(b!, { market: 'BTC-USD-PERP', side: 'BUY', size: '0.0023', price: '71234' });
+    const fill = await t.client.submitOrder(b!, { market: 'BTC-USD-PERP', side: 'BUY', size: '0.0023', price: '66234' });
     expect(fill.fills?.length).to.equal(1);
     await page.locator('#book-BTC-USD-PERP', { hasText: '0.0100' }).waitFor(); // 0.0123 - 0.0023 left on the ask
     await page.locator('#book-BTC-USD-PERP tbody', { hasText: 'BUY' }).waitFor();
