@@ -164,6 +164,7 @@ stopped data directory read-only and reports its head, state root and integrity 
         let check = 'ok';
         try {
           await (await verifyMod()).quickCheck(c.chain, c.world, c.genesis);
+          check = (await signerCheck(c, dataDir)) ?? 'ok';
         } catch (e) {
           check = (e as Error).message;
         }
@@ -177,6 +178,7 @@ stopped data directory read-only and reports its head, state root and integrity 
               state_root: toHex(c.world.root),
               head_timestamp: h ? Number(h.header.timestamp) : null,
               contracts: c.world.contracts.size,
+              signed_height: await signedHeight(dataDir),
               integrity: check,
             },
             null,
@@ -204,6 +206,14 @@ mismatch, listing each one. Never modifies the data directory.`,
         try {
           const head = await (await verifyMod()).quickCheck(c.chain, c.world, c.genesis);
           log.info(`quick check ok at block ${head.number} (${toHex(head.hash)})`);
+        } catch (e) {
+          problems.push((e as Error).message);
+        }
+        const pending = await (await rollbackMod()).pendingRollback(c.db);
+        if (pending) problems.push(`a rollback to block ${pending.target} is in progress (the flat state is at block ${pending.state_at}); finish it with \`perpnode rollback --to ${pending.target}\` or by starting the node`);
+        try {
+          const p = await signerCheck(c, resolve(v['data-dir']));
+          if (p) problems.push(p);
         } catch (e) {
           problems.push((e as Error).message);
         }
@@ -353,7 +363,7 @@ whole if the vault cannot cover what is still unpaid.`,
       } catch (e) {
         throw new UsageError(`--plan: ${(e as Error).message}`);
       }
-      const c = await (await nodeMod()).openChain({ dataDir: resolve(v['data-dir']), genesisPath: resolve(v.genesis), log, mode: 'existing' });
+      const c = await (await nodeMod()).openChain({ dataDir: resolve(v['data-dir']), genesisPath: resolve(v.genesis), log, mode: 'existing', signs: true });
       try {
         if (!c.genesis.sequencer.privateKey) throw new Error('only the sequencer can pay refunds (no sequencer key in this genesis)');
         const producer = await (await producerMod()).Producer.create(
@@ -387,6 +397,24 @@ checkpoint, audits and refunds. Each step checks its outcome; exit 0 only if all
     },
   },
 };
+
+/** Whether the database still holds the newest block its sequencer signed (chain/signer-record.ts). */
+async function signerCheck(c: { chain: import('./chain/store.ts').ChainStore }, dataDir: string): Promise<string | undefined> {
+  const { readSignerRecord, signerProblem } = await import('./chain/signer-record.ts');
+  const head = await c.chain.head();
+  if (!head) return undefined;
+  return signerProblem(readSignerRecord(dataDir), head, async (n) => (await c.chain.header(n))?.hash, dataDir);
+}
+
+/** The newest height the signer record holds (null: none, or unreadable, which `integrity` names). */
+async function signedHeight(dataDir: string): Promise<number | null> {
+  try {
+    const r = (await import('./chain/signer-record.ts')).readSignerRecord(dataDir);
+    return r ? Number(r.height) : null;
+  } catch {
+    return null;
+  }
+}
 
 function parseIncident(s: string): bigint {
   try {

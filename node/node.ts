@@ -8,6 +8,7 @@ import { quickCheck } from './chain/verify.ts';
 import { finishPendingRollback, listCertificates, type RollbackCertificate } from './chain/rollback.ts';
 import { decodeJson, encodeJson, metaKey } from './storage/schema.ts';
 import { openDataDir, type OpenedDataDir, type OpenMode } from './storage/open.ts';
+import { attachSigner, SignerRecord, signerProblem } from './chain/signer-record.ts';
 import { WorldState, type Db } from './state/index.ts';
 import type { Logger } from './log.ts';
 import { Producer } from './sequencer/producer.ts';
@@ -58,8 +59,10 @@ const hex = (x: bigint) => '0x' + x.toString(16);
  * the genesis must be the one the directory was made with, and the head must pass quickCheck.
  * `mode` (storage/open.ts): 'create' may initialise a new chain (start), 'existing' needs a
  * perpnode data directory, 'readonly' also never writes (no genesis, no rollback resume).
+ * `signs` (the sequencer, refunds): the database must hold the newest block this data
+ * directory signed (chain/signer-record.ts).
  */
-export async function openChain(opts: { dataDir: string; genesisPath: string; log: Logger; skipCheck?: boolean; mode?: OpenMode }): Promise<Chain> {
+export async function openChain(opts: { dataDir: string; genesisPath: string; log: Logger; skipCheck?: boolean; mode?: OpenMode; signs?: boolean }): Promise<Chain> {
   const genesis = loadGenesis(opts.genesisPath);
   const mode = opts.mode ?? 'create';
   const dir = await openDataDir(opts.dataDir, { mode });
@@ -87,6 +90,8 @@ export async function openChain(opts: { dataDir: string; genesisPath: string; lo
         throw new StartupError(`data directory ${opts.dataDir} belongs to chain ${j.chain_id} (block 0 ${j.block_hash}); ${opts.genesisPath} defines ${genesis.chainIdName} with block 0 ${hex(block.hash)}`);
     }
     const world = await WorldState.load(db, genesis.stateHash);
+    const signer = mode === 'readonly' ? undefined : SignerRecord.load(opts.dataDir);
+    if (signer) attachSigner(db, signer);
     if (mode !== 'readonly') {
       const resumed = await finishPendingRollback(db, chain, world, genesis);
       if (resumed) opts.log.warn(`finished an interrupted rollback to block ${resumed.target_height} (${hex(resumed.target_hash)})`);
@@ -97,6 +102,13 @@ export async function openChain(opts: { dataDir: string; genesisPath: string; lo
       } catch (e) {
         throw new StartupError(`refusing to start: ${(e as Error).message}. The data directory was not modified; run \`perpnode verify --full\` to see everything that differs, or roll back to a checkpoint.`);
       }
+    }
+    if (opts.signs && signer) {
+      const h = (await chain.head())!;
+      const problem = await signerProblem(signer.last, h, async (n) => (await chain.header(n))?.hash, opts.dataDir);
+      if (problem) throw new StartupError(`refusing to start: ${problem}.`);
+      if (!signer.last) opts.log.info(`no signer record in ${opts.dataDir}: starting one at block ${h.number} (a new data directory, or one copied from a follower)`);
+      if (!signer.last || h.number > signer.last.height) signer.advance(h.number, h.hash);
     }
     return { dir, db, chain, world, genesis, close: () => dir.close() };
   } catch (e) {
@@ -180,7 +192,7 @@ export async function startSequencer(opts: StartOptions): Promise<RunningNode> {
         p2pOpts = undefined;
       }
     }
-    chain = await openChain({ dataDir: opts.dataDir, genesisPath: opts.genesisPath, log: opts.log });
+    chain = await openChain({ dataDir: opts.dataDir, genesisPath: opts.genesisPath, log: opts.log, signs: true });
     const c = chain;
     const g = c.genesis;
     if (!g.sequencer.privateKey) throw new StartupError('this genesis holds no sequencer private key: only its sequencer can produce blocks (start as a follower instead)');

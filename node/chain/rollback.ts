@@ -18,6 +18,7 @@ import { ChainStore } from './store.ts';
 import type { Genesis } from './genesis.ts';
 import { IntegrityError } from './verify.ts';
 import { checkpointsAbove } from './checkpoints.ts';
+import { signerOf } from './signer-record.ts';
 
 const hex = (x: bigint) => '0x' + x.toString(16);
 const CERT_V1 = encodeShortString('PERPNODE_ROLLBACK_V1');
@@ -112,10 +113,15 @@ export async function rollback(db: Db, chain: ChainStore, world: WorldState, g: 
   if (!intent) {
     const head = await chain.head();
     if (!head) throw new Error('no head block');
-    if (target < 0n || target >= head.number) throw new Error(`rollback target ${target} must be below the head ${head.number}`);
+    // Blocks this sequencer signed that the database lost (signer-record.ts): the rollback may
+    // target the database's own head, and its certificate orphans up to the newest signed one.
+    const signed = signerOf(db)?.last;
+    const lost = signed && signed.height > head.number ? signed : undefined;
+    if (target < 0n || target > head.number || (target === head.number && !lost)) throw new Error(`rollback target ${target} must be below the head ${head.number}`);
     const t = await chain.header(target);
     if (!t) throw new Error(`no block at height ${target}`);
-    intent = { target, target_hash: t.hash, from: head.number, from_hash: head.hash, state_at: head.number, reason: opts.reason, incident_id: opts.incidentId, ...(opts.certificate ? { certificate: certificateToJson(opts.certificate) } : {}) };
+    const from = lost ? { number: lost.height, hash: lost.hash } : head;
+    intent = { target, target_hash: t.hash, from: from.number, from_hash: from.hash, state_at: head.number, reason: opts.reason, incident_id: opts.incidentId, ...(opts.certificate ? { certificate: certificateToJson(opts.certificate) } : {}) };
     await db.batch(
       [
         { type: 'put', key: metaKey('rollback_intent'), value: encodeJson(intentToJson(intent)) },
@@ -158,6 +164,8 @@ async function resumeRollback(db: Db, chain: ChainStore, world: WorldState, g: G
     const s = sign(certificateHash(body), key);
     cert = { ...body, signature: [s.r, s.s] };
   }
+  // Lowered before the marker goes: a crash in between resumes here and lowers it again.
+  signerOf(db)?.reset(intent.target, intent.target_hash);
   await db.batch(
     [
       ...(await checkpointsAbove(db, intent.target)),

@@ -26,6 +26,7 @@ import { Mutex } from './mutex.ts';
 import { signatureJobs } from './verify-pool.ts';
 import { ACC } from '../../contracts-ts/layout.ts';
 import { writeBatch } from '../state/nodestore.ts';
+import { signerOf } from '../chain/signer-record.ts';
 import { SignatureCache } from './sigcache.ts';
 import { LiquidationIndex } from './liquidation-index.ts';
 
@@ -437,6 +438,14 @@ export class Producer extends EventEmitter {
     const { header, hash, state } = sealed;
     const tSign = performance.now();
     const h2 = st.hashes();
+    // Never two blocks at one height: the signer record (outside LevelDB) must allow this one.
+    const signer = signerOf(this.m.db);
+    try {
+      signer?.guard(header.block_number, hash);
+    } catch (e) {
+      this.halt((e as Error).message);
+      return null;
+    }
     const signature = toPair(sign(hash, this.m.signingKey));
     const tCommit = performance.now();
     const block: Block = { header, hash, signature, transactions: sealed.transactions, receipts: sealed.receipts };
@@ -445,6 +454,12 @@ export class Producer extends EventEmitter {
     if (every > 0n && header.block_number % every === 0n)
       ops.push(...checkpointOps({ height: header.block_number, block_hash: hash, state_root: state.root, label: `auto-${header.block_number}`, time: new Date().toISOString() }));
     await writeBatch(this.m.db, ops, { sync: true });
+    try {
+      signer?.advance(header.block_number, hash); // durable before the block is published
+    } catch (e) {
+      this.halt(`block ${header.block_number} is committed but its signer record could not be written (${(e as Error).message}); not publishing it`);
+      return null;
+    }
     const tEnd = performance.now();
     const hEnd = st.hashes();
     st.push({

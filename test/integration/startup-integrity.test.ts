@@ -1,13 +1,14 @@
 import { expect } from 'chai';
 import { join } from 'node:path';
-import { existsSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { cpSync, existsSync, readdirSync, readFileSync, rmSync, statSync, truncateSync } from 'node:fs';
 import { ClassicLevel } from 'classic-level';
 import { startSequencer } from '../../node/node.ts';
 import { createLogger } from '../../node/log.ts';
 import { bigIntToBytes32, bytesToBigInt, decodeJson, encodeJson, metaKey, storageKey } from '../../node/storage/schema.ts';
 import { loadGenesis } from '../../node/chain/genesis.ts';
 import { ACC, MKT, marketBase } from '../../contracts-ts/layout.ts';
-import { ROOT, runCli } from '../helpers/proc.ts';
+import { ROOT, rpc, runCli } from '../helpers/proc.ts';
+import { SignerRecord, readSignerRecord } from '../../node/chain/signer-record.ts';
 import { tempDir } from '../helpers/tmp.ts';
 
 const GENESIS = join(ROOT, 'genesis/devnet.json');
@@ -30,6 +31,30 @@ async function poke(dataDir: string, address: bigint, key: bigint, f: (v: bigint
   else await db.put(k, bigIntToBytes32(after));
   await db.close();
   return before;
+}
+
+/** Runs a sequencer for `n` blocks and returns the block hash its RPC served at every height. */
+async function serveBlocks(dataDir: string, n: number): Promise<Map<number, string>> {
+  const node = await startSequencer({ dataDir, genesisPath: GENESIS, rpcHost: '127.0.0.1', rpcPort: 0, adminPort: null, feeder: 'off', log });
+  const served = new Map<number, string>();
+  try {
+    for (let i = 0; i < n; i++) await node.producer.sealNow(true);
+    const top = Number(node.producer.head.number);
+    for (let h = 0; h <= top; h++) served.set(h, (await rpc(node.rpcUrl, 'starknet_getBlockWithTxHashes', { block_id: { block_number: h } })).block_hash);
+  } finally {
+    await node.stop();
+  }
+  return served;
+}
+
+/** Cuts the newest LevelDB write-ahead log to half its size (a lost WAL tail). */
+function truncateNewestLog(dataDir: string): void {
+  const db = join(dataDir, 'db');
+  const logs = readdirSync(db).filter((f) => /^\d+\.log$/.test(f)).sort((a, b) => Number.parseInt(b, 10) - Number.parseInt(a, 10));
+  const newest = join(db, logs[0]!);
+  const size = statSync(newest).size;
+  expect(size, 'the newest .log holds the last blocks').to.be.greaterThan(1000);
+  truncateSync(newest, Math.floor(size / 2));
 }
 
 /** Opens the data directory's LevelDB directly (as an attacker with the node stopped would). */
@@ -173,6 +198,81 @@ describe('startup integrity (storage altered while stopped)', function () {
       const err = await startError(data);
       expect(err?.message).to.contain('db/CURRENT is missing');
       expect(tables()).to.deep.equal(before);
+    } finally {
+      t.cleanup();
+    }
+  });
+
+  it('a truncated write-ahead log is refused at start (the sequencer signed further), and never serves a second hash for a height', async () => {
+    const t = tempDir();
+    try {
+      const data = join(t.path, 'data');
+      const served = await serveBlocks(data, 40);
+      const top = served.size - 1;
+      expect(readSignerRecord(data)).to.deep.equal({ height: BigInt(top), hash: BigInt(served.get(top)!) });
+      const follower = join(t.path, 'follower-db');
+      cpSync(join(data, 'db'), follower, { recursive: true }); // what an up-to-date follower holds
+      truncateNewestLog(data);
+      const dbHead = await withDb(data, async (db) => BigInt(decodeJson((await db.get(metaKey('head')))!).number));
+      expect(Number(dbHead), 'the truncated database lost blocks').to.be.lessThan(top);
+      for (let attempt = 0; attempt < 2; attempt++) {
+        const err = await startError(data);
+        expect(err?.message).to.contain('refusing to start');
+        expect(err?.message).to.contain(`this sequencer signed block ${top} (${served.get(top)})`);
+        expect(err?.message).to.contain(`ends at block ${dbHead}`);
+        expect(err?.message).to.contain(`perpnode rollback --to ${dbHead}`);
+      }
+      const v = await cli('verify', '--data-dir', data);
+      expect(v.code).to.equal(1);
+      expect(v.stderr).to.contain(`this sequencer signed block ${top}`);
+      // Re-sync from the follower: the node starts and serves exactly the hashes it served before.
+      rmSync(join(data, 'db'), { recursive: true });
+      cpSync(follower, join(data, 'db'), { recursive: true });
+      const again = await serveBlocks(data, 2);
+      for (const [h, hash] of served) expect(again.get(h), `block ${h}`).to.equal(hash);
+      expect(again.size).to.equal(served.size + 2);
+    } finally {
+      t.cleanup();
+    }
+  });
+
+  it('after a truncated write-ahead log, an explicit rollback to the database head is the way out: its certificate orphans up to the newest signed block', async () => {
+    const t = tempDir();
+    try {
+      const data = join(t.path, 'data');
+      const served = await serveBlocks(data, 30);
+      const top = served.size - 1;
+      truncateNewestLog(data);
+      const dbHead = await withDb(data, async (db) => Number(decodeJson((await db.get(metaKey('head')))!).number));
+      const r = await cli('rollback', '--to', String(dbHead), '--reason', 'lost WAL tail', '--data-dir', data);
+      expect(r.code, r.stderr).to.equal(0);
+      const cert = JSON.parse(r.stdout);
+      expect(cert.target_height).to.equal(dbHead);
+      expect(cert.target_hash).to.equal(served.get(dbHead));
+      expect(cert.orphaned_head_height).to.equal(top);
+      expect(cert.orphaned_head_hash).to.equal(served.get(top));
+      expect(readSignerRecord(data)).to.deep.equal({ height: BigInt(dbHead), hash: BigInt(served.get(dbHead)!) });
+      const after = await serveBlocks(data, 1);
+      for (let h = 0; h <= dbHead; h++) expect(after.get(h), `block ${h}`).to.equal(served.get(h));
+      expect(readSignerRecord(data)!.height > BigInt(dbHead), "the record moved up again").to.equal(true);
+    } finally {
+      t.cleanup();
+    }
+  });
+
+  it('the signer record refuses a second hash at a signed height or below, and survives a reload', () => {
+    const t = tempDir();
+    try {
+      const rec = SignerRecord.load(t.path);
+      expect(rec.last).to.equal(undefined);
+      rec.advance(5n, 0xabcn);
+      expect(() => rec.guard(5n, 0xabdn)).to.throw('already signed block 5 as 0xabc');
+      expect(() => rec.guard(4n, 0x1n)).to.throw('already signed up to block 5');
+      expect(() => rec.advance(3n, 0x1n)).to.throw('refusing to sign block 3');
+      rec.guard(5n, 0xabcn);
+      rec.guard(6n, 0x1n);
+      expect(SignerRecord.load(t.path).last).to.deep.equal({ height: 5n, hash: 0xabcn });
+      expect(JSON.parse(readFileSync(join(t.path, 'signer.json'), 'utf8')).hash).to.equal('0xabc');
     } finally {
       t.cleanup();
     }
