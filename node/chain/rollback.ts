@@ -12,7 +12,8 @@
  * root's tries are already there. Orphaned blocks' transactions are not replayed.
  */
 import { encodeShortString, poseidonHashMany, sign, starknetKeccak, verify } from '../crypto/index.ts';
-import type { Db, DbOp, WorldState } from '../state/index.ts';
+import { classLeaf, contractLeaf, globalRoot, type ContractRecord, type Db, type DbOp, type ReverseDiff, type WorldState } from '../state/index.ts';
+import { blockHash } from './header.ts';
 import { decodeJson, encodeJson, metaKey, tagRange, Tag, u64Key } from '../storage/schema.ts';
 import { ChainStore } from './store.ts';
 import type { Genesis } from './genesis.ts';
@@ -120,6 +121,8 @@ export async function rollback(db: Db, chain: ChainStore, world: WorldState, g: 
     if (target < 0n || target > head.number || (target === head.number && !lost)) throw new Error(`rollback target ${target} must be below the head ${head.number}`);
     const t = await chain.header(target);
     if (!t) throw new Error(`no block at height ${target}`);
+    // Every reverse diff is proven against the signed headers before anything is written.
+    for (let n = head.number; n > target; n--) await checkReverseDiff(chain, world, g, n);
     const from = lost ? { number: lost.height, hash: lost.hash } : head;
     intent = { target, target_hash: t.hash, from: from.number, from_hash: from.hash, state_at: head.number, reason: opts.reason, incident_id: opts.incidentId, ...(opts.certificate ? { certificate: certificateToJson(opts.certificate) } : {}) };
     await db.batch(
@@ -138,6 +141,7 @@ async function resumeRollback(db: Db, chain: ChainStore, world: WorldState, g: G
     const block = await chain.block(n);
     const rev = await chain.reverseDiff(n);
     if (!block || !rev) throw new IntegrityError(`rollback: block ${n} or its reverse diff is missing`);
+    await checkReverseDiff(chain, world, g, n);
     const u = world.unwind(rev);
     const next = { ...intent, state_at: n - 1n };
     const ops: DbOp[] = [
@@ -176,6 +180,53 @@ async function resumeRollback(db: Db, chain: ChainStore, world: WorldState, g: G
     { sync: true },
   );
   return cert;
+}
+
+/**
+ * Proves that undoing block n with its stored reverse diff reaches the state block n-1 signed:
+ * the diff's entries are applied to the committed tries at block n (read through their hashes,
+ * no flat table involved) and the resulting global root must equal block n-1's signed
+ * `new_root`, and the roots the diff records must be those. An altered, incomplete or foreign
+ * reverse diff fails here, before the rollback writes anything for the block.
+ */
+export async function checkReverseDiff(chain: ChainStore, world: WorldState, g: Genesis, n: bigint): Promise<void> {
+  const refuse = (why: string) => new IntegrityError(`rollback refused: the reverse diff of block ${n} ${why}. Nothing of block ${n} was unwound; re-sync the data directory from a follower`);
+  const [hn, hp, rev, roots] = await Promise.all([chain.header(n), chain.header(n - 1n), chain.reverseDiff(n), chain.roots(n)]);
+  if (!hn || !hp || !rev || !roots) throw refuse('(or a header or the roots it starts from) is missing');
+  if (blockHash(hp.header) !== hp.hash || hn.header.parent_hash !== hp.hash) throw refuse(`cannot be checked: block ${n - 1n}'s stored header does not hash to block ${n}'s parent`);
+  const sig = await chain.signature(n - 1n);
+  const unsignedGenesis = n - 1n === 0n && sig?.[0] === 0n && sig?.[1] === 0n;
+  if (!sig || (!unsignedGenesis && !verify(hp.hash, g.sequencer.publicKey, sig))) throw refuse(`cannot be checked: block ${n - 1n}'s signature does not verify`);
+  if (globalRoot(roots.contractsRoot, roots.classesRoot) !== hn.header.new_root) throw refuse(`cannot be checked: the trie roots stored for block ${n} are not its signed state root`);
+  const target = hp.header.new_root;
+  const contracts = world.contractsTrie(roots.contractsRoot);
+  const committed = async (address: bigint): Promise<ContractRecord | null> => {
+    const leaf = await contracts.getAt(roots.contractsRoot, address);
+    if (leaf === 0n) return null;
+    const rec = await world.contractStateByLeaf(leaf);
+    if (!rec || contractLeaf(world.hash, rec.classHash, rec.storageRoot, rec.nonce) !== leaf) throw refuse(`cannot be checked: the contract record of ${hex(address)} at block ${n} is missing or altered`);
+    return rec;
+  };
+  const storage = new Map<bigint, ReverseDiff['storage']>();
+  for (const e of rev.storage) storage.set(e.address, [...(storage.get(e.address) ?? []), e]);
+  const prevs = new Map(rev.contracts.map((c) => [c.address, c.prev]));
+  for (const address of new Set([...storage.keys(), ...prevs.keys()])) {
+    const now = await committed(address);
+    const after = prevs.has(address) ? prevs.get(address)! : now;
+    // The storage root the record returns to must be what the diff's storage entries rebuild.
+    const t = world.storageTrie(now?.storageRoot ?? 0n);
+    for (const e of storage.get(address) ?? []) t.put(e.key, e.prev);
+    const sroot = await t.commit();
+    if (sroot !== (after?.storageRoot ?? 0n)) throw refuse(`does not restore contract ${hex(address)}'s storage to its recorded storage root`);
+    contracts.put(address, after ? contractLeaf(world.hash, after.classHash, after.storageRoot, after.nonce) : 0n);
+  }
+  const classes = world.classesTrie(roots.classesRoot);
+  for (const d of rev.declared) classes.put(d.class_hash, d.prev === null ? 0n : classLeaf(d.prev));
+  const contractsRoot = await contracts.commit();
+  const classesRoot = await classes.commit();
+  const reached = globalRoot(contractsRoot, classesRoot);
+  if (reached !== target) throw refuse(`reaches state root ${hex(reached)}, but block ${n - 1n} is signed with ${hex(target)}`);
+  if (BigInt(rev.roots.contracts_root) !== contractsRoot || BigInt(rev.roots.classes_root) !== classesRoot) throw refuse(`records trie roots that are not the ones it reaches`);
 }
 
 /** Resumes an interrupted rollback if a marker is there (every start calls this first). */

@@ -2,9 +2,12 @@ import { expect } from 'chai';
 import { join } from 'node:path';
 import { cpSync, existsSync, readdirSync, readFileSync, rmSync, statSync, truncateSync } from 'node:fs';
 import { ClassicLevel } from 'classic-level';
-import { startSequencer } from '../../node/node.ts';
+import { openChain, startSequencer } from '../../node/node.ts';
+import { pendingRollback, rollback } from '../../node/chain/rollback.ts';
+import { depositHash, type DepositTx } from '../../contracts-ts/index.ts';
+import { sign } from '../../node/crypto/index.ts';
 import { createLogger } from '../../node/log.ts';
-import { bigIntToBytes32, bytesToBigInt, decodeJson, encodeJson, metaKey, storageKey } from '../../node/storage/schema.ts';
+import { bigIntToBytes32, bytesToBigInt, decodeJson, encodeJson, metaKey, storageKey, Tag, u64Key } from '../../node/storage/schema.ts';
 import { loadGenesis } from '../../node/chain/genesis.ts';
 import { ACC, MKT, marketBase } from '../../contracts-ts/layout.ts';
 import { ROOT, rpc, runCli } from '../helpers/proc.ts';
@@ -45,6 +48,26 @@ async function serveBlocks(dataDir: string, n: number): Promise<Map<number, stri
     await node.stop();
   }
   return served;
+}
+
+/** A sequencer run of `n` blocks, each with deposits to three dev accounts (state changes in every block). */
+async function depositBlocks(dataDir: string, n: number): Promise<bigint> {
+  const node = await startSequencer({ dataDir, genesisPath: GENESIS, rpcHost: '127.0.0.1', rpcPort: 0, adminPort: null, feeder: 'off', log });
+  try {
+    const g = node.chain.genesis;
+    const op = g.exchange.bridgeOperator;
+    for (let b = 0; b < n; b++) {
+      for (let i = 0; i < 3; i++) {
+        const m = { depositId: BigInt(b * 100 + i + 1), recipient: g.exchange.devAccounts[i]!.address, amount: BigInt(1000 + b) };
+        const s = sign(depositHash(m, op.publicKey, g.chainId), op.privateKey!);
+        await node.producer.submit({ type: 'DEPOSIT', ...m, signature: [s.r, s.s] } as DepositTx);
+      }
+      await node.producer.sealNow();
+    }
+    return node.producer.head.number;
+  } finally {
+    await node.stop();
+  }
 }
 
 /** Cuts the newest LevelDB write-ahead log to half its size (a lost WAL tail). */
@@ -277,4 +300,41 @@ describe('startup integrity (storage altered while stopped)', function () {
       t.cleanup();
     }
   });
+
+  for (const [what, alter] of [
+    ['a raised collateral in it', (j: any) => (j.storage.find((e: any) => BigInt(e.prev) > 0n).prev = '0x' + (BigInt(j.storage.find((e: any) => BigInt(e.prev) > 0n).prev) + 10n ** 12n).toString(16))],
+    ['an entry removed from it', (j: any) => j.storage.splice(0, 1)],
+    ['its recorded roots changed', (j: any) => (j.roots.contracts_root = '0x1234')],
+  ] as const)
+    it(`an offline rollback refuses when the head block's reverse diff has ${what}, and writes nothing`, async () => {
+      const t = tempDir();
+      try {
+        const data = join(t.path, 'data');
+        const head = await depositBlocks(data, 3);
+        await withDb(data, async (db) => {
+          const k = u64Key(Tag.reverseDiff, head);
+          const j = decodeJson((await db.get(k))!);
+          alter(j);
+          await db.put(k, encodeJson(j));
+        });
+        const c = await openChain({ dataDir: data, genesisPath: GENESIS, log, mode: 'existing' });
+        const root = c.world.root;
+        try {
+          const err = await rollback(c.db, c.chain, c.world, c.genesis, head - 2n, { reason: 'test', incidentId: 1n }).then(
+            () => undefined,
+            (e: Error) => e,
+          );
+          expect(err?.message).to.contain(`rollback refused: the reverse diff of block ${head}`);
+          expect(err?.message).to.contain('Nothing of block');
+          expect((await c.chain.head())!.number).to.equal(head);
+          expect(await pendingRollback(c.db)).to.equal(undefined);
+          expect(c.world.root).to.equal(root);
+        } finally {
+          await c.close();
+        }
+        expect(await startError(data)).to.equal(undefined, 'the refused rollback left the node unable to start');
+      } finally {
+        t.cleanup();
+      }
+    });
 });
