@@ -4,14 +4,14 @@
  * short. Before, ADL closed that short at the bankrupt account's price, the short ended flat and
  * negative, the invariant guard refused the block and production HALTED. Now the short is never a
  * counterparty: the vault takes the long over, the shortfall is socialized on chain, and blocks
- * keep coming.
+ * keep coming; a DEPOSIT to the vault address then repays the socialized loss.
  */
 import { expect } from 'chai';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { RunningNode } from '../../node/node.ts';
 import { DEVNET_GENESIS, startTestSequencer } from '../helpers/sequencer.ts';
-import { checkInvariants, getAccountView, getVaultView, oracleUpdateHash, orderHash, type Order, type SignedOrder } from '../../contracts-ts/index.ts';
+import { checkInvariants, depositHash, getAccountView, getVaultView, oracleUpdateHash, orderHash, type Order, type SignedOrder } from '../../contracts-ts/index.ts';
 import { sign } from '../../node/crypto/index.ts';
 import { tempDir } from '../helpers/tmp.ts';
 
@@ -94,5 +94,16 @@ describe('loss waterfall on the sequencer: a gap with an empty vault never halts
     await setPrice(40_400n);
     expect(await node.producer.sealNow()).to.not.equal(null);
     expect(node.producer.head.number).to.equal(head + 2n);
+    // A DEPOSIT to the vault address recapitalises it: outstanding socialized loss is repaid first.
+    const op = cfg.bridgeOperator;
+    const dep = { depositId: 0x7661756c74n, recipient: cfg.vaultAddress, amount: deficit + 1_000_000_000n };
+    const ds = sign(depositHash(dep, op.publicKey, g.chainId), op.privateKey!);
+    await node.producer.submit({ type: 'DEPOSIT', ...dep, signature: [ds.r, ds.s] });
+    expect(await node.producer.sealNow()).to.not.equal(null);
+    const v2 = getVaultView(state(), cfg);
+    expect(v2.socializedLoss).to.equal(0n);
+    expect(v2.socializedLossTotal).to.equal(deficit);
+    expect(v2.balance).to.equal(1_000_000_000n);
+    expect(node.producer.halted).to.equal(null);
   });
 });
