@@ -1,28 +1,41 @@
 /**
- * The TypeScript "contracts" and their class hashes. A class hash names a code version: it is
- * sn_keccak of a versioned name ("perpnode.Account.v1"), and the compiled class hash is
- * sn_keccak of that name + ".compiled". Changing a contract's rules means bumping its version,
- * so the classes trie (and hence every state root) commits to the code that produced it.
+ * The TypeScript "contracts" and their class hashes. Each is served as a Starknet Sierra class
+ * (contracts-ts/starknet/class.ts: its ABI, entry points and a sierra_program naming the
+ * versioned TypeScript implementation, e.g. "perpnode.Account.v2"); the class hash is Starknet's
+ * Sierra class hash of that class. There is no CASM: the compiled class hash is sn_keccak of
+ * the versioned name + ".compiled", a commitment to the same version. Changing a contract's
+ * rules means bumping its version, so the classes trie (and hence every state root) commits to
+ * the code that produced it.
  */
 import { encodeShortString, pedersenArray, starknetKeccak } from '../node/crypto/index.ts';
 import { ADDR_BOUND } from './math.ts';
+import { ACCOUNT_ABI, EXCHANGE_ABI, VAULT_ABI, type ClassAbi } from './starknet/abi.ts';
+import { sierraClass, sierraClassHash, type SierraClass } from './starknet/class.ts';
 
 export interface ContractClass {
   name: string;
-  /** The versioned name hashed into classHash. */
+  /** The versioned name the Sierra class commits to. */
   versionedName: string;
   classHash: bigint;
   compiledClassHash: bigint;
+  abi: ClassAbi;
+  sierra: SierraClass;
 }
 
-function cls(name: string, version: number): ContractClass {
+function cls(name: string, version: number, abi: ClassAbi): ContractClass {
   const versionedName = `perpnode.${name}.v${version}`;
-  return { name, versionedName, classHash: starknetKeccak(versionedName), compiledClassHash: starknetKeccak(versionedName + '.compiled') };
+  const sierra = sierraClass(versionedName, version, abi);
+  return { name, versionedName, classHash: sierraClassHash(sierra), compiledClassHash: starknetKeccak(versionedName + '.compiled'), abi, sierra };
 }
 
-export const ACCOUNT_CLASS = cls('Account', 1);
-export const EXCHANGE_CLASS = cls('Exchange', 1);
-export const VAULT_CLASS = cls('LiquidatorVault', 1);
+export const ACCOUNT_CLASS = cls('Account', 2, ACCOUNT_ABI);
+export const EXCHANGE_CLASS = cls('Exchange', 2, EXCHANGE_ABI);
+export const VAULT_CLASS = cls('LiquidatorVault', 2, VAULT_ABI);
+
+/** The class with this hash, or undefined. */
+export function classByHash(classHash: bigint): ContractClass | undefined {
+  return CONTRACT_CLASSES.find((c) => c.classHash === classHash);
+}
 
 export const CONTRACT_CLASSES: ContractClass[] = [ACCOUNT_CLASS, EXCHANGE_CLASS, VAULT_CLASS];
 

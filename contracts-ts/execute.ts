@@ -22,6 +22,7 @@ import { execAdl, execLiquidate } from './exchange/liquidation.ts';
 import { execSetMode } from './exchange/admin.ts';
 import { getMode } from './exchange/modes.ts';
 import { checkNotVoided, execVoidSigned } from './exchange/replay.ts';
+import { execDeployAccountV3, execInvoke } from './starknet/entrypoints.ts';
 
 export interface ExecResult {
   events: ContractEvent[];
@@ -69,5 +70,10 @@ export function executeTransaction(tx: PerpTx, state: StateAccess, ctx: ExecCont
       return { events: execTrigger(tx, state, ctx, cfg) };
     case 'VOID_SIGNED':
       return { events: execVoidSigned(tx, state, ctx, cfg) };
+    case 'INVOKE':
+      // Each call of the multicall goes through executeTransaction again (mode gate included).
+      return { events: execInvoke(tx, state, ctx, cfg, executeTransaction) };
+    case 'DEPLOY_ACCOUNT_V3':
+      return { events: execDeployAccountV3(tx, state, ctx, cfg) };
   }
 }

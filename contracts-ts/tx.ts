@@ -19,6 +19,10 @@ import { ORDER_TYPES, SIDES, TIME_IN_FORCE, type Order, type SignedOrder } from 
 import { MODES, type Mode } from './exchange/modes.ts';
 import { toFelt, U128_MAX } from './math.ts';
 import { orderValues, shortStringFelt } from './typed-data.ts';
+import { deployAccountTxHash, invokeTxHash, v3FromStoredJson, v3ToStoredJson, type DeployAccountV3Tx, type InvokeTx } from './starknet/tx.ts';
+import { deployAccountAddress } from './starknet/entrypoints.ts';
+
+export type { DeployAccountV3Tx, InvokeTx };
 
 export type Sig = [bigint, bigint];
 
@@ -161,7 +165,9 @@ export type PerpTx =
   | RefundTx
   | SystemCancelTx
   | TriggerTx
-  | VoidSignedTx;
+  | VoidSignedTx
+  | InvokeTx
+  | DeployAccountV3Tx;
 
 export type TxType = PerpTx['type'];
 
@@ -182,6 +188,8 @@ export const TX_TYPES = [
   'SYSTEM_CANCEL',
   'TRIGGER',
   'VOID_SIGNED',
+  'INVOKE',
+  'DEPLOY_ACCOUNT_V3',
 ] as const satisfies readonly TxType[];
 
 export const SYSTEM_TX_TYPES: readonly TxType[] = ['FUNDING', 'LIQUIDATE', 'ADL', 'SET_MODE', 'REFUND', 'SYSTEM_CANCEL', 'TRIGGER', 'VOID_SIGNED'];
@@ -344,6 +352,13 @@ export function parseTx(json: unknown): PerpTx {
   const type = oneOf(o.type, TX_TYPES, 'transaction.type');
   const w = type;
   switch (type) {
+    case 'INVOKE':
+    case 'DEPLOY_ACCOUNT_V3':
+      try {
+        return v3FromStoredJson(o);
+      } catch (e) {
+        fail(`${w}: ${(e as Error).message}`);
+      }
     case 'DEPLOY_ACCOUNT':
       exactKeys(o, ['type', 'publicKey', 'signature'], w);
       return { type, publicKey: hexFelt(o.publicKey, 'publicKey'), signature: signature(o.signature, 'signature') };
@@ -490,6 +505,9 @@ function sigJson(s: Sig): string[] {
 /** The JSON form of a transaction (bigints as 0x-hex strings); parseTx(txToJson(tx)) equals tx. */
 export function txToJson(tx: PerpTx): Record<string, unknown> {
   switch (tx.type) {
+    case 'INVOKE':
+    case 'DEPLOY_ACCOUNT_V3':
+      return v3ToStoredJson(tx);
     case 'DEPLOY_ACCOUNT':
       return { type: tx.type, publicKey: toHex(tx.publicKey), signature: sigJson(tx.signature) };
     case 'DEPOSIT':
@@ -527,8 +545,13 @@ export function txToJson(tx: PerpTx): Record<string, unknown> {
 
 // ---- felt encoding, hash, accessors ---------------------------------------------------------------------
 
-/** Felt encoding of a transaction's content (no signatures): [prefix, ...fields]. */
+/**
+ * Felt encoding of a transaction's content (no signatures): [prefix, ...fields]. Starknet v3
+ * transactions: their own calldata (INVOKE) or constructor calldata (DEPLOY_ACCOUNT_V3).
+ */
 export function txCalldata(tx: PerpTx): bigint[] {
+  if (tx.type === 'INVOKE') return tx.calldata.slice();
+  if (tx.type === 'DEPLOY_ACCOUNT_V3') return tx.constructorCalldata.slice();
   const out: bigint[] = [TX_PREFIX[tx.type]];
   switch (tx.type) {
     case 'DEPLOY_ACCOUNT':
@@ -587,8 +610,10 @@ export function txCalldata(tx: PerpTx): bigint[] {
   return out;
 }
 
-/** poseidon_many([...txCalldata(tx), chainId]). */
+/** poseidon_many([...txCalldata(tx), chainId]); Starknet's v3 hash for INVOKE and DEPLOY_ACCOUNT_V3. */
 export function txHash(tx: PerpTx, chainId: bigint): bigint {
+  if (tx.type === 'INVOKE') return invokeTxHash(tx, chainId);
+  if (tx.type === 'DEPLOY_ACCOUNT_V3') return deployAccountTxHash(tx, deployAccountAddress(tx), chainId);
   const cd = txCalldata(tx);
   cd.push(chainId);
   return poseidonHashMany(cd);
@@ -614,6 +639,10 @@ export function txSender(tx: PerpTx, sequencerAddress = 0n): bigint {
       return tx.taker.order.account;
     case 'ORACLE_UPDATE':
       return tx.signer;
+    case 'INVOKE':
+      return tx.sender;
+    case 'DEPLOY_ACCOUNT_V3':
+      return deployAccountAddress(tx);
     default:
       return sequencerAddress;
   }
@@ -632,6 +661,9 @@ export function txSignature(tx: PerpTx): bigint[] {
       return [...tx.signature];
     case 'TRADE':
       return [...tx.maker.signature, ...tx.taker.signature];
+    case 'INVOKE':
+    case 'DEPLOY_ACCOUNT_V3':
+      return tx.signature.slice();
     default:
       return [];
   }
@@ -643,6 +675,8 @@ export function txNonce(tx: PerpTx): bigint | undefined {
     case 'WITHDRAW':
     case 'TRANSFER':
     case 'CANCEL_ALL':
+    case 'INVOKE':
+    case 'DEPLOY_ACCOUNT_V3':
       return tx.nonce;
     case 'DEPLOY_ACCOUNT':
       return 0n;

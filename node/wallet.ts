@@ -9,7 +9,7 @@ import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { getStarkKey, randomPrivateKey, toHex } from './crypto/index.ts';
 import { accountAddress } from '../contracts-ts/index.ts';
-import { createSigner, formatUnits, PerpClient, PerpRpcError, type OrderInput, type Signer } from './client/index.ts';
+import { createSigner, formatUnits, PerpClient, PerpRpcError, type ContractCall, type OrderInput, type Signer } from './client/index.ts';
 
 export const WALLET_USAGE = `perpnode wallet <command> [options]
 
@@ -23,6 +23,11 @@ Commands:
   balance  --key K | --address A                   collateral, positions, margin, open orders
   withdraw --key K --amount USDC --recipient L1_ADDRESS
   transfer --key K --amount USDC --to ADDRESS
+  call     --contract C --function F [--calldata X,Y] [--block latest|pre_confirmed|N]
+                                                   a view through starknet_call (result felts)
+  invoke   --key K --contract C --function F [--calldata X,Y]
+                                                   one call through the account (an INVOKE v3)
+           C: exchange, vault or a contract address; X,Y: felts (decimal or 0x-hex)
 
 Common options:
   --rpc URL      the node's JSON-RPC (default http://127.0.0.1:5050, or $PERPNODE_RPC)
@@ -66,6 +71,10 @@ const OPTIONS = {
   recipient: { type: 'string' },
   to: { type: 'string' },
   wait: { type: 'boolean', default: false },
+  contract: { type: 'string' },
+  function: { type: 'string' },
+  calldata: { type: 'string' },
+  block: { type: 'string' },
   help: { type: 'boolean', short: 'h', default: false },
 } as const;
 
@@ -162,6 +171,29 @@ function upper<T extends string>(v: string | undefined, allowed: readonly T[], n
   const u = v.toUpperCase() as T;
   if (!allowed.includes(u)) throw new WalletUsageError(`--${name} must be one of ${allowed.join(', ')}`);
   return u;
+}
+
+function contractArg(v: string): ContractCall['contract'] {
+  if (v === 'exchange' || v === 'vault') return v;
+  if (!/^0x[0-9a-fA-F]{1,64}$/.test(v)) throw new WalletUsageError('--contract must be exchange, vault or a 0x-hex address');
+  return v;
+}
+
+function feltList(v: string | undefined): bigint[] {
+  if (v === undefined || v === '') return [];
+  return v.split(',').map((x) => {
+    const t = x.trim();
+    if (!/^(0x[0-9a-fA-F]{1,64}|[0-9]{1,78})$/.test(t)) throw new WalletUsageError(`--calldata: "${t}" is not a felt (decimal or 0x-hex)`);
+    return BigInt(t);
+  });
+}
+
+function blockArg(v: string | undefined): unknown {
+  if (v === undefined) return 'pre_confirmed';
+  if (v === 'latest' || v === 'pre_confirmed' || v === 'l1_accepted') return v;
+  if (/^[0-9]{1,15}$/.test(v)) return { block_number: Number(v) };
+  if (/^0x[0-9a-fA-F]{1,64}$/.test(v)) return { block_hash: v };
+  throw new WalletUsageError('--block must be latest, pre_confirmed, a block number or a block hash');
 }
 
 const print = (x: unknown) => console.log(JSON.stringify(x, (_k, v) => (typeof v === 'bigint' ? v.toString() : v), 2));
@@ -289,6 +321,13 @@ export async function walletMain(argv: string[]): Promise<number> {
         const amount = decimal(v.amount, 'amount', 6)!;
         const to = hexFlag(v.to, 'to', 'an account address');
         await done({ ...(await client.transfer(signer(), to, amount)), amount_usdc: amount });
+        return 0;
+      }
+      case 'call':
+      case 'invoke': {
+        const call: ContractCall = { contract: contractArg(need(v.contract, 'contract')), entrypoint: need(v.function, 'function'), calldata: feltList(v.calldata) };
+        if (sub === 'invoke') await done(await client.invoke(signer(), [call]));
+        else print({ result: (await client.callContract(call, blockArg(v.block))).map(toHex) });
         return 0;
       }
       default:

@@ -12,7 +12,14 @@
  * Units: sizes and prices are integers in 1e-8, collateral in 1e-6 USDC, fractions in 1e-9.
  * `parseSize('0.01')`, `parsePrice('65000.5')`, `parseUsdc('100')` convert from decimals.
  * See docs/client.md for a complete example.
+ *
+ * Importing the SDK sets `globalThis.WebSocket` (from the `ws` package) when the runtime has
+ * none: Node 20 has no global WebSocket, and starknet.js' WebSocketChannel hangs without one.
  */
+import { WebSocket as NodeWebSocket } from 'ws';
+
+if (typeof (globalThis as { WebSocket?: unknown }).WebSocket === 'undefined') (globalThis as { WebSocket?: unknown }).WebSocket = NodeWebSocket;
+
 export {
   cancelAllTypedData,
   cancelTypedData,
@@ -39,6 +46,6 @@ export {
 } from '../../contracts-ts/index.ts';
 export { createSigner, type Signer } from './signer.ts';
 export { RpcClient, PerpRpcError, type RpcClientOptions } from './rpc.ts';
-export { PerpClient, type OrderInput, type PerpClientOptions } from './perp.ts';
+export { PerpClient, type ContractCall, type OrderInput, type PerpClientOptions } from './perp.ts';
 export { verifyAccountStorageProof, ProofVerificationError, type VerifiedAccount, type VerifyOptions } from './proof.ts';
 export { parseSize, parsePrice, parseUsdc, formatUnits, SIZE_DECIMALS, PRICE_DECIMALS, USDC_DECIMALS } from './units.ts';

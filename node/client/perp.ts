@@ -22,6 +22,16 @@ import { RpcClient, type RpcClientOptions } from './rpc.ts';
 import type { Signer } from './signer.ts';
 import { parsePrice, parseSize, parseUsdc } from './units.ts';
 import { verifyAccountStorageProof, type VerifyOptions } from './proof.ts';
+import { encodeMulticall } from '../../contracts-ts/starknet/entrypoints.ts';
+import { selectorOf } from '../../contracts-ts/starknet/abi.ts';
+import { invokeTxHash, v3TxJson, type InvokeTx } from '../../contracts-ts/starknet/tx.ts';
+
+/** One call of a Starknet multicall: a contract ("exchange", "vault" or an address), a function name or selector, felt arguments. */
+export interface ContractCall {
+  contract: 'exchange' | 'vault' | bigint | string;
+  entrypoint: string;
+  calldata?: (bigint | string | number)[];
+}
 
 export interface OrderInput {
   market: string;
@@ -181,6 +191,48 @@ export class PerpClient {
     const m = { account: signer.address, recipient: BigInt(hexOf(recipient)), amount: parseUsdc(amount), nonce: await this.nonce(signer.address) };
     const h = transferHash(m, await this.chainId());
     return this.call('perp_transfer', { transfer: { account: toHex(m.account), recipient: toHex(m.recipient), amount: m.amount.toString(), nonce: toHex(m.nonce) }, signature: sig(signer.signHash(h)) });
+  }
+
+  // ---- the Starknet face (the same contracts, as any Starknet wallet sees them) -----------------------
+
+  private async contractAddress(c: ContractCall['contract']): Promise<bigint> {
+    if (c === 'exchange') return BigInt((await this.config()).exchange_address);
+    if (c === 'vault') return BigInt((await this.config()).vault_address);
+    return BigInt(hexOf(c));
+  }
+
+  /** starknet_call: a view (e.g. exchange get_collateral) at a block (default pre_confirmed); the result felts. */
+  async callContract(call: ContractCall, blockId: unknown = 'pre_confirmed'): Promise<bigint[]> {
+    const request = { contract_address: toHex(await this.contractAddress(call.contract)), entry_point_selector: toHex(selectorOf(call.entrypoint)), calldata: (call.calldata ?? []).map((x) => hexOf(BigInt(x))) };
+    return (await this.call<string[]>('starknet_call', { request, block_id: blockId })).map((x) => BigInt(x));
+  }
+
+  /**
+   * starknet_addInvokeTransaction: the signer's account runs `calls` in one transaction (Cairo 1
+   * multicall calldata, Starknet v3 hash signed locally, the account's Starknet nonce, zero
+   * resource bounds: the chain charges no gas). E.g. [{contract: 'exchange', entrypoint:
+   * 'withdraw', calldata: [amount, recipient]}].
+   */
+  async invoke(signer: Signer, calls: ContractCall[]): Promise<{ transaction_hash: string }> {
+    const encoded = await Promise.all(calls.map(async (c) => ({ to: await this.contractAddress(c.contract), selector: selectorOf(c.entrypoint), calldata: (c.calldata ?? []).map((x) => BigInt(x)) })));
+    const zero = { maxAmount: 0n, maxPricePerUnit: 0n };
+    const tx: InvokeTx = {
+      type: 'INVOKE',
+      sender: signer.address,
+      calldata: encodeMulticall(encoded),
+      nonce: await this.nonce(signer.address),
+      signature: [],
+      resourceBounds: { l1Gas: zero, l1DataGas: zero, l2Gas: zero },
+      tip: 0n,
+      paymasterData: [],
+      accountDeploymentData: [],
+      nonceDaMode: 'L1',
+      feeDaMode: 'L1',
+      query: false,
+      cancelAllHashes: [],
+    };
+    tx.signature = signer.signHash(invokeTxHash(tx, await this.chainId()));
+    return this.call('starknet_addInvokeTransaction', { invoke_transaction: v3TxJson(tx) });
   }
 
   /** Devnet only: the node credits collateral (amount: bigint = 1e-6 units, string/number = USDC). */

@@ -6,6 +6,7 @@ import type { Methods } from './jsonrpc.ts';
 import type { CallContext } from './http.ts';
 import type { RpcModules } from './context.ts';
 import { starknetMethods } from './starknet.ts';
+import { starknetExecMethods } from './starknet-exec.ts';
 import { createPerpApi, type PerpApi, type PerpOptions } from './perp.ts';
 import { WsHub, type WsOptions } from './ws.ts';
 
@@ -23,7 +24,7 @@ export interface Rpc {
 
 export function createRpc(m: RpcModules, opts: RpcOptions = {}): Rpc {
   const perp = createPerpApi(m, opts.perp);
-  const methods = { ...starknetMethods(m), ...perp.methods };
+  const methods = { ...starknetMethods(m), ...starknetExecMethods(m), ...perp.methods };
   return { methods, perp, createWs: (onInternalError) => new WsHub(m, methods, perp, opts.ws, onInternalError) };
 }
 
@@ -37,6 +38,8 @@ export const WS_ONLY_METHODS = [
   'starknet_subscribeNewHeads',
   'starknet_subscribeEvents',
   'starknet_subscribeTransactionStatus',
+  'starknet_subscribeNewTransactions',
+  'starknet_subscribeNewTransactionReceipts',
   'starknet_unsubscribe',
   'perp_subscribeOrderBook',
   'perp_subscribeTrades',

@@ -189,7 +189,7 @@ function uniqueNodes(lists: ProofNode[][]): ProofNode[] {
 function addressList(v: unknown, name: string, max: number): bigint[] {
   if (v === undefined) return [];
   if (!Array.isArray(v)) throw E.invalidParams(`${name} must be a list of addresses`);
-  if (v.length > max) throw E.tooLarge(`${name}: at most ${max} entries`);
+  if (v.length > max) throw E.invalidParams(`${name}: at most ${max} entries`);
   return v.map((x, i) => key251(x, `${name}[${i}]`));
 }
 
@@ -210,7 +210,7 @@ function parseEventsFilter(v: unknown): EventsFilter {
   let addresses: Set<bigint> | null = null;
   if (f.address !== undefined) {
     const list = Array.isArray(f.address) ? f.address : [f.address];
-    if (list.length > READ_LIMITS.maxAddresses) throw E.tooManyAddressesInFilter();
+    if (list.length > READ_LIMITS.maxAddresses) throw E.invalidParams(`filter.address: at most ${READ_LIMITS.maxAddresses} addresses`);
     addresses = new Set(list.map((a, i) => felt(a, `filter.address[${i}]`)));
     if (addresses.size === 0) addresses = null;
   }
@@ -266,20 +266,13 @@ export function starknetMethods(m: RpcModules): Methods<CallContext> {
 
   const receiptOf = (place: TxPlace) => {
     const finality: Finality = place.where === 'open' ? 'PRE_CONFIRMED' : 'ACCEPTED_ON_L2';
-    const r: Record<string, unknown> = receiptView(place.receipt, finality);
+    const r: Record<string, unknown> = receiptView(place.receipt, finality, place.tx);
     if (place.where === 'chain') r.block_hash = hex(place.blockHash);
     r.block_number = Number(place.blockNumber);
     return r;
   };
 
   const blockTxs = async (p: Record<string, unknown>, shape: 'hashes' | 'txs' | 'receipts') => {
-    const orphan = await orphanedBlock(p.block_id);
-    if (orphan) {
-      // A rolled-back block, by hash: readable for audit, with status REJECTED.
-      const b = orphan.block;
-      const txs = shape === 'hashes' ? b.transactions.map((t) => hex(t.hash)) : b.transactions.map((t) => txView(t, g));
-      return { ...headerView(b.header, b.hash), status: 'REJECTED', rolled_back: orphan.reason, transactions: txs };
-    }
     const b = await resolve(p.block_id);
     const withProofFacts = shape !== 'hashes' && flags(p.response_flags, 'response_flags', TXN_FLAGS).has('INCLUDE_PROOF_FACTS');
     const body = await blockBody(m, b);
@@ -290,7 +283,7 @@ export function starknetMethods(m: RpcModules): Methods<CallContext> {
         ? body.transactions.map((t) => hex(t.hash))
         : shape === 'txs'
           ? body.transactions.map((t) => pf(txView(t, g)))
-          : body.transactions.map((t, i) => ({ transaction: pf(txBodyView(t, g)), receipt: receiptView(body.receipts[i]!, finality) }));
+          : body.transactions.map((t, i) => ({ transaction: pf(txBodyView(t, g)), receipt: receiptView(body.receipts[i]!, finality, t) }));
     const head = b.kind === 'pre_confirmed' ? preConfirmedHeaderView(g, b.number, b.timestamp) : headerView(b.header, b.hash);
     return { ...head, transactions };
   };
@@ -303,12 +296,11 @@ export function starknetMethods(m: RpcModules): Methods<CallContext> {
     return c;
   };
 
-  /** The orphaned block a {block_hash} id names, when it is not on the canonical chain. */
-  const orphanedBlock = async (id: unknown) => {
-    if (!id || typeof id !== 'object' || !('block_hash' in id)) return undefined;
-    const h = blockId(id);
-    if (!('hash' in h) || (await m.chain.numberOf(h.hash)) !== undefined) return undefined;
-    return m.chain.orphan(h.hash);
+  /** A rolled-back block by hash (not on the canonical chain), for the perp_* audit view. */
+  const orphanedBlock = async (v: unknown) => {
+    const hash = felt(v, 'block_hash');
+    if ((await m.chain.numberOf(hash)) !== undefined) return undefined;
+    return m.chain.orphan(hash);
   };
 
   return {
@@ -412,13 +404,8 @@ export function starknetMethods(m: RpcModules): Methods<CallContext> {
       handler: async (p) => {
         const hash = felt(p.transaction_hash, 'transaction_hash');
         const place = await findTx(m, hash);
-        if (!place) {
-          // A transaction of a rolled-back block: REJECTED, so waitForTransaction fails loudly.
-          const orphanBlock = await m.chain.orphanedTx(hash);
-          if (orphanBlock === undefined) throw E.txHashNotFound();
-          const o = await m.chain.orphan(orphanBlock);
-          return { finality_status: 'REJECTED', execution_status: 'REVERTED', failure_reason: `rolled back: ${o?.reason?.reason ?? 'operator rollback'} (orphaned block ${hex(orphanBlock)})` };
-        }
+        // A transaction of a rolled-back block is unknown to the canonical chain (perp_getOrphanedTransaction has it).
+        if (!place) throw E.txHashNotFound();
         return { finality_status: place.where === 'open' ? 'PRE_CONFIRMED' : 'ACCEPTED_ON_L2', execution_status: 'SUCCEEDED' };
       },
     },
@@ -486,12 +473,12 @@ export function starknetMethods(m: RpcModules): Methods<CallContext> {
           p.contracts_storage_keys.forEach((x: unknown, i: number) => {
             const o = obj(x, `contracts_storage_keys[${i}]`);
             if (!Array.isArray(o.storage_keys)) throw E.invalidParams(`contracts_storage_keys[${i}].storage_keys must be a list`);
-            if (o.storage_keys.length > READ_LIMITS.maxProofKeys) throw E.tooLarge(`getStorageProof: at most ${READ_LIMITS.maxProofKeys} keys in total`);
+            if (o.storage_keys.length > READ_LIMITS.maxProofKeys) throw E.invalidParams(`getStorageProof: at most ${READ_LIMITS.maxProofKeys} keys in total`);
             storageReq.push({ address: key251(o.contract_address, `contracts_storage_keys[${i}].contract_address`), keys: o.storage_keys.map((k, j) => key251(k, `contracts_storage_keys[${i}].storage_keys[${j}]`)) });
           });
         }
         const total = classHashes.length + addresses.length + storageReq.reduce((n, r) => n + r.keys.length, 0);
-        if (total > READ_LIMITS.maxProofKeys) throw E.tooLarge(`getStorageProof: at most ${READ_LIMITS.maxProofKeys} keys in total`);
+        if (total > READ_LIMITS.maxProofKeys) throw E.invalidParams(`getStorageProof: at most ${READ_LIMITS.maxProofKeys} keys in total`);
         const b = await resolveBlock(m, id);
         if (b.kind !== 'confirmed') throw E.blockNotFound();
         const roots = await m.chain.roots(b.number);
@@ -525,6 +512,28 @@ export function starknetMethods(m: RpcModules): Methods<CallContext> {
           contracts_storage_proofs: storageProofs.map(proofView),
           global_roots: { contracts_tree_root: hex(roots.contractsRoot), classes_tree_root: hex(roots.classesRoot), block_hash: hex(b.hash) },
         };
+      },
+    },
+    perp_getOrphanedBlock: {
+      params: ['block_hash'],
+      handler: async (p) => {
+        const o = await orphanedBlock(p.block_hash);
+        if (!o) throw E.blockNotFound();
+        const b = o.block;
+        return { ...headerView(b.header, b.hash), status: 'ORPHANED', rolled_back: o.reason, transactions: b.transactions.map((t) => txView(t, g)) };
+      },
+    },
+    perp_getOrphanedTransaction: {
+      params: ['transaction_hash'],
+      handler: async (p) => {
+        const hash = felt(p.transaction_hash, 'transaction_hash');
+        if (await findTx(m, hash)) throw E.txHashNotFound(); // canonical: ask starknet_getTransactionByHash
+        const blockHash = await m.chain.orphanedTx(hash);
+        if (blockHash === undefined) throw E.txHashNotFound();
+        const o = await m.chain.orphan(blockHash);
+        const t = o?.block.transactions.find((x) => x.hash === hash);
+        if (!o || !t) throw E.txHashNotFound();
+        return { status: 'ORPHANED', block_hash: hex(blockHash), block_number: Number(o.block.header.block_number), rolled_back: o.reason, transaction: txView(t, g) };
       },
     },
     perp_sequencerSignature: {

@@ -11,6 +11,7 @@
  * zero resource bounds, tip and fee (perpnode charges no gas).
  */
 import { parseTx, txCalldata, txNonce, txSender, type PerpTx } from '../../contracts-ts/index.ts';
+import { v3TxJson } from '../../contracts-ts/starknet/tx.ts';
 import type { AccountView, FundingView, MarketView, PositionView, VaultView, OrderStateView } from '../../contracts-ts/index.ts';
 import type { ContractEvent } from '../../contracts-ts/state.ts';
 import type { ChainTx, Receipt } from '../chain/block.ts';
@@ -55,9 +56,13 @@ export function perpTxOf(t: ChainTx): PerpTx | undefined {
 
 const ZERO_BOUND = { max_amount: '0x0', max_price_per_unit: '0x0' };
 
-/** A stored transaction as an INVOKE v3 transaction with its hash. */
-export function txView(t: ChainTx, g: Genesis) {
+/**
+ * A stored transaction with its hash: a Starknet v3 INVOKE / DEPLOY_ACCOUNT exactly as the
+ * wallet sent it; any other (perp_*, system) transaction as an INVOKE v3 (see above).
+ */
+export function txView(t: ChainTx, g: Genesis): Record<string, unknown> {
   const tx = perpTxOf(t);
+  if (tx && (tx.type === 'INVOKE' || tx.type === 'DEPLOY_ACCOUNT_V3')) return { transaction_hash: hex(t.hash), ...v3TxJson(tx) };
   return {
     transaction_hash: hex(t.hash),
     type: 'INVOKE',
@@ -85,10 +90,15 @@ export function eventView(e: ContractEvent) {
   return { from_address: hex(e.fromAddress), keys: e.keys.map(hex), data: e.data.map(hex) };
 }
 
-/** A receipt: every included transaction SUCCEEDED; fee 0 FRI; no L1 messages. */
-export function receiptView(r: Receipt, finality: Finality) {
+/**
+ * A receipt: every included transaction SUCCEEDED; fee 0 FRI; no L1 messages. A DEPLOY_ACCOUNT
+ * v3 transaction's receipt (pass `t`) is of type DEPLOY_ACCOUNT with its contract_address.
+ */
+export function receiptView(r: Receipt, finality: Finality, t?: ChainTx) {
+  const tx = t && perpTxOf(t);
+  const deploy = tx && tx.type === 'DEPLOY_ACCOUNT_V3' ? { type: 'DEPLOY_ACCOUNT', contract_address: hex(txSender(tx)) } : { type: 'INVOKE' };
   return {
-    type: 'INVOKE',
+    ...deploy,
     transaction_hash: hex(r.transaction_hash),
     actual_fee: { amount: '0x0', unit: 'FRI' },
     execution_status: 'SUCCEEDED',

@@ -6,12 +6,19 @@
  *                                                     -> starknet_subscriptionEvents
  *   starknet_subscribeTransactionStatus {transaction_hash}
  *                                                     -> starknet_subscriptionTransactionStatus
+ *   starknet_subscribeNewTransactions {finality_status?, sender_address?, tags?}
+ *                                                     -> starknet_subscriptionNewTransaction
+ *   starknet_subscribeNewTransactionReceipts {finality_status?, sender_address?}
+ *                                                     -> starknet_subscriptionNewTransactionReceipts
  *   starknet_unsubscribe {subscription_id}
  *   perp_subscribeOrderBook {market, depth?}          -> perp_subscriptionOrderBook (snapshots)
  *   perp_subscribeTrades {market}                     -> perp_subscriptionTrades (one per trade)
  *   perp_subscribeAccount {address}                   -> perp_subscriptionAccount (snapshots)
  *
- * A rollback is announced as starknet_subscriptionReorg to head and event subscribers.
+ * A rollback is announced as starknet_subscriptionReorg to head, event, new-transaction and
+ * new-receipt subscribers, and to a transaction-status subscriber whose transaction it orphaned.
+ * Transactions execute on arrival, so no transaction is ever RECEIVED or CANDIDATE here: those
+ * finality filters are accepted and never fire.
  * Notifications are JSON-RPC notifications: {jsonrpc, method, params: {subscription_id, result}}.
  *
  * Limits: connections in total and per IP, subscriptions per connection, incoming message size
@@ -36,7 +43,9 @@ import { E, RpcError } from './errors.ts';
 import { blockId, felt, int, str } from './params.ts';
 import { TokenBuckets } from './ratelimit.ts';
 import { findTx } from './starknet.ts';
-import { accountView, dec, eventView, headerView, hex } from './views.ts';
+import { accountView, dec, eventView, headerView, hex, perpTxOf, receiptView, txView } from './views.ts';
+import { txSender } from '../../contracts-ts/index.ts';
+import type { ChainTx } from '../chain/block.ts';
 import { liveState, tradesOf, type PerpApi } from './perp.ts';
 import { ERROR_CODES, rpcErrorCode } from '../../contracts-ts/index.ts';
 
@@ -83,6 +92,8 @@ type Sub =
   | { kind: 'heads' }
   | { kind: 'events'; addresses: Set<bigint> | null; keys: (Set<bigint> | null)[]; preConfirmed: boolean }
   | { kind: 'txStatus'; hash: bigint; last?: string }
+  | { kind: 'newTxs'; finality: Set<string>; senders: Set<bigint> | null; proofFacts: boolean }
+  | { kind: 'newReceipts'; finality: Set<string>; senders: Set<bigint> | null }
   | { kind: 'book'; market: string; depth: number; last?: string; timer?: NodeJS.Timeout }
   | { kind: 'trades'; market: string }
   | { kind: 'account'; address: bigint; last?: string; timer?: NodeJS.Timeout };
@@ -91,6 +102,8 @@ const NOTIFY: Record<Sub['kind'], string> = {
   heads: 'starknet_subscriptionNewHeads',
   events: 'starknet_subscriptionEvents',
   txStatus: 'starknet_subscriptionTransactionStatus',
+  newTxs: 'starknet_subscriptionNewTransaction',
+  newReceipts: 'starknet_subscriptionNewTransactionReceipts',
   book: 'perp_subscriptionOrderBook',
   trades: 'perp_subscriptionTrades',
   account: 'perp_subscriptionAccount',
@@ -134,6 +147,22 @@ function touched(r: Receipt): Set<bigint> {
   const out = new Set<bigint>();
   for (const e of r.events) for (let i = 1; i < e.keys.length; i++) out.add(e.keys[i]!);
   return out;
+}
+
+/** At most this many addresses in a sender_address filter (TOO_MANY_ADDRESSES_IN_FILTER beyond). */
+export const MAX_SENDER_ADDRESSES = 64;
+
+function finalityFilter(v: unknown, allowed: readonly string[]): Set<string> {
+  if (v === undefined) return new Set(['ACCEPTED_ON_L2']);
+  if (!Array.isArray(v) || v.length > allowed.length || v.some((x) => typeof x !== 'string' || !allowed.includes(x))) throw E.invalidParams(`finality_status must be a list of ${allowed.join(', ')}`);
+  return new Set(v as string[]);
+}
+
+function senderFilter(v: unknown): Set<bigint> | null {
+  if (v === undefined) return null;
+  if (!Array.isArray(v)) throw E.invalidParams('sender_address must be a list of addresses');
+  if (v.length > MAX_SENDER_ADDRESSES) throw E.tooManyAddressesInFilter();
+  return v.length ? new Set(v.map((a, i) => felt(a, `sender_address[${i}]`))) : null;
 }
 
 export class WsHub {
@@ -327,7 +356,18 @@ export class WsHub {
       const start = fork + 1n;
       const reorg = { starting_block_hash: hex(this.seen.get(start) ?? 0n), starting_block_number: Number(start), ending_block_hash: hex(this.last.hash), ending_block_number: Number(this.last.number) };
       for (let n = start; n <= this.last.number; n++) this.seen.delete(n);
-      this.forSubs((c, id, s) => (s.kind === 'heads' || s.kind === 'events') && c.send({ jsonrpc: '2.0', method: 'starknet_subscriptionReorg', params: { subscription_id: id, result: reorg } }));
+      const reorgNote = (c: Conn, id: string) => c.send({ jsonrpc: '2.0', method: 'starknet_subscriptionReorg', params: { subscription_id: id, result: reorg } });
+      const statusSubs: [Conn, string, Extract<Sub, { kind: 'txStatus' }>][] = [];
+      this.forSubs((c, id, s) => {
+        if (s.kind === 'heads' || s.kind === 'events' || s.kind === 'newTxs' || s.kind === 'newReceipts') reorgNote(c, id);
+        else if (s.kind === 'txStatus' && s.last !== undefined) statusSubs.push([c, id, s]);
+      });
+      // A status subscriber whose transaction the rollback orphaned learns it from a reorg notice.
+      for (const [c, id, s] of statusSubs)
+        if (!(await findTx(this.m, s.hash))) {
+          s.last = undefined;
+          reorgNote(c, id);
+        }
       const base = fork >= 0n ? await this.m.chain.header(fork) : undefined;
       if (!base) {
         this.last = null;
@@ -348,12 +388,37 @@ export class WsHub {
     for (const k of this.seen.keys()) if (k + BigInt(this.opts.maxBlocksBack) < this.last.number) this.seen.delete(k);
   }
 
+  private senderOf(t: ChainTx): bigint {
+    const tx = perpTxOf(t);
+    return tx ? txSender(tx, this.m.genesis.sequencer.address) : this.m.genesis.sequencer.address;
+  }
+
+  /** New-transaction and new-receipt notifications for transactions at one finality. */
+  private sendNewTxs(c: Conn, id: string, s: Extract<Sub, { kind: 'newTxs' | 'newReceipts' }>, txs: readonly ChainTx[], receipts: readonly Receipt[], blockNumber: bigint, blockHash: bigint | undefined, finality: 'PRE_CONFIRMED' | 'ACCEPTED_ON_L2'): void {
+    if (!s.finality.has(finality)) return;
+    txs.forEach((t, i) => {
+      if (s.senders && !s.senders.has(this.senderOf(t))) return;
+      if (s.kind === 'newTxs') {
+        const v: Record<string, unknown> = txView(t, this.m.genesis);
+        if (s.proofFacts) v.proof_facts = [];
+        c.notify(id, s, { ...v, finality_status: finality });
+      } else {
+        const r = receipts[i];
+        if (r) c.notify(id, s, { ...receiptView(r, finality, t), ...(blockHash !== undefined ? { block_hash: hex(blockHash) } : {}), block_number: Number(blockNumber) });
+      }
+    });
+  }
+
   private onSealed(b: Block): void {
     const hv = headerView(b.header, b.hash);
     const bn = b.header.block_number;
     const txIn = new Set(b.transactions.map((t) => t.hash));
     this.forSubs((c, id, s) => {
       switch (s.kind) {
+        case 'newTxs':
+        case 'newReceipts':
+          this.sendNewTxs(c, id, s, b.transactions, b.receipts, bn, b.hash, 'ACCEPTED_ON_L2');
+          break;
         case 'heads':
           c.notify(id, s, hv);
           break;
@@ -380,8 +445,14 @@ export class WsHub {
   /** A transaction just executed into the open block (sequencer only). */
   private onPreConfirmed(r: Receipt, blockNumber: bigint): void {
     const accounts = touched(r);
+    const open = this.m.producer?.openBlock;
+    const t = open && open.number === blockNumber ? open.txs.find((x) => x.hash === r.transaction_hash) : undefined;
     this.forSubs((c, id, s) => {
       switch (s.kind) {
+        case 'newTxs':
+        case 'newReceipts':
+          if (t) this.sendNewTxs(c, id, s, [t], [r], blockNumber, undefined, 'PRE_CONFIRMED');
+          break;
         case 'events':
           if (s.preConfirmed) this.sendEvents(c, id, s, [r], blockNumber, undefined, 'PRE_CONFIRMED');
           break;
@@ -558,6 +629,22 @@ export class WsHub {
           const place = await findTx(this.m, hash);
           if (place) setImmediate(() => conn.subs.get(id) === sub && this.sendStatus(conn, id, sub, place.where === 'open' ? 'PRE_CONFIRMED' : 'ACCEPTED_ON_L2'));
           return id;
+        },
+      },
+      starknet_subscribeNewTransactions: {
+        params: ['finality_status?', 'sender_address?', 'tags?'],
+        handler: (p, ctx) => {
+          const finality = finalityFilter(p.finality_status, ['RECEIVED', 'CANDIDATE', 'PRE_CONFIRMED', 'ACCEPTED_ON_L2']);
+          const senders = senderFilter(p.sender_address);
+          if (p.tags !== undefined && (!Array.isArray(p.tags) || p.tags.length > 1 || p.tags.some((x) => x !== 'INCLUDE_PROOF_FACTS'))) throw E.invalidParams('tags must be a list of INCLUDE_PROOF_FACTS');
+          return this.add(ctx, { kind: 'newTxs', finality, senders, proofFacts: Array.isArray(p.tags) && p.tags.length > 0 }).id;
+        },
+      },
+      starknet_subscribeNewTransactionReceipts: {
+        params: ['finality_status?', 'sender_address?'],
+        handler: (p, ctx) => {
+          const finality = finalityFilter(p.finality_status, ['PRE_CONFIRMED', 'ACCEPTED_ON_L2']);
+          return this.add(ctx, { kind: 'newReceipts', finality, senders: senderFilter(p.sender_address) }).id;
         },
       },
       starknet_unsubscribe: {

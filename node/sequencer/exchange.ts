@@ -16,7 +16,10 @@ import { isTpSl } from '../../contracts-ts/exchange/order.ts';
 import { markPriceOf, positionOf } from '../../contracts-ts/exchange/ledger.ts';
 import { getMode } from '../../contracts-ts/exchange/modes.ts';
 import { checkCancelOwner, checkOrderBacking, readOrderState, validateOrderForBook } from '../../contracts-ts/exchange/orders.ts';
-import type { CancelAllTx, CancelTx, OracleUpdateTx, PerpTx } from '../../contracts-ts/tx.ts';
+import type { CancelAllTx, CancelTx, InvokeTx, OracleUpdateTx, PerpTx } from '../../contracts-ts/tx.ts';
+import { decodeMulticall } from '../../contracts-ts/starknet/entrypoints.ts';
+import { selectorOf } from '../../contracts-ts/starknet/abi.ts';
+import { encodeShortString } from '../crypto/index.ts';
 import { Matcher, recordFromJson, recordToJson, type Fill, type MatchContext, type OrderRecord } from './orderbook/index.ts';
 import type { BlockSession, Producer } from './producer.ts';
 import { RejectedError } from './producer.ts';
@@ -221,6 +224,60 @@ export class ExchangeService {
       this.collect();
       return { ...r, cancelled };
     });
+  }
+
+  /**
+   * starknet_addInvokeTransaction: an account's multicall. Its cancel_all calls get the
+   * account's open order hashes (as perp_cancelAll does, up to the contract's limit); after it
+   * executed, orders it cancelled leave the book.
+   */
+  async invoke(tx: InvokeTx): Promise<{ hash: bigint; receipt: Receipt }> {
+    await this.producer.precheck(tx);
+    return this.producer.lock.run(() => {
+      const calls = this.exchangeCalls(tx);
+      for (const c of calls) {
+        const open = c.name === 'cancel_order' ? this.matcher.getOrder(c.arg) : undefined;
+        if (open) checkCancelOwner(open.signed.order.account, tx.sender); // as perp_cancelOrder
+      }
+      const r = this.producer.executeLocked({ ...tx, cancelAllHashes: this.cancelAllHints(tx) });
+      for (const c of calls) {
+        if (c.name === 'cancel_order') this.matcher.cancel(c.arg, undefined, tx.sender);
+        else if (c.market) this.matcher.cancelAll(tx.sender, c.market);
+      }
+      this.collect();
+      return r;
+    });
+  }
+
+  /** For each cancel_all call of an INVOKE: the account's open orders it cancels (the contract's limit at most). */
+  cancelAllHints(tx: InvokeTx): bigint[][] {
+    return this.exchangeCalls(tx)
+      .filter((c) => c.name === 'cancel_all')
+      .map((c) =>
+        this.matcher
+          .ordersOf(tx.sender)
+          .filter((r) => c.market === 'ALL' || r.signed.order.market === c.market)
+          .map((r) => r.signed.hash)
+          .slice(0, this.cfg.limits.maxCancelAllHashes),
+      );
+  }
+
+  /** The well-formed cancel_order / cancel_all calls of an INVOKE to the exchange (execution rejects the rest). */
+  private exchangeCalls(tx: InvokeTx): { name: 'cancel_order' | 'cancel_all'; arg: bigint; market?: string }[] {
+    let calls: ReturnType<typeof decodeMulticall>;
+    try {
+      calls = decodeMulticall(tx.calldata);
+    } catch {
+      return [];
+    }
+    const out: { name: 'cancel_order' | 'cancel_all'; arg: bigint; market?: string }[] = [];
+    for (const c of calls) {
+      if (c.to !== this.cfg.exchangeAddress || c.calldata.length !== 1) continue;
+      const arg = c.calldata[0]!;
+      if (c.selector === selectorOf('cancel_order')) out.push({ name: 'cancel_order', arg });
+      else if (c.selector === selectorOf('cancel_all')) out.push({ name: 'cancel_all', arg, market: arg === encodeShortString('ALL') ? 'ALL' : this.cfg.marketById.get(arg)?.symbol });
+    }
+    return out;
   }
 
   /** An oracle update: on-chain, then conditional orders whose trigger the new mark crosses fire. */

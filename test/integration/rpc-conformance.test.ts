@@ -6,13 +6,22 @@ import { expect } from 'chai';
 import { randomPrivateKey, sign } from '../../node/crypto/index.ts';
 import { createSigner, parseSize, parsePrice, type Signer } from '../../node/client/index.ts';
 import { ACC } from '../../contracts-ts/layout.ts';
-import { deployAccountHash, eventSelector, oracleUpdateHash } from '../../contracts-ts/index.ts';
+import { ACCOUNT_CLASS, deployAccountHash, eventSelector, oracleUpdateHash } from '../../contracts-ts/index.ts';
+import { selectorOf } from '../../contracts-ts/starknet/abi.ts';
+import { deployAccountTxHash, v3TxJson, type DeployAccountV3Tx } from '../../contracts-ts/starknet/tx.ts';
 import { rpcMethods } from '../../node/rpc/methods.ts';
 import { HTTP_METHODS, startTestNode, until, type TestNode } from './rpc.fixtures.ts';
 
 
 const hex = (x: bigint) => '0x' + x.toString(16);
 const BTC = 'BTC-USD-PERP';
+/** For methods that answer an error by design here (no CASM, no L1, no declare, no orphan). */
+const errorCode = (p: Promise<unknown>) => p.then(() => 'no error', (e: any) => e.code);
+
+function v3Invoke(s: Signer, nonce: bigint) {
+  const zero = { maxAmount: 0n, maxPricePerUnit: 0n };
+  return v3TxJson({ type: 'INVOKE', sender: s.address, calldata: [0n], nonce, signature: [], resourceBounds: { l1Gas: zero, l1DataGas: zero, l2Gas: zero }, tip: 0n, paymasterData: [], accountDeploymentData: [], nonceDaMode: 'L1', feeDaMode: 'L1', query: true, cancelAllHashes: [] });
+}
 
 describe('JSON-RPC conformance (HTTP)', function () {
   this.timeout(60_000);
@@ -66,6 +75,27 @@ describe('JSON-RPC conformance (HTTP)', function () {
       starknet_getEvents: () => t.call('starknet_getEvents', { filter: { from_block: { block_number: 0 }, to_block: 'latest', chunk_size: 10 } }),
       starknet_getStorageProof: () => t.call('starknet_getStorageProof', { block_id: 'latest', contract_addresses: [d0] }),
       perp_sequencerSignature: () => t.call('perp_sequencerSignature', { block_id: 'latest' }),
+      starknet_getClass: () => t.call('starknet_getClass', { block_id: 'latest', class_hash: hex(ACCOUNT_CLASS.classHash) }),
+      starknet_getClassAt: () => t.call('starknet_getClassAt', { block_id: 'latest', contract_address: d0 }),
+      starknet_getCompiledCasm: () => errorCode(t.call('starknet_getCompiledCasm', { class_hash: hex(ACCOUNT_CLASS.classHash) })),
+      starknet_call: () => t.call('starknet_call', { request: { contract_address: d0, entry_point_selector: hex(selectorOf('get_public_key')), calldata: [] }, block_id: 'latest' }),
+      starknet_estimateFee: async () => t.call('starknet_estimateFee', { request: [v3Invoke(maker, await t.client.nonce(maker.address))], simulation_flags: ['SKIP_VALIDATE'], block_id: 'pre_confirmed' }),
+      starknet_estimateMessageFee: () => errorCode(t.call('starknet_estimateMessageFee', { message: { from_address: '0x1', to_address: d0, entry_point_selector: '0x1', payload: [] }, block_id: 'latest' })),
+      starknet_getMessagesStatus: () => errorCode(t.call('starknet_getMessagesStatus', { transaction_hash: '0x1' })),
+      starknet_simulateTransactions: async () => t.call('starknet_simulateTransactions', { block_id: 'pre_confirmed', transactions: [v3Invoke(maker, await t.client.nonce(maker.address))], simulation_flags: ['SKIP_VALIDATE'] }),
+      starknet_traceTransaction: () => t.call('starknet_traceTransaction', { transaction_hash: tradeTx }),
+      starknet_traceBlockTransactions: () => t.call('starknet_traceBlockTransactions', { block_id: { block_number: tradeBlock } }),
+      starknet_addInvokeTransaction: () => t.client.invoke(maker, [{ contract: 'exchange', entrypoint: 'withdraw', calldata: [1n, 0xabcn] }]),
+      starknet_addDeployAccountTransaction: () => {
+        const s = createSigner(randomPrivateKey());
+        const zero = { maxAmount: 0n, maxPricePerUnit: 0n };
+        const d: DeployAccountV3Tx = { type: 'DEPLOY_ACCOUNT_V3', classHash: ACCOUNT_CLASS.classHash, salt: s.publicKey, constructorCalldata: [s.publicKey], nonce: 0n, signature: [], resourceBounds: { l1Gas: zero, l1DataGas: zero, l2Gas: zero }, tip: 0n, paymasterData: [], nonceDaMode: 'L1', feeDaMode: 'L1', query: false };
+        d.signature = s.signHash(deployAccountTxHash(d, s.address, t.node.chain.genesis.chainId));
+        return t.call('starknet_addDeployAccountTransaction', { deploy_account_transaction: v3TxJson(d) });
+      },
+      starknet_addDeclareTransaction: () => errorCode(t.call('starknet_addDeclareTransaction', { declare_transaction: { type: 'DECLARE', version: '0x3' } })),
+      perp_getOrphanedBlock: () => errorCode(t.call('perp_getOrphanedBlock', { block_hash: '0x1' })),
+      perp_getOrphanedTransaction: () => errorCode(t.call('perp_getOrphanedTransaction', { transaction_hash: tradeTx })),
       perp_getConfig: () => t.call('perp_getConfig'),
       perp_deployAccount: () => t.client.deployAccount(fresh),
       perp_submitOrder: () => t.client.submitOrder(taker, { market: BTC, side: 'BUY', size: '0.01', price: '60000' }),

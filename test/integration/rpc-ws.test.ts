@@ -239,6 +239,7 @@ describe('after a rollback (WebSocket and history)', function () {
     await t.client.submitOrder(a, { market: BTC, side: 'SELL', size: '0.001', price: '65000' });
     const r = await t.client.submitOrder(b, { market: BTC, side: 'BUY', size: '0.001', price: '65000' });
     const tradeTx = r.fills[0].transaction_hash;
+    const txSub = await c.call('starknet_subscribeTransactionStatus', { transaction_hash: tradeTx });
     const k = (await t.client.waitForTransaction(tradeTx, { intervalMs: 20 })).block_number;
     expect((await t.call('perp_getTrades', { market: BTC })).map((x: any) => x.transaction_hash)).to.include(tradeTx);
     await until(async () => c.of(heads).some((h) => h.block_number >= k + 2));
@@ -255,12 +256,22 @@ describe('after a rollback (WebSocket and history)', function () {
     expect(reorg.subscription_id).to.equal(heads);
     expect(reorg.result.starting_block_number).to.equal(k);
     expect(reorg.result.ending_block_number).to.be.at.least(before.block_number);
-    const status = await t.call('starknet_getTransactionStatus', { transaction_hash: tradeTx });
-    expect(status.finality_status).to.equal('REJECTED');
-    expect(status.failure_reason).to.contain('rolled back');
-    const orphan = await t.call('starknet_getBlockWithTxHashes', { block_id: { block_hash: before.block_hash } });
-    expect(orphan.status).to.equal('REJECTED');
+    // starknet_* answers only spec values: the orphaned transaction and block are unknown there
+    const status = await t.call('starknet_getTransactionStatus', { transaction_hash: tradeTx }).catch((e: any) => e);
+    expect(status.code).to.equal(29);
+    const orphanByHash = await t.call('starknet_getBlockWithTxHashes', { block_id: { block_hash: before.block_hash } }).catch((e: any) => e);
+    expect(orphanByHash.code).to.equal(24);
+    // the audit view moved to perp_*
+    const orphan = await t.call('perp_getOrphanedBlock', { block_hash: before.block_hash });
+    expect(orphan.status).to.equal('ORPHANED');
     expect(orphan.block_number).to.equal(before.block_number);
+    expect(orphan.rolled_back.reason).to.equal('test');
+    const otx = await t.call('perp_getOrphanedTransaction', { transaction_hash: tradeTx });
+    expect(otx.status).to.equal('ORPHANED');
+    expect(otx.block_number).to.equal(k);
+    expect(otx.transaction.transaction_hash).to.equal(tradeTx);
+    // the status subscriber of the orphaned trade got the reorg notice
+    await until(async () => c.notes.some((n) => n.method === 'starknet_subscriptionReorg' && n.params.subscription_id === txSub));
     expect((await t.call('perp_getTrades', { market: BTC })).map((x: any) => x.transaction_hash)).to.not.include(tradeTx);
     const acct = await t.call('perp_getAccount', { address: '0x' + b.address.toString(16) });
     expect(acct.positions).to.deep.equal([]);

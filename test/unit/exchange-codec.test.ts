@@ -173,10 +173,11 @@ describe('exchange classes and account addresses', () => {
       { numRuns: 5 },
     );
   });
-  it('class hashes are sn_keccak of versioned names, distinct', () => {
+  it('classes name their versioned TypeScript implementation; class hashes are distinct', () => {
     for (const c of CONTRACT_CLASSES) {
-      expect(c.classHash).to.equal(starknetKeccak(`perpnode.${c.name}.v1`));
-      expect(c.compiledClassHash).to.equal(starknetKeccak(`perpnode.${c.name}.v1.compiled`));
+      expect(c.versionedName).to.equal(`perpnode.${c.name}.v2`);
+      expect(c.sierra.sierra_program).to.deep.equal([encodeShortString('PERPNODE_TS_NOT_SIERRA'), encodeShortString(c.versionedName), 2n]);
+      expect(c.compiledClassHash).to.equal(starknetKeccak(`perpnode.${c.name}.v2.compiled`));
     }
     expect(new Set(CONTRACT_CLASSES.map((c) => c.classHash)).size).to.equal(3);
   });
@@ -185,6 +186,8 @@ describe('exchange classes and account addresses', () => {
 const sig = fc.tuple(felt, felt);
 const signedOrder = fc.record({ order, hash: felt, signature: sig });
 const i128 = fc.bigInt({ min: -(2n ** 127n), max: 2n ** 127n });
+const v3Bound = fc.record({ maxAmount: fc.bigInt({ min: 0n, max: 2n ** 64n - 1n }), maxPricePerUnit: fc.bigInt({ min: 0n, max: 2n ** 128n - 1n }) });
+const v3Bounds = fc.record({ l1Gas: v3Bound, l1DataGas: v3Bound, l2Gas: v3Bound });
 const txArb: fc.Arbitrary<PerpTx> = fc.oneof(
   fc.record({ type: fc.constant('DEPLOY_ACCOUNT' as const), publicKey: felt, signature: sig }),
   fc.record({ type: fc.constant('DEPOSIT' as const), depositId: felt, recipient: felt, amount: u128, signature: sig }),
@@ -202,6 +205,35 @@ const txArb: fc.Arbitrary<PerpTx> = fc.oneof(
   fc.record({ type: fc.constant('SYSTEM_CANCEL' as const), reason: fc.constantFrom('rollback', 'expired'), orders: fc.array(fc.record({ account: felt, orderHash: felt }), { maxLength: 3 }) }),
   fc.record({ type: fc.constant('TRIGGER' as const), order: signedOrder }),
   fc.record({ type: fc.constant('VOID_SIGNED' as const), hashes: fc.array(felt, { maxLength: 3 }), nonces: fc.array(fc.record({ account: felt, nonce: felt }), { maxLength: 3 }) }),
+  fc.record({
+    type: fc.constant('INVOKE' as const),
+    sender: fc.bigInt({ min: 0n, max: 2n ** 251n - 1n }),
+    calldata: fc.array(felt, { maxLength: 4 }),
+    nonce: felt,
+    signature: fc.array(felt, { maxLength: 3 }),
+    resourceBounds: v3Bounds,
+    tip: fc.bigInt({ min: 0n, max: 2n ** 64n - 1n }),
+    paymasterData: fc.array(felt, { maxLength: 2 }),
+    accountDeploymentData: fc.array(felt, { maxLength: 2 }),
+    nonceDaMode: fc.constantFrom('L1' as const, 'L2' as const),
+    feeDaMode: fc.constantFrom('L1' as const, 'L2' as const),
+    query: fc.constant(false),
+    cancelAllHashes: fc.array(fc.array(felt, { maxLength: 2 }), { maxLength: 2 }),
+  }),
+  fc.record({
+    type: fc.constant('DEPLOY_ACCOUNT_V3' as const),
+    classHash: felt,
+    salt: felt,
+    constructorCalldata: fc.array(felt, { maxLength: 2 }),
+    nonce: felt,
+    signature: fc.array(felt, { maxLength: 3 }),
+    resourceBounds: v3Bounds,
+    tip: fc.bigInt({ min: 0n, max: 2n ** 64n - 1n }),
+    paymasterData: fc.array(felt, { maxLength: 2 }),
+    nonceDaMode: fc.constantFrom('L1' as const, 'L2' as const),
+    feeDaMode: fc.constantFrom('L1' as const, 'L2' as const),
+    query: fc.constant(false),
+  }),
 );
 
 describe('exchange transaction codec', () => {
