@@ -232,14 +232,14 @@ export class ExchangeService {
    * executed, orders it cancelled leave the book.
    */
   async invoke(tx: InvokeTx): Promise<{ hash: bigint; receipt: Receipt }> {
-    await this.producer.precheck(tx);
-    return this.producer.lock.run(() => {
+    await this.blocks.precheck(tx);
+    return this.blocks.inOpenBlock((s) => {
       const calls = this.exchangeCalls(tx);
       for (const c of calls) {
         const open = c.name === 'cancel_order' ? this.matcher.getOrder(c.arg) : undefined;
         if (open) checkCancelOwner(open.signed.order.account, tx.sender); // as perp_cancelOrder
       }
-      const r = this.producer.executeLocked({ ...tx, cancelAllHashes: this.cancelAllHints(tx) });
+      const r = s.execute({ ...tx, cancelAllHashes: this.cancelAllHints(tx) });
       for (const c of calls) {
         if (c.name === 'cancel_order') this.matcher.cancel(c.arg, undefined, tx.sender);
         else if (c.market) this.matcher.cancelAll(tx.sender, c.market);
