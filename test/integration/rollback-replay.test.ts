@@ -9,6 +9,11 @@ import { startTestSequencer } from '../helpers/sequencer.ts';
 import { getAccountView, getOrderState, orderHash, withdrawHash, type Order, type SignedOrder, type WithdrawTx } from '../../contracts-ts/index.ts';
 import { sign } from '../../node/crypto/index.ts';
 import { tempDir } from '../helpers/tmp.ts';
+import { join } from 'node:path';
+import { openChain } from '../../node/node.ts';
+import { importBlock } from '../../node/chain/replay.ts';
+import { createLogger } from '../../node/log.ts';
+import { DEVNET_GENESIS } from '../helpers/sequencer.ts';
 
 const E8 = 10n ** 8n;
 
@@ -85,6 +90,24 @@ describe('rollback: no replay of the orphaned branch (VOID_SIGNED)', function ()
       expect(await refusal(n.exchange.submitOrder(bid))).to.equal('ORPHANED_MESSAGE');
       const block = await n.chain.chain.block(target + 1n);
       expect(block!.transactions.some((tx) => (tx.body as { type: string }).type === 'VOID_SIGNED')).to.equal(true);
+      await n.stop();
+      n = undefined;
+
+      // A follower syncing the canonical chain from genesis re-executes VOID_SIGNED and agrees.
+      const seq = await openChain({ dataDir: join(t.path, 'data'), genesisPath: DEVNET_GENESIS, log: createLogger('silent') });
+      const fol = await openChain({ dataDir: join(t.path, 'follower'), genesisPath: DEVNET_GENESIS, log: createLogger('silent') });
+      try {
+        const head = (await seq.chain.head())!;
+        for (let b = 1n; b <= head.number; b++) {
+          const fh = (await fol.chain.head())!;
+          await importBlock(fol.db, (await seq.chain.block(b))!, { hash: fh.hash, header: (await fol.chain.header(fh.number))!.header }, fol.world, fol.genesis);
+        }
+        expect(fol.world.root).to.equal(seq.world.root);
+        expect(fol.world.newBlock().getNonce(alice.address)).to.equal(nonce + 2n);
+      } finally {
+        await fol.close();
+        await seq.close();
+      }
     } finally {
       await n?.stop();
       t.cleanup();
