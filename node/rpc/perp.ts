@@ -461,6 +461,7 @@ export function createPerpApi(m: RpcModules, options: Partial<PerpOptions> = {})
           order_hash: hex(hash),
           status: r.status,
           reason: r.reason ?? null,
+          ...(res.settleFailure ? { rule: res.settleFailure.rule, rule_message: res.settleFailure.message } : {}),
           filled: dec(r.filled),
           remaining: dec(r.remaining),
           fills: res.fills.map((f) => fillView(f.fill, f.txHash)),

@@ -30,6 +30,8 @@ import type { Receipt } from '../chain/block.ts';
 export interface SubmitResult {
   record: OrderRecord;
   fills: { fill: Fill; txHash: bigint }[];
+  /** When the order stopped with reason settle_failed: the contract rule its own fill broke. */
+  settleFailure?: { rule: string; message: string };
 }
 
 const OPEN = new Set(['OPEN', 'UNTRIGGERED', 'PARTIALLY_FILLED']);
@@ -96,7 +98,7 @@ export class ExchangeService {
   }
 
   /** The matcher's view of the chain: the open block's state, read synchronously. */
-  private matchContext(sess: BlockSession, fills: { fill: Fill; txHash: bigint }[]): MatchContext {
+  private matchContext(sess: BlockSession, fills: { fill: Fill; txHash: bigint }[], onSettleFailure?: (party: 'maker' | 'taker', e: TxRevert) => void): MatchContext {
     const ctx: ExecContext = sess.ctx;
     const st = () => sess.state;
     return {
@@ -140,7 +142,11 @@ export class ExchangeService {
           fills.push({ fill, txHash: hash });
           return 'ok';
         } catch (e) {
-          if (e instanceof TxRevert) return e.party === 'maker' ? 'maker_failed' : 'taker_failed';
+          if (e instanceof TxRevert) {
+            const party = e.party === 'maker' ? 'maker' : 'taker';
+            onSettleFailure?.(party, e);
+            return party === 'maker' ? 'maker_failed' : 'taker_failed';
+          }
           throw e;
         }
       },
@@ -179,10 +185,11 @@ export class ExchangeService {
       validateOrderForBook(signed, st, this.cfg, s.ctx);
       checkOrderBacking(st, this.cfg, signed.order, this.matcher.openOf(signed.order.account));
       const fills: { fill: Fill; txHash: bigint }[] = [];
-      const { record } = this.matcher.submit(signed, this.matchContext(s, fills));
+      let settleFailure: SubmitResult['settleFailure'];
+      const { record } = this.matcher.submit(signed, this.matchContext(s, fills, (party, e) => party === 'taker' && (settleFailure = { rule: e.code, message: e.message })));
       this.collect();
       s.noteActivity();
-      return { record: { ...record }, fills };
+      return { record: { ...record }, fills, ...(record.reason === 'settle_failed' && settleFailure ? { settleFailure } : {}) };
     });
   }
 

@@ -4,7 +4,8 @@
  * sealed, and /ready flips to 503 (naming the reason) when a guard halts the node.
  */
 import { expect } from 'chai';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { createSigner, PerpClient } from '../../node/client/index.ts';
 import { join } from 'node:path';
 import type { RunningNode } from '../../node/node.ts';
 import { EX } from '../../contracts-ts/layout.ts';
@@ -121,5 +122,32 @@ describe('metrics, /health and /ready', function () {
     const head = await fetch(node.rpcUrl + '/health', { method: 'HEAD' });
     expect(head.status).to.equal(200);
     expect(await head.text()).to.equal('');
+  });
+});
+
+describe('a failed fill names the rule it broke', function () {
+  this.timeout(60_000);
+  it('perp_submitOrder: CANCELLED settle_failed comes with rule OPEN_INTEREST_CAP and its message', async () => {
+    const t = tempDir();
+    const g = JSON.parse(readFileSync(join(ROOT, 'genesis/devnet.json'), 'utf8'));
+    const btc = g.exchange.markets.find((m: any) => m.symbol === 'BTC-USD-PERP');
+    btc.open_interest_cap = '1';
+    const genesisPath = join(t.path, 'genesis.json');
+    writeFileSync(genesisPath, JSON.stringify(g));
+    const node = await startTestSequencer(t.path, { genesisPath });
+    try {
+      const client = new PerpClient(node.rpcUrl);
+      const [a, b] = node.chain.genesis.exchange.devAccounts.filter((x) => x.privateKey !== undefined).map((x) => createSigner(x.privateKey!));
+      const cap = node.chain.genesis.exchange.markets[0]!.openInterestCap;
+      const size = cap + 100_000n; // above the cap: the taker's fill would raise open interest past it
+      await client.submitOrder(a!, { market: 'BTC-USD-PERP', side: 'SELL', size, price: '65000' });
+      const r = await client.submitOrder(b!, { market: 'BTC-USD-PERP', side: 'BUY', size, price: '65000' });
+      expect(r).to.include({ status: 'CANCELLED', reason: 'settle_failed', rule: 'OPEN_INTEREST_CAP' });
+      expect(r.rule_message).to.match(/open interest \d+ > cap \d+/);
+      expect(r.fills).to.deep.equal([]);
+    } finally {
+      await node.stop();
+      t.cleanup();
+    }
   });
 });
