@@ -237,7 +237,9 @@ export function openOrderMargin(m: MarketConfig, pos: bigint, orders: Iterable<O
  * sequencer applies these at ingress, and every fill is re-checked by TRADE's margin rule):
  *  - at most `max_open_orders` open orders per account per market (TOO_MANY);
  *  - equity >= initial margin of the positions + initial margin of the open orders with the new
- *    one (INSUFFICIENT_MARGIN), so collateral backs every resting order, as on Paradex and dYdX.
+ *    one (INSUFFICIENT_MARGIN), so collateral backs every resting order, as on Paradex and dYdX;
+ *    an order that does not raise its market's order margin (it only closes the position, or
+ *    the other side already needs more) is accepted even below initial margin.
  * MARKET orders never rest and are not counted; a reduce-only order needs no margin.
  */
 export function checkOrderBacking(st: StateAccess, cfg: ExchangeConfig, o: Order, open: readonly OpenOrder[]): void {
@@ -248,9 +250,13 @@ export function checkOrderBacking(st: StateAccess, cfg: ExchangeConfig, o: Order
   for (const x of open) if (x.order.market === o.market) inMarket++;
   if (inMarket >= cfg.maxOpenOrders) revert('TOO_MANY', `at most ${cfg.maxOpenOrders} open orders per account in ${o.market} (max_open_orders)`);
   if (o.reduceOnly) return;
-  const r = accountRisk(st, cfg, o.account);
+  // An order that adds nothing to its market's worst case (it only closes the position, or the
+  // other side already needs more) is always accepted: an account can always reduce.
+  const pos = positionOf(st, o.account, m).size;
   const all = [...open, { order: o, remaining: o.size }];
+  if (openOrderMargin(m, pos, all) <= openOrderMargin(m, pos, open)) return;
+  const r = accountRisk(st, cfg, o.account);
   let need = r.initial;
-  for (const mk of cfg.markets) need += openOrderMargin(mk, positionOf(st, o.account, mk).size, all);
+  for (const mk of cfg.markets) need += openOrderMargin(mk, mk === m ? pos : positionOf(st, o.account, mk).size, all);
   if (r.equity < need) revert('INSUFFICIENT_MARGIN', `equity ${r.equity} < initial margin of positions and open orders ${need}`);
 }

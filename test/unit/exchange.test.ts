@@ -611,6 +611,10 @@ describe('exchange: issue 11 order rules', () => {
     expect(code(() => validateOrderForBook(h.order(carol, { side: 'BUY', size: TENTH, price: 68_250n * E8 }), h.st, h.cfg, h.ctx()))).to.equal('ok');
     expect(code(() => validateOrderForBook(h.order(carol, { side: 'SELL', size: TENTH, price: 61_740n * E8 }), h.st, h.cfg, h.ctx()))).to.equal('PRICE_BAND');
     expect(code(() => validateOrderForBook(h.order(carol, { side: 'BUY', size: TENTH, price: 1_000n * E8 }), h.st, h.cfg, h.ctx()))).to.equal('ok');
+    // Below initial margin (the mark rose 40%: equity < IM), a plain closing bid is still accepted.
+    h.setPrice({ [BTC]: 91_000n * E8 });
+    expect(code(() => checkOrderBacking(h.st, h.cfg, h.order(alice, { side: 'BUY', size: E8, price: 91_000n * E8 }).order, []))).to.equal('ok');
+    expect(code(() => checkOrderBacking(h.st, h.cfg, h.order(alice, { side: 'SELL', size: E8 / 1000n, price: 91_000n * E8 }).order, []))).to.equal('INSUFFICIENT_MARGIN');
   });
 
   it('defect 9: ingress accepts reduce-only TP/SL before the position and stops in POST_ONLY mode; a FOK that filled once is done', () => {
