@@ -402,7 +402,7 @@ export class PendingState implements StateAccess {
         const k = storageKey(address, c.key);
         ops.push(c.value === 0n ? { type: 'del', key: k } : { type: 'put', key: k, value: feltBytes(c.value) });
       }
-    ops.push(...LevelNodeStore.ops(newNodes));
+    for (const op of LevelNodeStore.ops(newNodes)) ops.push(op); // not push(...): a large block has more nodes than the call stack has room for arguments
     const digest = new FlatDigest(base.digest.value);
     for (const [address, changes] of storageChanges)
       for (const c of changes) {
