@@ -19,6 +19,7 @@ import type { Block } from '../node/chain/block.ts';
 import { countingBackend } from './lib/counting.ts';
 import { drive } from './lib/driver.ts';
 import { floorOf, measureCrypto } from './lib/floor.ts';
+import { minimalFloor, minimalHashes } from './lib/minimal.ts';
 import { Progress } from './lib/progress.ts';
 import { replayRun } from './lib/replay.ts';
 import { dist, table, type BenchReport } from './lib/report.ts';
@@ -260,6 +261,7 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
     const counting = countingBackend(backend(), sites);
     setBackend(counting.backend);
     if (o.pool) vpool = await VerifyPool.create({ backend: runCrypto, size: o.poolSize });
+    const tStart = performance.now();
     node = await startSequencer({
       dataDir: runDir,
       genesisPath: snap.genesisPath,
@@ -271,8 +273,12 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
       log: createLogger(o.quiet ? 'silent' : 'warn', 'bench-node'),
       rpc: { perp: { accountRatePerSec: 1e9, accountBurst: 1e9 } },
     });
+    const startupSeconds = (performance.now() - tStart) / 1000;
+    const rssAfterStart = process.memoryUsage().rss;
+    say(`node started in ${startupSeconds.toFixed(1)} s, RSS ${(rssAfterStart / 2 ** 20).toFixed(0)} MB`);
     const producer = node.producer;
     if (o.chainedBatch) useChainedBatch(node.chain.db);
+    const written = countBatchBytes(node.chain.db);
     producer.sigCache.attachPool(vpool);
     producer.stats.hashCounter = counting.total;
     const startHead = producer.head.number;
@@ -281,6 +287,7 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
     let peakRss = process.memoryUsage().rss;
     const rssTimer = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 200);
     const counts0 = { ...counting.counts };
+    written.bytes = 0;
     const sig0 = { ...producer.sigCache.stats };
     const pool0 = vpool ? { ...vpool.stats } : { jobs: 0, invalid: 0, batches: 0 };
     say(`running ${o.duration} s (${o.mode}, crypto ${runCrypto}, block time ${o.blockTimeMs} ms, ${o.window} in flight${o.pool ? `, ${o.poolSize} signature workers` : ''})`);
@@ -302,6 +309,9 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
     const sigStats = { hits: producer.sigCache.stats.hits - sig0.hits, inline: producer.sigCache.stats.inline - sig0.inline };
     const poolStats = vpool ? { jobs: vpool.stats.jobs - pool0.jobs, invalid: vpool.stats.invalid - pool0.invalid } : { jobs: 0, invalid: 0 };
     const timings = producer.stats.recent.filter((t) => t.number > startHead);
+    const bytesWritten = written.bytes;
+    const slots = await storageSlots(node, blocks.map((b) => b.block.header.block_number));
+    const contracts = (node.chain.world as { contracts?: Map<bigint, unknown> }).contracts?.size ?? o.accounts + 2;
     await node.stop();
     node = null;
     await useBackend(runCrypto); // the counting wrapper off again
@@ -339,6 +349,8 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
     const pedersenPerTrade = trades ? counts.pedersen / trades : 0;
     const floor = floorOf(rates0, poseidonPerTrade, pedersenPerTrade, availableParallelism());
     const tradesPerSec = trades / seconds;
+    const minimal = minimalHashes({ trades, txs: blocks.reduce((a, b) => a + b.block.transactions.length, 0), blocks: blocks.length, touchedPerBlock: slots.touchedPerBlock, contracts, markets: o.markets });
+    const mfloor = minimalFloor(minimal, rates0.verifyPerSec, rates0.poseidonPerSec, availableParallelism());
     const r = roles(o.accounts, o.markets);
     const report: BenchReport = {
       version: 1,
@@ -384,10 +396,25 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
         signatures: { checks_in_execution: sum('sigChecks'), cache_hits: sigStats.hits, inline_verifies: sigStats.inline, pool_jobs: poolStats.jobs, pool_invalid: poolStats.invalid },
         rejections: d.rejected,
         peak_rss_mb: peakRss / 2 ** 20,
+        startup_s: startupSeconds,
+        rss_after_start_mb: rssAfterStart / 2 ** 20,
+        storage_slots_per_trade: { created: trades ? slots.created / trades : 0, deleted: trades ? slots.deleted / trades : 0, net: trades ? (slots.created - slots.deleted) / trades : 0, written: trades ? slots.written / trades : 0 },
+        db_bytes_written_per_trade: trades ? bytesWritten / trades : 0,
+        touched_contracts_per_block: slots.touchedPerBlock,
         db_size_mb: dbBytes / 2 ** 20,
         workload_exhausted: d.exhausted,
       },
       crypto_floor: { ...rates0, ...floor, achieved_over_floor_1core: tradesPerSec / floor.tradesPerSec1Core, achieved_over_floor: tradesPerSec / floor.tradesPerSecAllCores },
+      real_floor: {
+        minimal_hashes_per_trade: minimal.total,
+        main_thread: minimal.mainThread,
+        off_thread: minimal.offThread,
+        terms: minimal.terms,
+        contracts,
+        ...mfloor,
+        achieved_over_floor_1core: tradesPerSec / mfloor.tradesPerSec1Core,
+        achieved_over_floor: tradesPerSec / mfloor.tradesPerSecAllCores,
+      },
       replay: null,
     };
     // Remember the pace for the next run's workload size.
@@ -421,6 +448,64 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
       rmSync(replayDir, { recursive: true, force: true });
     }
   }
+}
+
+/**
+ * Counts the bytes (keys + values) of every batch written to `db` from now on, in both of
+ * classic-level's forms (array and chained), without changing what is written.
+ */
+function countBatchBytes(db: Db): { bytes: number } {
+  const c = { bytes: 0 };
+  const orig = db.batch.bind(db) as (...a: unknown[]) => unknown;
+  const len = (x: unknown) => (x instanceof Uint8Array ? x.length : typeof x === 'string' ? Buffer.byteLength(x) : 0);
+  (db as unknown as { batch: (...a: unknown[]) => unknown }).batch = (...args: unknown[]) => {
+    if (args.length > 0) {
+      for (const op of args[0] as { key: unknown; value?: unknown }[]) c.bytes += len(op.key) + len(op.value);
+      return orig(...args);
+    }
+    const b = orig() as { put: (k: unknown, v: unknown) => unknown; del: (k: unknown) => unknown };
+    const put = b.put.bind(b);
+    const del = b.del.bind(b);
+    b.put = (k, v) => {
+      c.bytes += len(k) + len(v);
+      return put(k, v);
+    };
+    b.del = (k) => {
+      c.bytes += len(k);
+      return del(k);
+    };
+    return b;
+  };
+  return c;
+}
+
+/**
+ * Storage slots the run's blocks created (previous value 0), deleted (new value 0) and wrote,
+ * and the distinct contracts each block changed, from the stored state and reverse diffs.
+ */
+async function storageSlots(node: RunningNode, numbers: bigint[]): Promise<{ created: number; deleted: number; written: number; touchedPerBlock: number }> {
+  let created = 0;
+  let deleted = 0;
+  let written = 0;
+  let touched = 0;
+  for (const n of numbers) {
+    const rev = await node.chain.chain.reverseDiff(n);
+    const sd = await node.chain.chain.stateDiff(n);
+    if (!rev || !sd) continue;
+    for (const e of rev.storage) if (e.prev === 0n) created++;
+    const addrs = new Set<string>();
+    for (const s of sd.storage_diffs ?? []) {
+      addrs.add(String(s.address));
+      for (const e of s.storage_entries ?? []) {
+        written++;
+        if (BigInt(e.value) === 0n) deleted++;
+      }
+    }
+    for (const x of sd.nonces ?? []) addrs.add(String(x.contract_address));
+    for (const x of sd.deployed_contracts ?? []) addrs.add(String(x.address));
+    touched += addrs.size;
+  }
+  return { created, deleted, written, touchedPerBlock: numbers.length ? touched / numbers.length : 0 };
 }
 
 /**

@@ -48,12 +48,33 @@ export interface BenchReport {
     signatures: { checks_in_execution: number; cache_hits: number; inline_verifies: number; pool_jobs: number; pool_invalid: number };
     rejections: Record<string, number>;
     peak_rss_mb: number;
+    /** startSequencer on the snapshot copy: until it serves. */
+    startup_s: number;
+    rss_after_start_mb: number;
+    /** Storage slots per trade: created (were 0), deleted (became 0), net, and all slots written. */
+    storage_slots_per_trade: { created: number; deleted: number; net: number; written: number };
+    /** Keys + values of every LevelDB batch written during the load, per trade. */
+    db_bytes_written_per_trade: number;
+    touched_contracts_per_block: number;
     db_size_mb: number;
     workload_exhausted: boolean;
     /** With --hash-sites: Poseidon permutations + Pedersen hashes per trade, by call site. */
     hash_sites_per_trade?: Record<string, number>;
   };
   crypto_floor: CryptoRates & Floor & { achieved_over_floor_1core: number; achieved_over_floor: number };
+  /** The floor of the workload at its minimal hash count (bench/lib/minimal.ts, README "The real floor"). */
+  real_floor: {
+    minimal_hashes_per_trade: number;
+    main_thread: number;
+    off_thread: number;
+    terms: Record<string, number>;
+    contracts: number;
+    cryptoSecondsPerTrade: number;
+    tradesPerSec1Core: number;
+    tradesPerSecAllCores: number;
+    achieved_over_floor_1core: number;
+    achieved_over_floor: number;
+  };
   replay: (Omit<ReplayReport, 'timing'> & { per_block_ms: Record<string, number> }) | null;
 }
 
@@ -80,6 +101,10 @@ export function table(r: BenchReport): string {
   rows.push(['hashes per trade', `${f1(u.hashes_per_trade.poseidon_permutations)} Poseidon permutations, ${f2(u.hashes_per_trade.pedersen)} Pedersen`]);
   rows.push(['signatures', `${f0(u.signatures.checks_in_execution)} checks in execution, ${f0(u.signatures.cache_hits)} cache hits, ${f0(u.signatures.inline_verifies)} inline, ${f0(u.signatures.pool_jobs)} on the pool (ingress: ${p.ingress_pool})`]);
   rows.push(['peak RSS / DB size', `${f0(u.peak_rss_mb)} MB / ${f0(u.db_size_mb)} MB`]);
+  rows.push(['startup', `${f1(u.startup_s)} s to serving, RSS ${f0(u.rss_after_start_mb)} MB at ${p.accounts.toLocaleString('en-US')} accounts`]);
+  const sl = u.storage_slots_per_trade;
+  rows.push(['storage slots per trade', `${f2(sl.created)} created, ${f2(sl.deleted)} deleted, net ${f2(sl.net)} (${f1(sl.written)} written; ${f0(u.touched_contracts_per_block)} contracts touched per block)`]);
+  rows.push(['LevelDB bytes per trade', `${f0(u.db_bytes_written_per_trade)} B written (keys + values of every batch)`]);
   const rej = Object.entries(u.rejections).sort((a, b) => b[1] - a[1]);
   if (rej.length) rows.push(['rejections', rej.slice(0, 8).map(([k, v]) => `${k} ${v}`).join(', ')]);
   if (r.machine.loadavg_at_start > r.machine.cpus * 0.5) rows.push(['NOTE', `load average ${r.machine.loadavg_at_start.toFixed(1)} on ${r.machine.cpus} cores when the run started: other processes share the CPU`]);
@@ -95,6 +120,11 @@ export function table(r: BenchReport): string {
   rows.push(['crypto per trade', `2 verifications + ${f1(c.poseidonPerTrade)} Poseidon + ${f2(c.pedersenPerTrade)} Pedersen = ${f2(c.cryptoSecondsPerTrade * 1000)} ms`]);
   rows.push(['trades/s crypto allows', `${f1(c.tradesPerSec1Core)} on one core, ${f1(c.tradesPerSecAllCores)} with verification on all ${r.machine.cpus} cores`]);
   rows.push(['achieved / floor', `${f2(c.achieved_over_floor)} (all cores), ${f2(c.achieved_over_floor_1core)} (one core)`]);
+  const m = r.real_floor;
+  sec('the real floor (minimal hashes under the commitment rules, compact layout: bench/README.md)');
+  rows.push(['minimal hashes per trade', `${f1(m.minimal_hashes_per_trade)} Poseidon permutations (${f1(m.main_thread)} sequencer, ${f1(m.off_thread)} order hashes with the signatures): ${Object.entries(m.terms).map(([k, v]) => `${k} ${f1(v)}`).join(', ')}`]);
+  rows.push(['trades/s the floor allows', `${f1(m.tradesPerSec1Core)} on one core, ${f1(m.tradesPerSecAllCores)} on all ${r.machine.cpus} cores (2 verifications + ${f1(m.minimal_hashes_per_trade)} permutations = ${f2(m.cryptoSecondsPerTrade * 1000)} ms per trade)`]);
+  rows.push(['achieved / real floor', `${f2(m.achieved_over_floor)} (all cores), ${f2(m.achieved_over_floor_1core)} (one core)`]);
   if (r.replay) {
     const x = r.replay;
     sec('replay (follower re-execution into a fresh data dir)');

@@ -5,7 +5,7 @@
  *  - genesis-<id>.json: the bench chain (devnet.json's keys and market parameters, M markets,
  *    funding every second, no genesis accounts);
  *  - snap-<id>-<N>/: a data directory after N DEPLOY_ACCOUNT + DEPOSIT transactions went through
- *    the real sequencer (so opening it costs no genesis re-hashing of N accounts), copied for
+ *    the real sequencer (in bulk: a full block per turn of the producer lock) (so opening it costs no genesis re-hashing of N accounts), copied for
  *    each run and never written to.
  * The crypto backend used to build these does not matter (backends are bit-exact), so the
  * fastest one available builds them whatever --crypto the run uses.
@@ -184,19 +184,19 @@ export async function ensureSnapshot(
   let head = 0;
   try {
     const pool = await tasks();
-    const chunk = 1000;
+    // Bulk load: a block per chunk, every account's DEPLOY_ACCOUNT then its DEPOSIT executed in
+    // one turn of the producer lock (no per-transaction queueing, duplicate look-up or re-hash;
+    // a transaction that fails a rule fails the set-up), then sealed. The chunk fills a block
+    // (max_block_transactions); signing and verification of the next chunk run on the workers
+    // while this one executes.
+    const chunk = Math.max(1, Math.floor(g.maxBlockTransactions / 2));
     progress?.start(`set-up transactions for ${n} accounts`, n);
-    const submitAll = async (txs: PerpTx[]) => {
-      const keyOf = (a: bigint) => node.chain.world.getStorage(a, ACC.publicKey);
-      await node.producer.sigCache.prepare(txs.flatMap((tx) => signatureJobs(tx, keyOf, g.chainId, op.publicKey)));
-      await Promise.all(txs.map((tx) => node.producer.submit(tx)));
-    };
-    // Sign chunk k+1 while chunk k executes.
-    const sign = (from: number) => {
+    const keyOf = (a: bigint) => node.chain.world.getStorage(a, ACC.publicKey);
+    const sign = async (from: number): Promise<{ accs: Account[]; deploys: PerpTx[]; deposits: PerpTx[] }> => {
       const accs = opts.accounts.slice(from, from + chunk);
       const parts: (typeof accs)[] = [];
       for (let i = 0; i < accs.length; i += 50) parts.push(accs.slice(i, i + 50));
-      return Promise.all(
+      const rs = await Promise.all(
         parts.map((p) =>
           pool.run({
             kind: 'setup',
@@ -206,12 +206,7 @@ export async function ensureSnapshot(
             accounts: p.map((a) => ({ sk: a.sk, pk: a.pk, addr: a.addr, depositId: 1_000_000n + BigInt(a.index), amount: ACCOUNT_DEPOSIT })),
           }),
         ),
-      ).then((rs) => ({ accs, rs }));
-    };
-    let pending = sign(0);
-    for (let from = 0; from < n; from += chunk) {
-      const { accs, rs } = await pending;
-      if (from + chunk < n) pending = sign(from + chunk);
+      );
       const deploys: PerpTx[] = [];
       const deposits: PerpTx[] = [];
       let k = 0;
@@ -223,8 +218,19 @@ export async function ensureSnapshot(
           deposits.push({ type: 'DEPOSIT', depositId: 1_000_000n + BigInt(a.index), recipient: a.addr, amount: ACCOUNT_DEPOSIT, signature: r.depositSigs[j]! });
         }
       }
-      await submitAll(deploys);
-      await submitAll(deposits);
+      // Deploys' keys come from the transaction itself; deposits are signed by the operator.
+      await node.producer.sigCache.prepare([...deploys, ...deposits].flatMap((tx) => signatureJobs(tx, keyOf, g.chainId, op.publicKey)));
+      return { accs, deploys, deposits };
+    };
+    let pending = sign(0);
+    for (let from = 0; from < n; from += chunk) {
+      const { accs, deploys, deposits } = await pending;
+      if (from + chunk < n) pending = sign(from + chunk);
+      await node.producer.lock.run(() => {
+        for (const tx of deploys) node.producer.executeLocked(tx);
+        for (const tx of deposits) node.producer.executeLocked(tx);
+      });
+      await node.producer.sealNow();
       progress?.tick(accs.length);
     }
     await node.producer.sealNow();

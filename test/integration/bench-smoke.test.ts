@@ -35,8 +35,20 @@ describe('bench smoke', function () {
     expect(r.run.db_size_mb).to.be.greaterThan(0);
     for (const k of ['verifyPerSec', 'poseidonPerSec', 'pedersenPerSec', 'tradesPerSec1Core', 'tradesPerSecAllCores', 'achieved_over_floor'] as const) expect(r.crypto_floor[k], k).to.be.a('number');
     expect(r.crypto_floor.verifyPerSec).to.be.greaterThan(0);
+    const m = r.real_floor;
+    expect(m.minimal_hashes_per_trade).to.equal(m.main_thread + m.off_thread);
+    expect(m.main_thread).to.be.closeTo(Object.values(m.terms).reduce((x, y) => x + y, 0), 1e-9);
+    if (r.run.trades > 0) {
+      // The layout today is not the compact one: it hashes more than the minimal count.
+      expect(r.run.hashes_per_trade.poseidon_permutations).to.be.greaterThan(m.main_thread);
+      expect(r.run.storage_slots_per_trade.written).to.be.greaterThan(0);
+      expect(r.run.db_bytes_written_per_trade).to.be.greaterThan(0);
+    }
+    expect(r.run.startup_s).to.be.greaterThan(0);
+    expect(r.run.rss_after_start_mb).to.be.greaterThan(0);
+    expect(r.run.touched_contracts_per_block).to.be.greaterThan(0);
     const text = table(r);
-    for (const s of ['orders/s accepted', 'trades/s settled', 'blocks/s', 'block time ms', 'time per block ms', 'hashes per block', 'peak RSS', 'verifications/s', 'achieved / floor']) expect(text).to.contain(s);
+    for (const s of ['orders/s accepted', 'trades/s settled', 'blocks/s', 'block time ms', 'time per block ms', 'hashes per block', 'peak RSS', 'verifications/s', 'achieved / floor', 'minimal hashes per trade', 'achieved / real floor', 'storage slots per trade', 'LevelDB bytes per trade', 'startup']) expect(text).to.contain(s);
     if (mode === 'rpc') expect(r.run.ack_latency_ms?.n ?? 0).to.be.greaterThan(0);
   }
 
