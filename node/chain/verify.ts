@@ -7,7 +7,10 @@
 import { P, verify } from '../crypto/index.ts';
 import { createTrie, MemoryNodeStore } from '../trie/index.ts';
 import { blockHash, stateDiffCommitment } from './header.ts';
-import { commitments } from './block.ts';
+import { chainTxToJson, commitments, headerToJson, receiptToJson, type Block } from './block.ts';
+import { checkReverseDiff } from './rollback.ts';
+import { encodeJson, Tag, u64Key } from '../storage/schema.ts';
+import { parseTx, txHash, txSignature } from '../../contracts-ts/index.ts';
 import { ChainStore } from './store.ts';
 import type { Genesis } from './genesis.ts';
 import { criticalKeys, nameStorageKey } from './keynames.ts';
@@ -92,21 +95,75 @@ export async function diagnoseFlat(world: WorldState, limit: number, g?: Genesis
   return out;
 }
 
+/** Progress lines at most every 2 s (plain lines: also useful when stderr is not a TTY). */
+function throttled(progress?: (msg: string) => void): (msg: () => string, force?: boolean) => void {
+  let last = Date.now();
+  return (msg, force = false) => {
+    if (!progress) return;
+    const now = Date.now();
+    if (!force && now - last < 2000) return;
+    last = now;
+    progress(msg());
+  };
+}
+
+/**
+ * Walks every trie node reachable from the head: the contracts trie, each contract's storage
+ * trie (through the contract record its leaf commits to), and the classes trie. Each node is
+ * re-hashed against its key (a flipped node fails) and must be present (a deleted one fails).
+ */
+export async function walkHeadTries(world: WorldState, report: ReturnType<typeof throttled>): Promise<{ problems: string[]; nodes: number }> {
+  const problems: string[] = [];
+  let nodes = 0;
+  const open = (hash: TrieHash, root: bigint) => createTrie({ hash, height: 251, store: world.nodes, root });
+  const check = async (what: string, hash: TrieHash, root: bigint): Promise<boolean> => {
+    try {
+      nodes += (await open(hash, root).verify({ full: true })).nodes;
+      report(() => `verify --full: ${nodes} trie nodes re-hashed`);
+      return true;
+    } catch (e) {
+      problems.push(`${what} (root ${hex(root)}): ${(e as Error).message}`);
+      return false;
+    }
+  };
+  if (await check('contracts trie', world.hash, world.contractsRoot)) {
+    const storageRoots = new Set<bigint>();
+    for await (const { key: address, value: leaf } of open(world.hash, world.contractsRoot).leaves()) {
+      const rec = await world.contractStateByLeaf(leaf);
+      if (!rec || contractLeaf(world.hash, rec.classHash, rec.storageRoot, rec.nonce) !== leaf) {
+        problems.push(`contract ${hex(address)}: the contract record its trie leaf ${hex(leaf)} commits to is ${rec ? 'altered' : 'missing'}`);
+        continue;
+      }
+      if (rec.storageRoot === 0n || storageRoots.has(rec.storageRoot)) continue;
+      storageRoots.add(rec.storageRoot);
+      await check(`storage trie of contract ${hex(address)}`, world.hash, rec.storageRoot);
+    }
+  }
+  await check('classes trie', 'poseidon', world.classesRoot);
+  return { problems, nodes };
+}
+
 /**
  * Recomputes every storage root, the contracts and classes tries and the global root from the
- * flat tables, in memory; then walks the chain from genesis checking hashes, links,
- * signatures, commitments and state-diff commitments. Returns the problems found.
+ * flat tables, in memory; walks every stored trie node of the head; then walks the chain from
+ * genesis checking, per block: header hash and canonical encoding, links, signatures, every
+ * transaction body against its hash, receipts against their transactions, the commitments,
+ * the stored body's canonical encoding, the state diff commitment and the reverse diff (that a
+ * rollback through the block reaches the previous block's signed root). Returns the problems.
  */
 export async function fullCheck(chain: ChainStore, world: WorldState, g: Genesis, progress?: (msg: string) => void): Promise<string[]> {
   const problems: string[] = [];
+  const report = throttled(progress);
   const mem = new MemoryNodeStore();
   const contractsTrie = createTrie({ hash: world.hash, height: 251, store: mem, root: 0n });
+  let done = 0;
   for (const [address, rec] of world.contracts) {
     const t = createTrie({ hash: world.hash, height: 251, store: mem, root: 0n });
     for (const [k, v] of world.storage.get(address) ?? []) await t.put(k, v);
     const sroot = await t.commit();
     if (sroot !== rec.storageRoot) problems.push(`contract ${hex(address)}: storage root recomputed ${hex(sroot)} but recorded ${hex(rec.storageRoot)}`);
     await contractsTrie.put(address, contractLeaf(world.hash, rec.classHash, sroot, rec.nonce));
+    report(() => `verify --full: flat state ${++done}/${world.contracts.size} contracts recomputed`);
   }
   for (const address of world.storage.keys()) if (!world.contracts.has(address)) problems.push(`storage for ${hex(address)} without a contract record`);
   const contractsRoot = await contractsTrie.commit();
@@ -114,11 +171,15 @@ export async function fullCheck(chain: ChainStore, world: WorldState, g: Genesis
   for (const [ch, compiled] of world.declared) await classesTrie.put(ch, classLeaf(compiled));
   const classesRoot = await classesTrie.commit();
   const root = globalRoot(contractsRoot, classesRoot);
-  progress?.(`state recomputed: ${world.contracts.size} contracts, root ${hex(root)}`);
+  progress?.(`verify --full: flat state recomputed: ${world.contracts.size} contracts, root ${hex(root)}`);
   const head = await chain.head();
   if (!head) return [...problems, 'no head block'];
   const headHeader = await chain.header(head.number);
   if (headHeader && headHeader.header.new_root !== root) problems.push(`recomputed state root ${hex(root)} differs from the head header's ${hex(headHeader.header.new_root)}`);
+
+  const tries = await walkHeadTries(world, report);
+  problems.push(...tries.problems);
+  progress?.(`verify --full: ${tries.nodes} trie nodes of the head re-hashed`);
 
   let parent = 0n;
   for (let n = 0n; n <= head.number; n++) {
@@ -127,21 +188,57 @@ export async function fullCheck(chain: ChainStore, world: WorldState, g: Genesis
       problems.push(`block ${n} is missing`);
       break;
     }
-    const hh = blockHash(b.header);
-    if (hh !== b.hash) problems.push(`block ${n}: header hashes to ${hex(hh)}, stored ${hex(b.hash)}`);
+    problems.push(...(await checkBlockBody(chain, b, g)).map((p) => `block ${n}: ${p}`));
     if (b.header.parent_hash !== parent) problems.push(`block ${n}: parent_hash ${hex(b.header.parent_hash)} does not link to ${hex(parent)}`);
     const unsignedGenesis = n === 0n && b.signature[0] === 0n && b.signature[1] === 0n;
     if (!unsignedGenesis && !verify(b.hash, g.sequencer.publicKey, b.signature)) problems.push(`block ${n}: bad sequencer signature`);
-    const c = commitments(b.transactions, b.receipts);
-    if (c.transaction_commitment !== b.header.transaction_commitment) problems.push(`block ${n}: transaction commitment mismatch`);
-    if (c.event_commitment !== b.header.event_commitment) problems.push(`block ${n}: event commitment mismatch`);
-    if (c.receipt_commitment !== b.header.receipt_commitment) problems.push(`block ${n}: receipt commitment mismatch`);
-    const diff = await chain.stateDiff(n);
-    if (diff && stateDiffCommitment(parseDiff(diff)) !== b.header.state_diff_commitment) problems.push(`block ${n}: state diff commitment mismatch`);
+    if (n > 0n) {
+      try {
+        await checkReverseDiff(chain, world, g, n);
+      } catch (e) {
+        problems.push(`block ${n}: ${(e as Error).message}`);
+      }
+    }
     parent = b.hash;
-    if (n % 1000n === 0n) progress?.(`checked block ${n}`);
+    report(() => `verify --full: checked blocks 0..${n} of ${head.number}`);
   }
+  progress?.(`verify --full: checked ${head.number + 1n} blocks`);
   return problems;
+}
+
+const bytesEqual = (a: Uint8Array | undefined, b: Uint8Array) => !!a && a.length === b.length && a.every((x, i) => x === b[i]);
+
+/** One stored block's header and body re-hashed against each other (problems, without the block number). */
+async function checkBlockBody(chain: ChainStore, b: Block, g: Genesis): Promise<string[]> {
+  const out: string[] = [];
+  const n = b.header.block_number;
+  const hh = blockHash(b.header);
+  if (hh !== b.hash) out.push(`header hashes to ${hex(hh)}, stored ${hex(b.hash)}`);
+  if (!bytesEqual(await chain.db.get(u64Key(Tag.header, n)), encodeJson({ header: headerToJson(b.header), hash: b.hash }))) out.push('the stored header record is not in its canonical form (edited)');
+  if (!bytesEqual(await chain.db.get(u64Key(Tag.body, n)), encodeJson({ transactions: b.transactions.map(chainTxToJson), receipts: b.receipts.map(receiptToJson) }))) out.push('the stored body is not in its canonical form (edited)');
+  if (b.transactions.length !== b.receipts.length) out.push(`${b.transactions.length} transactions but ${b.receipts.length} receipts`);
+  b.transactions.forEach((t, i) => {
+    try {
+      const tx = parseTx(t.body);
+      const h = txHash(tx, g.chainId);
+      if (h !== t.hash) out.push(`transaction ${i}: its body hashes to ${hex(h)}, stored ${hex(t.hash)}`);
+      const sig = txSignature(tx);
+      if (sig.length !== t.signature.length || sig.some((x, j) => x !== t.signature[j])) out.push(`transaction ${i}: the stored signature is not the body's`);
+    } catch (e) {
+      out.push(`transaction ${i}: body does not parse (${(e as Error).message})`);
+    }
+    const r = b.receipts[i];
+    if (r && r.transaction_hash !== t.hash) out.push(`receipt ${i} names transaction ${hex(r.transaction_hash)}, not ${hex(t.hash)}`);
+  });
+  const c = commitments(b.transactions, b.receipts);
+  if (c.transaction_commitment !== b.header.transaction_commitment) out.push('transaction commitment mismatch');
+  if (c.event_commitment !== b.header.event_commitment) out.push('event commitment mismatch');
+  if (c.receipt_commitment !== b.header.receipt_commitment) out.push('receipt commitment mismatch');
+  if (c.event_count !== b.header.event_count || c.transaction_count !== b.header.transaction_count) out.push('transaction or event count mismatch');
+  const diff = await chain.stateDiff(n);
+  if (!diff) out.push('its state diff is missing');
+  else if (stateDiffCommitment(parseDiff(diff)) !== b.header.state_diff_commitment) out.push('state diff commitment mismatch');
+  return out;
 }
 
 /** A stored state diff (hex JSON) back to bigints. */

@@ -7,7 +7,8 @@ import { pendingRollback, rollback } from '../../node/chain/rollback.ts';
 import { depositHash, type DepositTx } from '../../contracts-ts/index.ts';
 import { sign } from '../../node/crypto/index.ts';
 import { createLogger } from '../../node/log.ts';
-import { bigIntToBytes32, bytesToBigInt, decodeJson, encodeJson, metaKey, storageKey, Tag, u64Key } from '../../node/storage/schema.ts';
+import { bigIntToBytes32, bytesToBigInt, decodeJson, encodeJson, feltKey, metaKey, storageKey, Tag, u64Key } from '../../node/storage/schema.ts';
+import { decodeNode, encodeNode } from '../../node/trie/index.ts';
 import { loadGenesis } from '../../node/chain/genesis.ts';
 import { ACC, MKT, marketBase } from '../../contracts-ts/layout.ts';
 import { ROOT, rpc, runCli } from '../helpers/proc.ts';
@@ -104,7 +105,7 @@ async function startError(dataDir: string): Promise<Error | undefined> {
 }
 
 describe('startup integrity (storage altered while stopped)', function () {
-  this.timeout(60_000);
+  this.timeout(300_000); // several CLI runs per test; slow on a loaded machine
   const g = loadGenesis(GENESIS);
   const btc = g.exchange.markets[0]!;
 
@@ -337,4 +338,64 @@ describe('startup integrity (storage altered while stopped)', function () {
         t.cleanup();
       }
     });
+
+  /** A node one level below the head's contracts root (not the root: the start check re-hashes roots). */
+  async function nodeBelowRoot(data: string): Promise<{ key: Uint8Array; raw: Uint8Array }> {
+    return withDb(data, async (db) => {
+      const roots = decodeJson((await db.get(metaKey('state_roots')))!);
+      const root = decodeNode((await db.get(feltKey(Tag.trieNode, BigInt(roots.contracts_root))))!);
+      expect(root.kind, 'several contracts: the root is a binary node').to.equal('binary');
+      const key = feltKey(Tag.trieNode, (root as { left: bigint }).left);
+      const raw = await db.get(key);
+      expect(raw, 'the left child is a stored node').to.not.equal(undefined);
+      return { key, raw: raw! };
+    });
+  }
+
+  it('verify --full re-hashes every trie node of the head: a flipped node below the root fails it, with progress lines', async () => {
+    const t = tempDir();
+    try {
+      const data = join(t.path, 'data');
+      await depositBlocks(data, 2);
+      const ok = await cli('verify', '--full', '--data-dir', data);
+      expect(ok.code, ok.stderr).to.equal(0);
+      expect(ok.stderr).to.match(/verify --full: \d+ trie nodes of the head re-hashed/);
+      expect(ok.stderr).to.match(/verify --full: checked 3 blocks/);
+      const { key, raw } = await nodeBelowRoot(data);
+      const n = decodeNode(raw);
+      const flipped = n.kind === 'binary' ? { ...n, right: n.right ^ 1n } : { ...n, child: n.child ^ 1n };
+      await withDb(data, (db) => db.put(key, encodeNode(flipped)));
+      const r = await cli('verify', '--full', '--data-dir', data);
+      expect(r.code).to.equal(1);
+      expect(r.stderr).to.contain('MISMATCH: contracts trie');
+      expect(r.stderr).to.contain('does not hash to its key');
+    } finally {
+      t.cleanup();
+    }
+  });
+
+  it('verify --full finds a deleted trie node below the root and an altered receipt and transaction of an old block', async () => {
+    const t = tempDir();
+    try {
+      const data = join(t.path, 'data');
+      await depositBlocks(data, 3);
+      const { key } = await nodeBelowRoot(data);
+      await withDb(data, async (db) => {
+        await db.del(key);
+        const k = u64Key(Tag.body, 1n);
+        const body = decodeJson((await db.get(k))!);
+        expect(body.receipts.length, 'block 1 has receipts').to.be.greaterThan(0);
+        body.receipts[0].events[0].data[0] = '0x' + (BigInt(body.receipts[0].events[0].data[0]) + 1n).toString(16);
+        body.transactions[1].body.amount = '0x' + (BigInt(body.transactions[1].body.amount) + 1n).toString(16);
+        await db.put(k, encodeJson(body));
+      });
+      const r = await cli('verify', '--full', '--data-dir', data);
+      expect(r.code).to.equal(1);
+      expect(r.stderr).to.match(/MISMATCH: contracts trie .*missing/);
+      expect(r.stderr).to.contain('MISMATCH: block 1: transaction 1: its body hashes to');
+      expect(r.stderr).to.contain('MISMATCH: block 1: event commitment mismatch');
+    } finally {
+      t.cleanup();
+    }
+  });
 });
