@@ -78,3 +78,9 @@ export function reducible(side: Side, pos: bigint): bigint {
 export function cancelOwnerOk(owner: bigint, signer: bigint): boolean {
   return owner === 0n || owner === signer;
 }
+
+/** |price - mark| <= mark x bps / 1e4, compared exactly (no rounding): the MARKET and POST_ONLY bands. */
+export function withinBand(price: bigint, mark: bigint, bps: bigint): boolean {
+  const d = price - mark;
+  return (d < 0n ? -d : d) * 10_000n <= mark * bps;
+}

@@ -9,12 +9,12 @@ import type { ExchangeConfig, MarketConfig } from '../config.ts';
 import { checkSig, isAccount, requireAccount } from '../account/account.ts';
 import { EX, mapKey, ORDER_CANCELLED_BIT, ORDER_FILLED_MASK, ORDER_TRIGGERED_BIT, orderKey } from '../layout.ts';
 import { encodeShortString } from '../../node/crypto/index.ts';
-import { abs, BPS, ceilDiv, FUNDING_DIVISOR } from '../math.ts';
+import { BPS, ceilDiv, FUNDING_DIVISOR } from '../math.ts';
 import { accountRisk } from './risk.ts';
 import { isVoided } from './replay.ts';
 import { cancelAllHash, cancelHash, orderHash, shortStringFelt } from '../typed-data.ts';
 import type { CancelAllTx, CancelTx, SystemCancelTx, TriggerTx } from '../tx.ts';
-import { cancelOwnerOk, isConditional, isMarketKind, isTriggered, reducible, type Order, type SignedOrder } from './order.ts';
+import { cancelOwnerOk, isConditional, isMarketKind, isTriggered, reducible, withinBand, type Order, type SignedOrder } from './order.ts';
 import { revert } from './errors.ts';
 import { event } from './events.ts';
 import { markPriceOf, positionOf } from './ledger.ts';
@@ -103,7 +103,7 @@ export function validateOrderForBook(s: SignedOrder, st: StateAccess, cfg: Excha
   const mark = markPriceOf(st, cfg, m);
   if (mode === 'POST_ONLY') {
     if (isMarketKind(o.orderType) || o.timeInForce === 'IOC' || o.timeInForce === 'FOK') revert('MODE_POST_ONLY', 'only resting limit orders are accepted');
-    if (abs(o.price - mark) * BPS > mark * cfg.postOnlyBandBps) revert('PRICE_BAND', `POST_ONLY mode accepts prices within ±${cfg.postOnlyBandBps} bps of ${mark}`);
+    if (!withinBand(o.price, mark, cfg.postOnlyBandBps)) revert('PRICE_BAND', `POST_ONLY mode accepts prices within ±${cfg.postOnlyBandBps} bps of ${mark}`);
   }
   if (o.orderType === 'LIMIT' && mark > 0n && !withinLimitBand(o, mark, cfg.limitPriceBandBps))
     revert('PRICE_BAND', `an aggressive LIMIT ${o.side} must be priced within ${cfg.limitPriceBandBps} bps of the mark ${mark} (limit_price_band_bps)`);

@@ -22,10 +22,10 @@
 import type { ContractEvent, ExecContext, StateAccess } from '../state.ts';
 import type { ExchangeConfig } from '../config.ts';
 import { MKT, orderKey } from '../layout.ts';
-import { abs, BPS, ceilDiv, floorDiv, FRACTION_SCALE, sign, toFelt } from '../math.ts';
+import { abs, ceilDiv, floorDiv, FRACTION_SCALE, sign, toFelt } from '../math.ts';
 import { shortStringFelt } from '../typed-data.ts';
 import type { TradeTx } from '../tx.ts';
-import { isConditional, isMarketKind, isTriggered, reducible, type Order, type SignedOrder } from './order.ts';
+import { isConditional, isMarketKind, isTriggered, reducible, withinBand, type Order, type SignedOrder } from './order.ts';
 import { revert } from './errors.ts';
 import { event } from './events.ts';
 import { addCollateral, applyFill, collectFees, markPriceOf, mGet, notional, positionOf } from './ledger.ts';
@@ -41,9 +41,6 @@ export function feeOf(notionalAmount: bigint, rate: bigint): bigint {
   return -floorDiv(notionalAmount * -rate, FRACTION_SCALE);
 }
 
-export function withinBand(price: bigint, mark: bigint, bps: bigint): boolean {
-  return abs(price - mark) * BPS <= mark * bps;
-}
 
 function checkLimit(o: Order, price: bigint, party: Party): void {
   if (o.side === 'BUY' ? price > o.price : price < o.price) revert('PRICE_LIMIT', `fill price ${price}, ${o.side} limit ${o.price}`, party);
