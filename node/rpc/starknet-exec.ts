@@ -199,7 +199,7 @@ async function parentOf(m: RpcModules, number: bigint): Promise<ResolvedBlock> {
 const ZERO_RES = { l1_gas: 0, l2_gas: 0 };
 
 function ordered(events: ContractEvent[], from: number) {
-  return events.map((e, i) => ({ order: from + i, ...eventView(e) }));
+  return events.map((e, i) => ({ order: from + i, keys: e.keys.map(hex), data: e.data.map(hex) }));
 }
 
 function invocationJson(t: CallTrace, order: { n: number }): Record<string, unknown> {
