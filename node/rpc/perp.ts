@@ -48,7 +48,8 @@ import {
 } from '../../contracts-ts/index.ts';
 import { ACC, positionBase, POS } from '../../contracts-ts/layout.ts';
 import { fromFelt } from '../../contracts-ts/math.ts';
-import { decodeShortString, P, sign } from '../crypto/index.ts';
+import { decodeShortString, P, sign, verify } from '../crypto/index.ts';
+import { cancelAllHash, cancelHash, deployAccountHash, transferHash, withdrawHash } from '../../contracts-ts/typed-data.ts';
 import type { Receipt } from '../chain/block.ts';
 import { RejectedError } from '../sequencer/producer.ts';
 import type { OrderRecord } from '../sequencer/orderbook/index.ts';
@@ -62,7 +63,10 @@ import { SPEC_VERSION } from './starknet.ts';
 import { accountView, dec, fillView, fundingView, hex, marketView, orderView, vaultView } from './views.ts';
 
 export interface PerpOptions {
-  /** Trading calls per second per account (token bucket), and the burst. */
+  /** Trading calls per second per client address, charged before any signature check, and the burst. */
+  clientRatePerSec: number;
+  clientBurst: number;
+  /** Trading calls per second per account (token bucket, charged once the signature verifies), and the burst. */
   accountRatePerSec: number;
   accountBurst: number;
   /** Trades and funding updates kept per market for perp_getTrades / perp_getFunding. */
@@ -74,7 +78,7 @@ export interface PerpOptions {
   now?: () => number;
 }
 
-export const defaultPerpOptions: PerpOptions = { accountRatePerSec: 50, accountBurst: 100, maxTradesPerMarket: 1000, maxFundingPerMarket: 500, backfillBlocks: 5000 };
+export const defaultPerpOptions: PerpOptions = { clientRatePerSec: 200, clientBurst: 400, accountRatePerSec: 50, accountBurst: 100, maxTradesPerMarket: 1000, maxFundingPerMarket: 500, backfillBlocks: 5000 };
 
 // ---- errors --------------------------------------------------------------------------------------
 
@@ -353,7 +357,22 @@ export function createPerpApi(m: RpcModules, options: Partial<PerpOptions> = {})
   const feed = new MarketFeed(m, opts);
   const events = new PerpEvents();
 
-  const limit = (account: bigint) => {
+  const clients = new TokenBuckets(opts.clientRatePerSec, opts.clientBurst, opts.now ?? Date.now);
+  const checkSig = (msgHash: bigint, key: bigint, sig: readonly [bigint, bigint]) => (m.producer ? m.producer.sigCache.verify(msgHash, key, sig) : verify(msgHash, key, sig));
+  /**
+   * Trading-call limits. The client address is charged first (before any signature work), so
+   * one client cannot spend the node's verification time. The account is charged only when the
+   * request's signature verifies under the account's key (the answer is cached: execution
+   * does not check it again); a request with a bad or unverifiable signature costs its client,
+   * never the account it names, so nobody can drain another account's budget.
+   */
+  const limit = (ctx: CallContext | undefined, account: bigint, signed?: { msgHash: bigint; sig: readonly [bigint, bigint]; key?: bigint }) => {
+    const ip = ctx?.ip ?? 'local';
+    if (!clients.take(ip)) throw new RpcError(11004, 'Rate limit exceeded', `client ${ip}: at most ${opts.clientRatePerSec} trading calls per second (burst ${opts.clientBurst})`);
+    if (signed) {
+      const key = signed.key ?? liveState(m).getStorage(account, ACC.publicKey);
+      if (key === 0n || !checkSig(signed.msgHash, key, signed.sig)) return; // refused on its signature later, uncharged
+    }
     if (!limiter.take(hex(account))) throw new RpcError(11004, 'Rate limit exceeded', `account ${hex(account)}: at most ${opts.accountRatePerSec} trading calls per second (burst ${opts.accountBurst})`);
   };
   const producer = () => {
@@ -422,18 +441,18 @@ export function createPerpApi(m: RpcModules, options: Partial<PerpOptions> = {})
         mode: getMode(liveState(m), cfg),
         devnet: cfg.bridgeOperator.privateKey !== undefined,
         role: m.producer ? 'sequencer' : 'follower',
-        limits: { account_rate_per_sec: opts.accountRatePerSec, account_burst: opts.accountBurst },
+        limits: { account_rate_per_sec: opts.accountRatePerSec, account_burst: opts.accountBurst, client_rate_per_sec: opts.clientRatePerSec, client_burst: opts.clientBurst },
       }),
     },
 
     perp_deployAccount: {
       params: ['public_key', 'signature'],
-      handler: async (p) => {
+      handler: async (p, ctx) => {
         const publicKey = felt(p.public_key, 'public_key');
         if (publicKey === 0n || publicKey >= 1n << 251n) throw E.invalidParams('public_key must be a nonzero stark key below 2^251');
         const sig = signature(p.signature);
         const addr = accountAddress(publicKey);
-        limit(addr);
+        limit(ctx, addr, { msgHash: deployAccountHash(publicKey, g.chainId), sig, key: publicKey });
         const r = await submit({ type: 'DEPLOY_ACCOUNT', publicKey, signature: sig }, addr);
         return { transaction_hash: hex(r.hash), address: hex(addr), public_key: hex(publicKey) };
       },
@@ -441,7 +460,7 @@ export function createPerpApi(m: RpcModules, options: Partial<PerpOptions> = {})
 
     perp_submitOrder: {
       params: ['order', 'signature'],
-      handler: async (p) => {
+      handler: async (p, ctx) => {
         let order;
         try {
           order = parseOrderMessage(p.order);
@@ -449,8 +468,8 @@ export function createPerpApi(m: RpcModules, options: Partial<PerpOptions> = {})
           throw E.invalidParams((e as Error).message);
         }
         const sig = signature(p.signature);
-        limit(order.account);
         const hash = orderHash(order, g.chainId);
+        limit(ctx, order.account, { msgHash: hash, sig });
         const res = await guarded(() => exchange().submitOrder({ order, hash, signature: sig }));
         const r = res.record;
         if (r.status === 'REJECTED' && r.reason === 'duplicate') throw new RpcError(59, 'A transaction with the same hash already exists', { reason: 'DUPLICATE_ORDER', message: 'this order hash is already open or was already processed', order_hash: hex(hash) });
@@ -471,11 +490,11 @@ export function createPerpApi(m: RpcModules, options: Partial<PerpOptions> = {})
 
     perp_cancelOrder: {
       params: ['cancel', 'signature'],
-      handler: async (p) => {
+      handler: async (p, ctx) => {
         const c = message(p.cancel, 'cancel', ['account', 'orderHash']);
         const account = walletNumber(c.account, 'cancel.account', ADDR);
         const tx: CancelTx = { type: 'CANCEL', account, orderHash: walletNumber(c.orderHash, 'cancel.orderHash', ADDR), signature: signature(p.signature) };
-        limit(account);
+        limit(ctx, account, { msgHash: cancelHash(tx, g.chainId), sig: tx.signature as [bigint, bigint] });
         const r = await guarded(() => exchange().cancel(tx));
         if (r.record) events.bookChanged(r.record.signed.order.market);
         events.accountChanged(account);
@@ -485,12 +504,12 @@ export function createPerpApi(m: RpcModules, options: Partial<PerpOptions> = {})
 
     perp_cancelAll: {
       params: ['cancel_all', 'signature'],
-      handler: async (p) => {
+      handler: async (p, ctx) => {
         const c = message(p.cancel_all, 'cancel_all', ['account', 'market', 'nonce']);
         const account = walletNumber(c.account, 'cancel_all.account', ADDR);
         if (typeof c.market !== 'string' || c.market.length > 31 || !SYMBOL.test(c.market)) throw E.invalidParams('cancel_all.market must be a market symbol or "ALL"');
         const tx: Omit<CancelAllTx, 'orderHashes'> = { type: 'CANCEL_ALL', account, market: c.market, nonce: walletNumber(c.nonce, 'cancel_all.nonce', ADDR), signature: signature(p.signature) };
-        limit(account);
+        limit(ctx, account, { msgHash: cancelAllHash(tx, g.chainId), sig: tx.signature as [bigint, bigint] });
         const r = await guarded(() => exchange().cancelAll(tx));
         for (const mk of new Set(r.cancelled.map((x) => x.signed.order.market))) events.bookChanged(mk);
         events.accountChanged(account);
@@ -516,7 +535,7 @@ export function createPerpApi(m: RpcModules, options: Partial<PerpOptions> = {})
 
     perp_withdraw: {
       params: ['withdraw', 'signature'],
-      handler: async (p) => {
+      handler: async (p, ctx) => {
         const w = message(p.withdraw, 'withdraw', ['account', 'amount', 'recipient', 'nonce']);
         const account = walletNumber(w.account, 'withdraw.account', ADDR);
         const tx: WithdrawTx = {
@@ -527,7 +546,7 @@ export function createPerpApi(m: RpcModules, options: Partial<PerpOptions> = {})
           nonce: walletNumber(w.nonce, 'withdraw.nonce', ADDR),
           signature: signature(p.signature),
         };
-        limit(account);
+        limit(ctx, account, { msgHash: withdrawHash(tx, g.chainId), sig: tx.signature as [bigint, bigint] });
         const r = await submit(tx, account);
         return { transaction_hash: hex(r.hash) };
       },
@@ -535,7 +554,7 @@ export function createPerpApi(m: RpcModules, options: Partial<PerpOptions> = {})
 
     perp_transfer: {
       params: ['transfer', 'signature'],
-      handler: async (p) => {
+      handler: async (p, ctx) => {
         const t = message(p.transfer, 'transfer', ['account', 'recipient', 'amount', 'nonce']);
         const account = walletNumber(t.account, 'transfer.account', ADDR);
         const tx: TransferTx = {
@@ -546,7 +565,7 @@ export function createPerpApi(m: RpcModules, options: Partial<PerpOptions> = {})
           nonce: walletNumber(t.nonce, 'transfer.nonce', ADDR),
           signature: signature(p.signature),
         };
-        limit(account);
+        limit(ctx, account, { msgHash: transferHash(tx, g.chainId), sig: tx.signature as [bigint, bigint] });
         const r = await submit(tx, account);
         events.accountChanged(tx.recipient);
         return { transaction_hash: hex(r.hash) };
@@ -639,13 +658,13 @@ export function createPerpApi(m: RpcModules, options: Partial<PerpOptions> = {})
 
     devnet_mint: {
       params: ['address', 'amount'],
-      handler: async (p) => {
+      handler: async (p, ctx) => {
         const op = cfg.bridgeOperator.privateKey;
         if (op === undefined) throw E.notOnThisRole('devnet_mint needs a genesis that holds the bridge operator private key (devnet only)');
         const recipient = address(p.address, 'address');
         const amount = walletNumber(p.amount, 'amount', U128_MAX);
         if (amount === 0n) throw E.invalidParams('amount must be positive');
-        limit(recipient);
+        limit(ctx, recipient); // no wallet signature (the operator signs): the client, then the account
         // A fresh random deposit id: the contract refuses an id it has seen (DUPLICATE).
         const idBytes = crypto.getRandomValues(new Uint8Array(31));
         const depositId = BigInt('0x' + Buffer.from(idBytes).toString('hex'));
