@@ -48,4 +48,18 @@ describe('docs/client.md example', function () {
     expect(r.out).to.match(/proven at block \d+: collateral [0-9.]+ USDC, position 0\.002 BTC/);
     expect(r.out).to.match(/order 0x[0-9a-f]+ CANCELLED/);
   });
+
+  it('the starknet.js session runs as written: deployAccount, Contract reads, execute, estimate, call, WebSocket', async () => {
+    const md = readFileSync(join(ROOT, 'docs/client.md'), 'utf8');
+    const m = /```ts\n(\/\/ starknetjs-session\.mts\n[\s\S]*?)```/.exec(md);
+    expect(m, 'the session block').to.not.equal(null);
+    mkdirSync(dir, { recursive: true });
+    const file = join(dir, 'starknetjs-session.mts');
+    writeFileSync(file, m![1]!);
+    const r = await run(file, { PERPNODE_RPC: t.url });
+    expect(r.code, r.out).to.equal(0);
+    expect(r.out).to.contain('collateral 100000000n');
+    expect(r.out).to.match(/fee 0n? collateral 97000000n/);
+    expect(r.out).to.match(/mode 0x4e4f524d414c new head \d+/);
+  });
 });
