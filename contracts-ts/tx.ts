@@ -610,10 +610,17 @@ export function txCalldata(tx: PerpTx): bigint[] {
   return out;
 }
 
-/** poseidon_many([...txCalldata(tx), chainId]); Starknet's v3 hash for INVOKE and DEPLOY_ACCOUNT_V3. */
+/**
+ * poseidon_many([...txCalldata(tx), chainId]); Starknet's v3 hash for INVOKE and DEPLOY_ACCOUNT_V3.
+ * A TRADE is hashed over its two order hashes and the fill, poseidon_many([PERP_TRADE, maker hash,
+ * taker hash, size, price, chainId]): each order hash commits to its order's fields, and the
+ * contract refuses an order whose hash is not its own (BAD_ORDER_HASH), so 6 felts identify
+ * the trade as well as the 26 of its calldata.
+ */
 export function txHash(tx: PerpTx, chainId: bigint): bigint {
   if (tx.type === 'INVOKE') return invokeTxHash(tx, chainId);
   if (tx.type === 'DEPLOY_ACCOUNT_V3') return deployAccountTxHash(tx, deployAccountAddress(tx), chainId);
+  if (tx.type === 'TRADE') return poseidonHashMany([TX_PREFIX.TRADE, tx.maker.hash, tx.taker.hash, tx.size, tx.price, chainId]);
   const cd = txCalldata(tx);
   cd.push(chainId);
   return poseidonHashMany(cd);
