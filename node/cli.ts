@@ -194,10 +194,12 @@ stopped data directory read-only and reports its head, state root and integrity 
     summary: 'check a data directory (quick by default, everything with --full)',
     usage: `perpnode verify [--data-dir ./data] [--genesis genesis/devnet.json] [--full]
 
-Quick: the head's hash, signature and state root against the stored tries.
---full: recomputes every storage root, the contracts and classes tries and the global root from
-the flat state, and every block's hash, parent link, signature and commitments. Exit 1 on any
-mismatch, listing each one. Never modifies the data directory.`,
+Quick: the start checks (head hash, signature, state root, flat-state digest) and that the
+database holds the newest block the sequencer signed (signer.json).
+--full: also recomputes every storage root, the tries and the global root from the flat state,
+re-hashes every trie node of the head, and checks every block's hash, parent link, signature,
+transaction bodies, receipts, commitments, state diff and reverse diff; a progress line every
+2 s. Exit 1 on any mismatch, listing each one. Opens the data directory read-only.`,
     options: { ...COMMON, full: { type: 'boolean', default: false } },
     async run(v, log) {
       const c = await (await nodeMod()).openChain({ dataDir: resolve(v['data-dir']), genesisPath: resolve(v.genesis), log, skipCheck: true, mode: 'readonly' });

@@ -9,6 +9,7 @@ import { finishPendingRollback, listCertificates, type RollbackCertificate } fro
 import { decodeJson, encodeJson, metaKey } from './storage/schema.ts';
 import { openDataDir, type OpenedDataDir, type OpenMode } from './storage/open.ts';
 import { attachSigner, SignerRecord, signerProblem } from './chain/signer-record.ts';
+import { orderDigestProblem } from './storage/order-digest.ts';
 import { WorldState, type Db } from './state/index.ts';
 import type { Logger } from './log.ts';
 import { Producer } from './sequencer/producer.ts';
@@ -107,6 +108,8 @@ export async function openChain(opts: { dataDir: string; genesisPath: string; lo
       const h = (await chain.head())!;
       const problem = await signerProblem(signer.last, h, async (n) => (await chain.header(n))?.hash, opts.dataDir);
       if (problem) throw new StartupError(`refusing to start: ${problem}.`);
+      const orders = await orderDigestProblem(db, opts.dataDir);
+      if (orders) throw new StartupError(`refusing to start: ${orders}.`);
       if (!signer.last) opts.log.info(`no signer record in ${opts.dataDir}: starting one at block ${h.number} (a new data directory, or one copied from a follower)`);
       if (!signer.last || h.number > signer.last.height) signer.advance(h.number, h.hash);
     }

@@ -27,6 +27,7 @@ import { signatureJobs } from './verify-pool.ts';
 import { ACC } from '../../contracts-ts/layout.ts';
 import { writeBatch } from '../state/nodestore.ts';
 import { signerOf } from '../chain/signer-record.ts';
+import { orderDigestOp } from '../storage/order-digest.ts';
 import { SignatureCache } from './sigcache.ts';
 import { LiquidationIndex } from './liquidation-index.ts';
 
@@ -453,6 +454,8 @@ export class Producer extends EventEmitter {
     const every = BigInt(this.m.genesis.checkpointInterval);
     if (every > 0n && header.block_number % every === 0n)
       ops.push(...checkpointOps({ height: header.block_number, block_hash: hash, state_root: state.root, label: `auto-${header.block_number}`, time: new Date().toISOString() }));
+    const orderDigest = await orderDigestOp(this.m.db, ops);
+    if (orderDigest) ops.push(orderDigest);
     await writeBatch(this.m.db, ops, { sync: true });
     try {
       signer?.advance(header.block_number, hash); // durable before the block is published

@@ -4,7 +4,7 @@ import { cpSync, existsSync, readdirSync, readFileSync, rmSync, statSync, trunca
 import { ClassicLevel } from 'classic-level';
 import { openChain, startSequencer } from '../../node/node.ts';
 import { pendingRollback, rollback } from '../../node/chain/rollback.ts';
-import { depositHash, type DepositTx } from '../../contracts-ts/index.ts';
+import { depositHash, orderHash, type DepositTx, type Order } from '../../contracts-ts/index.ts';
 import { sign } from '../../node/crypto/index.ts';
 import { createLogger } from '../../node/log.ts';
 import { bigIntToBytes32, bytesToBigInt, decodeJson, encodeJson, feltKey, metaKey, storageKey, Tag, u64Key } from '../../node/storage/schema.ts';
@@ -394,6 +394,40 @@ describe('startup integrity (storage altered while stopped)', function () {
       expect(r.stderr).to.match(/MISMATCH: contracts trie .*missing/);
       expect(r.stderr).to.contain('MISMATCH: block 1: transaction 1: its body hashes to');
       expect(r.stderr).to.contain('MISMATCH: block 1: event commitment mismatch');
+    } finally {
+      t.cleanup();
+    }
+  });
+
+  it('an edited open-order record is refused at start, naming the order book', async () => {
+    const t = tempDir();
+    try {
+      const data = join(t.path, 'data');
+      const node = await startSequencer({ dataDir: data, genesisPath: GENESIS, rpcHost: '127.0.0.1', rpcPort: 0, adminPort: null, feeder: 'off', log });
+      let hash: bigint;
+      try {
+        const acct = g.exchange.devAccounts[0]!;
+        const o: Order = { account: acct.address, market: btc.symbol, side: 'BUY', orderType: 'LIMIT', timeInForce: 'GTC', size: 100_000n, price: 60_000n * 10n ** 8n, triggerPrice: 0n, reduceOnly: false, expiry: BigInt(Math.floor(Date.now() / 1000)) + 3600n, salt: 77n };
+        hash = orderHash(o, g.chainId);
+        const s = sign(hash, acct.privateKey!);
+        const res = await node.exchange.submitOrder({ order: o, hash, signature: [s.r, s.s] });
+        expect(res.record.status).to.equal('OPEN');
+        await node.producer.sealNow();
+      } finally {
+        await node.stop();
+      }
+      expect(await startError(data), 'an untouched book starts').to.equal(undefined);
+      await withDb(data, async (db) => {
+        const k = feltKey(Tag.order, hash);
+        const j = decodeJson((await db.get(k))!);
+        const text = JSON.stringify(j);
+        expect(text).to.contain('0x' + (60_000n * 10n ** 8n).toString(16));
+        await db.put(k, encodeJson(JSON.parse(text.replace('0x' + (60_000n * 10n ** 8n).toString(16), '0x' + (90_000n * 10n ** 8n).toString(16)))));
+      });
+      const err = await startError(data);
+      expect(err?.message).to.contain('refusing to start');
+      expect(err?.message).to.contain("the order book's records");
+      expect(err?.message).to.contain('were altered after the last block was committed');
     } finally {
       t.cleanup();
     }
