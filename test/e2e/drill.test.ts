@@ -16,5 +16,9 @@ describe('incident drill (e2e, perpnode drill)', function () {
     expect(out.audit.harmed).to.equal(out.liquidatedOnOrphan);
     expect(out.audit.refunds).to.be.greaterThan(0);
     expect(out.vaultDebit).to.equal(out.audit.total);
+    // every harmed account without a refund is accounted for, and the drill says why
+    expect(out.audit.harmed_without_refund).to.equal(out.audit.harmed - out.audit.refunds);
+    if (out.audit.harmed_without_refund > 0) expect(out.audit.why_no_refund).to.contain(`${out.audit.harmed_without_refund} harmed account(s) get no refund because the rollback already restored them`);
+    expect(Number(out.audit.total_usdc) * 1e6).to.be.closeTo(Number(out.audit.total), 1);
   });
 });
