@@ -283,7 +283,7 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
     producer.stats.hashCounter = counting.total;
     const startHead = producer.head.number;
     const blocks: { at: number; block: Block }[] = [];
-    producer.on('block', (b: Block) => blocks.push({ at: performance.now(), block: b }));
+    producer.m.chain.events.on((e) => void (e.type === 'sealed' && blocks.push({ at: performance.now(), block: e.block })));
     let peakRss = process.memoryUsage().rss;
     const rssTimer = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 200);
     const counts0 = { ...counting.counts };

@@ -235,7 +235,7 @@ export async function startSequencer(opts: StartOptions): Promise<RunningNode> {
         opts.log.error(`p2p NOT started (followers will not receive blocks): ${why}; pass --p2p-port <port> to choose another port, or --p2p-port off`);
       }
       const live = p2p;
-      if (live) prod.on('block', (b) => void live.publishBlock(b));
+      if (live) c.chain.events.on((e) => void (e.type === 'sealed' && live.publishBlock(e.block)));
       // After an offline rollback (`perpnode rollback`, then this start), tell followers.
       const latest = live && offlineRollback ? await latestCertificate(c) : undefined;
       if (live && latest) live.announceRollback(latest);
@@ -244,7 +244,9 @@ export async function startSequencer(opts: StartOptions): Promise<RunningNode> {
     const mode = () => getMode(liveState(modules), g.exchange);
     const metrics = new NodeMetrics({ role: 'sequencer', head: () => prod.head.number, mode, halted: () => prod.halted, producer: prod, exchange: () => ex, markets: g.exchange.markets.map((m) => m.symbol), p2p: () => p2p?.status() });
     const blockLog = opts.log.child('block');
-    prod.on('block', (b) => {
+    c.chain.events.on((e) => {
+      if (e.type !== 'sealed') return;
+      const b = e.block;
       const timing = prod.stats.recent.at(-1);
       const s = metrics.onBlock(b, timing?.number === b.header.block_number ? timing : undefined);
       const ms = timing ? Math.round(timing.sealMs * 10) / 10 : null;

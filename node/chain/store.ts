@@ -6,6 +6,7 @@ import type { Db, DbOp } from '../state/index.ts';
 import { decodeJson, encodeJson, feltKey, metaKey, Tag, u64Key, bytesToBigInt, bigIntToBytes32 } from '../storage/schema.ts';
 import { blockFromJson, blockToJson, chainTxFromJson, headerFromJson, headerToJson, receiptFromJson, receiptToJson, chainTxToJson, type Block, type ChainTx, type Receipt } from './block.ts';
 import type { BlockHeader } from './header.ts';
+import { ChainEvents } from './events.ts';
 import { reverseDiffFromJson, reverseDiffToJson, type FinalizedState, type ReverseDiff } from '../state/world.ts';
 
 export interface Head {
@@ -14,6 +15,9 @@ export interface Head {
 }
 
 export class ChainStore {
+  /** Where the head moves (seal, import, rollback): see chain/events.ts. */
+  readonly events = new ChainEvents();
+
   constructor(readonly db: Db) {}
 
   async head(): Promise<Head | undefined> {

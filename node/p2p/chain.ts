@@ -13,6 +13,7 @@
 import type { Chain } from '../node.ts';
 import { importBlock, type ReplayOptions } from '../chain/replay.ts';
 import { listCertificates, rollback } from '../chain/rollback.ts';
+import { rollbackAnnounced } from '../chain/events.ts';
 import { headerFromJson } from '../chain/block.ts';
 import { decodeJson, feltKey, Tag } from '../storage/schema.ts';
 import type { P2PChain } from './service.ts';
@@ -37,6 +38,7 @@ export function chainForP2P(c: Chain, replay: ReplayOptions = {}): P2PChain {
       const parent = await c.chain.header(head.number);
       if (!parent) throw new Error(`head block ${head.number} has no header`);
       await importBlock(c.db, b, { hash: parent.hash, header: parent.header }, c.world, c.genesis, replay);
+      c.chain.events.emit({ type: 'imported', block: b });
     },
     certificates: () => listCertificates(c.db),
     orphanHeader: async (hash) => {
@@ -45,7 +47,7 @@ export function chainForP2P(c: Chain, replay: ReplayOptions = {}): P2PChain {
       return headerFromJson(decodeJson(raw).block.header);
     },
     rollbackTo: async (cert) => {
-      await rollback(c.db, c.chain, c.world, c.genesis, cert.target_height, { reason: cert.reason, incidentId: cert.incident_id, certificate: cert });
+      await rollbackAnnounced(c.chain, cert.target_height, () => rollback(c.db, c.chain, c.world, c.genesis, cert.target_height, { reason: cert.reason, incidentId: cert.incident_id, certificate: cert }));
     },
   };
 }

@@ -238,19 +238,23 @@ function fundingOf(m: RpcModules, r: Receipt, blockNumber: bigint): FundingUpdat
 
 /**
  * Recent trades and funding updates per market, read from sealed blocks' receipts. Synced lazily
- * on each query (it follows the head on a sequencer and on a follower alike); a head that moved
- * back or changed hash (rollback) rebuilds it.
+ * on each query (it follows the head on a sequencer and on a follower alike); a rollback (the
+ * chain's rolledBack event, chain/events.ts) rebuilds it from the new head.
  */
 export class MarketFeed {
   private trades = new Map<string, TradeJson[]>();
   private funding = new Map<string, FundingUpdateJson[]>();
   private last: { number: bigint; hash: bigint } | null = null;
   private syncing: Promise<void> | null = null;
+  /** A rollback happened since the last sync: rebuild from the head. */
+  private rolledBack = false;
 
   constructor(
     private readonly m: RpcModules,
     private readonly opts: Pick<PerpOptions, 'maxTradesPerMarket' | 'maxFundingPerMarket' | 'backfillBlocks'>,
-  ) {}
+  ) {
+    m.chain.events.on((e) => void (e.type === 'rolledBack' && (this.rolledBack = true)));
+  }
 
   sync(): Promise<void> {
     if (!this.syncing) this.syncing = this.doSync().finally(() => (this.syncing = null));
@@ -260,9 +264,9 @@ export class MarketFeed {
   private async doSync(): Promise<void> {
     const head = await this.m.chain.head();
     if (!head) return;
-    if (this.last) {
-      const h = await this.m.chain.header(this.last.number);
-      if (!h || h.hash !== this.last.hash || head.number < this.last.number) this.last = null;
+    if (this.rolledBack) {
+      this.rolledBack = false;
+      this.last = null;
     }
     if (!this.last) {
       // Fill from the head backwards, stopping once every market's history is full.

@@ -26,15 +26,17 @@
  * slow clients: a connection whose unsent data exceeds `maxBufferedBytes` is closed with 1013
  * rather than letting the node buffer without bound.
  *
- * The chain is followed by polling the head (and at once on the producer's 'block' event), so
- * the same code serves a sequencer and a follower; a sequencer also pushes pre-confirmed
- * transactions as they execute.
+ * The chain is followed through its events (chain/events.ts): a sealed or imported block is
+ * announced as it becomes the head, a rollback as starknet_subscriptionReorg over the orphaned
+ * range, so the same code serves a sequencer and a follower; a sequencer also pushes
+ * pre-confirmed transactions as they execute.
  */
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, WebSocket } from 'ws';
 import { getAccountView, markPrice } from '../../contracts-ts/index.ts';
 import type { Block, Receipt } from '../chain/block.ts';
+import type { HeadRef } from '../chain/events.ts';
 import type { OrderRecord } from '../sequencer/orderbook/index.ts';
 import { Dispatcher, type Methods } from './jsonrpc.ts';
 import type { CallContext } from './http.ts';
@@ -61,8 +63,6 @@ export interface WsOptions {
   messagesPerSec: number;
   messageBurst: number;
   maxBatch: number;
-  /** How often the head is polled for new blocks (a producer 'block' event polls at once). */
-  pollMs: number;
   /** Coalescing delay for order book and account snapshots. */
   snapshotDelayMs: number;
   /** starknet_subscribe* block_id may go back at most this many blocks. */
@@ -79,7 +79,6 @@ export const defaultWsOptions: WsOptions = {
   messagesPerSec: 200,
   messageBurst: 400,
   maxBatch: 100,
-  pollMs: 200,
   snapshotDelayMs: 20,
   maxBlocksBack: 1024,
 };
@@ -89,14 +88,44 @@ export interface WsCallContext extends CallContext {
 }
 
 type Sub =
-  | { kind: 'heads' }
-  | { kind: 'events'; addresses: Set<bigint> | null; keys: (Set<bigint> | null)[]; preConfirmed: boolean }
+  | ({ kind: 'heads' } & Backlog)
+  | ({ kind: 'events'; addresses: Set<bigint> | null; keys: (Set<bigint> | null)[]; preConfirmed: boolean } & Backlog)
   | { kind: 'txStatus'; hash: bigint; last?: string }
   | { kind: 'newTxs'; finality: Set<string>; senders: Set<bigint> | null; proofFacts: boolean }
   | { kind: 'newReceipts'; finality: Set<string>; senders: Set<bigint> | null }
   | { kind: 'book'; market: string; depth: number; last?: string; timer?: NodeJS.Timeout }
   | { kind: 'trades'; market: string }
   | { kind: 'account'; address: bigint; last?: string; timer?: NodeJS.Timeout };
+
+/**
+ * A subscription with a block_id sends the blocks up to the head it saw first; chain events that
+ * arrive meanwhile wait in `queue` (those up to `backlogTo` are already in the backlog), so the
+ * client sees every block once and in order.
+ */
+interface Backlog {
+  queue?: (() => void)[];
+  backlogTo?: bigint;
+}
+
+/** Runs `send` now, or after the subscription's backlog when one is being sent. */
+function inOrder(s: Backlog, blockNumber: bigint | null, send: () => void): void {
+  if (!s.queue) return send();
+  s.queue.push(() => (blockNumber === null || s.backlogTo === undefined || blockNumber > s.backlogTo) && send());
+}
+
+/** Sends a backlog of blocks `from..to`, then what waited for it. */
+function sendBacklog(s: Backlog, from: bigint, to: bigint, sendOne: (n: bigint) => Promise<void>): void {
+  s.backlogTo = to;
+  setImmediate(async () => {
+    try {
+      for (let n = from; n <= to; n++) await sendOne(n);
+    } finally {
+      const q = s.queue ?? [];
+      delete s.queue;
+      for (const f of q) f();
+    }
+  });
+}
 
 const NOTIFY: Record<Sub['kind'], string> = {
   heads: 'starknet_subscriptionNewHeads',
@@ -172,12 +201,6 @@ export class WsHub {
   private readonly perIp = new Map<string, number>();
   private readonly dispatcher: Dispatcher<WsCallContext>;
   private nextId = 1;
-  private poll: NodeJS.Timeout | null = null;
-  /** Recently seen canonical blocks (number -> hash), to find where a rollback forked. */
-  private seen = new Map<bigint, bigint>();
-  private last: { number: bigint; hash: bigint } | null = null;
-  private following: Promise<void> | null = null;
-  private followAgain = false;
   private readonly offs: (() => void)[] = [];
 
   constructor(
@@ -190,10 +213,16 @@ export class WsHub {
     this.opts = { ...defaultWsOptions, ...opts };
     this.wss = new WebSocketServer({ noServer: true, maxPayload: this.opts.maxPayloadBytes, perMessageDeflate: false });
     this.dispatcher = new Dispatcher<WsCallContext>({ ...(methods as Methods<WsCallContext>), ...this.subscriptionMethods() }, { maxBatch: this.opts.maxBatch, onInternalError });
+    this.offs.push(
+      m.chain.events.on((e) => {
+        if (this.conns.size === 0) return;
+        if (e.type === 'rolledBack') this.onRolledBack(e.from, e.firstOrphaned);
+        else this.onSealed(e.block);
+      }),
+    );
     const p = m.producer;
     if (p) {
       const onTx = (ev: { hash: bigint; receipt: Receipt; blockNumber: bigint }) => this.onPreConfirmed(ev.receipt, ev.blockNumber);
-      const onBlock = () => void (this.conns.size > 0 && this.follow());
       // Orders the sequencer cancelled itself (after a rollback): an explicit notice to the
       // owner's account subscribers, then fresh book and account snapshots.
       const onOrder = (r: OrderRecord) => {
@@ -203,9 +232,8 @@ export class WsHub {
         perp.events.bookChanged(r.signed.order.market);
       };
       p.on('tx', onTx);
-      p.on('block', onBlock);
       p.on('order', onOrder);
-      this.offs.push(() => p.off('tx', onTx), () => p.off('block', onBlock), () => p.off('order', onOrder));
+      this.offs.push(() => p.off('tx', onTx), () => p.off('order', onOrder));
     }
     const onBook = (market: string) => this.forSubs((c, id, s) => s.kind === 'book' && s.market === market && this.scheduleSnapshot(c, id, s));
     const onAccount = (a: bigint) => this.forSubs((c, id, s) => s.kind === 'account' && s.address === a && this.scheduleSnapshot(c, id, s));
@@ -236,7 +264,6 @@ export class WsHub {
     const conn = new Conn(ws, ip, this);
     this.conns.add(conn);
     this.perIp.set(ip, (this.perIp.get(ip) ?? 0) + 1);
-    this.ensurePolling();
     const limiter = new TokenBuckets(this.opts.messagesPerSec, this.opts.messageBurst);
     let queue: Promise<void> = Promise.resolve();
     ws.on('message', (data, isBinary) => {
@@ -269,13 +296,6 @@ export class WsHub {
     const n = (this.perIp.get(conn.ip) ?? 1) - 1;
     if (n <= 0) this.perIp.delete(conn.ip);
     else this.perIp.set(conn.ip, n);
-    if (this.conns.size === 0) {
-      // Nobody listens: stop following; the next client starts from the head it sees.
-      if (this.poll) clearInterval(this.poll);
-      this.poll = null;
-      this.last = null;
-      this.seen.clear();
-    }
   }
 
   dropSlow(conn: Conn): void {
@@ -292,8 +312,6 @@ export class WsHub {
 
   async close(): Promise<void> {
     for (const off of this.offs) off();
-    if (this.poll) clearInterval(this.poll);
-    this.poll = null;
     for (const c of [...this.conns]) {
       c.ws.terminate();
       this.release(c);
@@ -307,85 +325,27 @@ export class WsHub {
 
   // ---- following the chain --------------------------------------------------------------------------
 
-  private ensurePolling(): void {
-    if (this.poll) return;
-    this.poll = setInterval(() => this.follow(), this.opts.pollMs);
-    this.poll.unref();
-    void this.follow();
-  }
-
-  /** Reads blocks the head moved past since the last call; announces a rollback if it forked. */
-  follow(): Promise<void> {
-    if (this.following) {
-      this.followAgain = true;
-      return this.following;
-    }
-    this.following = (async () => {
-      do {
-        this.followAgain = false;
-        try {
-          await this.followOnce();
-        } catch {
-          /* the next poll retries */
-        }
-      } while (this.followAgain);
-    })().finally(() => (this.following = null));
-    return this.following;
-  }
-
-  private async followOnce(): Promise<void> {
-    const head = await this.m.chain.head();
-    if (!head) return;
-    if (!this.last) {
-      this.last = head;
-      this.seen.set(head.number, head.hash);
-      return;
-    }
-    if (head.number === this.last.number && head.hash === this.last.hash) return;
-    // Did the chain fork below what we announced? Walk back to the last block still canonical.
-    let fork = this.last.number < head.number ? this.last.number : head.number;
-    for (;;) {
-      const mine = this.seen.get(fork);
-      if (mine === undefined) break;
-      const h = await this.m.chain.header(fork);
-      if (h && h.hash === mine) break;
-      fork--;
-      if (fork < 0n) break;
-    }
-    if (fork < this.last.number) {
-      const start = fork + 1n;
-      const reorg = { starting_block_hash: hex(this.seen.get(start) ?? 0n), starting_block_number: Number(start), ending_block_hash: hex(this.last.hash), ending_block_number: Number(this.last.number) };
-      for (let n = start; n <= this.last.number; n++) this.seen.delete(n);
-      const reorgNote = (c: Conn, id: string) => c.send({ jsonrpc: '2.0', method: 'starknet_subscriptionReorg', params: { subscription_id: id, result: reorg } });
-      const statusSubs: [Conn, string, Extract<Sub, { kind: 'txStatus' }>][] = [];
-      this.forSubs((c, id, s) => {
-        if (s.kind === 'heads' || s.kind === 'events' || s.kind === 'newTxs' || s.kind === 'newReceipts') reorgNote(c, id);
-        else if (s.kind === 'txStatus' && s.last !== undefined) statusSubs.push([c, id, s]);
-      });
-      // A status subscriber whose transaction the rollback orphaned learns it from a reorg notice.
+  /**
+   * The head went back: a reorg notice over the orphaned range to head, event and
+   * new-transaction subscribers, and to each status subscriber whose transaction is gone.
+   */
+  private onRolledBack(from: HeadRef, firstOrphaned: HeadRef): void {
+    const reorg = { starting_block_hash: hex(firstOrphaned.hash), starting_block_number: Number(firstOrphaned.number), ending_block_hash: hex(from.hash), ending_block_number: Number(from.number) };
+    const reorgNote = (c: Conn, id: string) => c.send({ jsonrpc: '2.0', method: 'starknet_subscriptionReorg', params: { subscription_id: id, result: reorg } });
+    const statusSubs: [Conn, string, Extract<Sub, { kind: 'txStatus' }>][] = [];
+    this.forSubs((c, id, s) => {
+      if (s.kind === 'heads' || s.kind === 'events') inOrder(s, null, () => reorgNote(c, id));
+      else if (s.kind === 'newTxs' || s.kind === 'newReceipts') reorgNote(c, id);
+      else if (s.kind === 'txStatus' && s.last !== undefined) statusSubs.push([c, id, s]);
+    });
+    // A status subscriber whose transaction the rollback orphaned learns it from a reorg notice.
+    void (async () => {
       for (const [c, id, s] of statusSubs)
-        if (!(await findTx(this.m, s.hash))) {
+        if (!(await findTx(this.m, s.hash).catch(() => undefined))) {
           s.last = undefined;
           reorgNote(c, id);
         }
-      const base = fork >= 0n ? await this.m.chain.header(fork) : undefined;
-      if (!base) {
-        this.last = null;
-        this.seen.clear();
-        return;
-      }
-      this.last = { number: fork, hash: base.hash };
-    }
-    let n = fork + 1n;
-    if (head.number - n > BigInt(this.opts.maxBlocksBack)) n = head.number - BigInt(this.opts.maxBlocksBack);
-    for (; n <= head.number; n++) {
-      const b = await this.m.chain.block(n);
-      if (!b) break;
-      this.onSealed(b);
-      this.seen.set(n, b.hash);
-      this.last = { number: n, hash: b.hash };
-    }
-    for (const k of this.seen.keys()) if (k + BigInt(this.opts.maxBlocksBack) < this.last.number) this.seen.delete(k);
+    })();
   }
 
   private senderOf(t: ChainTx): bigint {
@@ -420,10 +380,10 @@ export class WsHub {
           this.sendNewTxs(c, id, s, b.transactions, b.receipts, bn, b.hash, 'ACCEPTED_ON_L2');
           break;
         case 'heads':
-          c.notify(id, s, hv);
+          inOrder(s, bn, () => c.notify(id, s, hv));
           break;
         case 'events':
-          this.sendEvents(c, id, s, b.receipts, bn, b.hash, 'ACCEPTED_ON_L2');
+          inOrder(s, bn, () => this.sendEvents(c, id, s, b.receipts, bn, b.hash, 'ACCEPTED_ON_L2'));
           break;
         case 'txStatus':
           if (txIn.has(s.hash)) this.sendStatus(c, id, s, 'ACCEPTED_ON_L2');
@@ -454,7 +414,7 @@ export class WsHub {
           if (t) this.sendNewTxs(c, id, s, [t], [r], blockNumber, undefined, 'PRE_CONFIRMED');
           break;
         case 'events':
-          if (s.preConfirmed) this.sendEvents(c, id, s, [r], blockNumber, undefined, 'PRE_CONFIRMED');
+          if (s.preConfirmed) inOrder(s, blockNumber, () => this.sendEvents(c, id, s, [r], blockNumber, undefined, 'PRE_CONFIRMED'));
           break;
         case 'txStatus':
           if (s.hash === r.transaction_hash) this.sendStatus(c, id, s, 'PRE_CONFIRMED');
@@ -571,15 +531,13 @@ export class WsHub {
         params: ['block_id?'],
         handler: async (p, ctx) => {
           const from = await this.backlog(p.block_id);
-          const sub: Sub = { kind: 'heads' };
+          const sub: Sub = { kind: 'heads', ...(from !== null ? { queue: [] } : {}) };
           const { id, conn } = this.add(ctx, sub);
           if (from !== null) {
             const head = await this.m.chain.head();
-            setImmediate(async () => {
-              for (let n = from; n <= head!.number; n++) {
-                const h = await this.m.chain.header(n);
-                if (h && conn.subs.get(id) === sub) conn.notify(id, sub, headerView(h.header, h.hash));
-              }
+            sendBacklog(sub, from, head!.number, async (n) => {
+              const h = await this.m.chain.header(n);
+              if (h && conn.subs.get(id) === sub) conn.notify(id, sub, headerView(h.header, h.hash));
             });
           }
           return id;
@@ -606,15 +564,13 @@ export class WsHub {
           const fin = p.finality_status ?? 'ACCEPTED_ON_L2';
           if (fin !== 'ACCEPTED_ON_L2' && fin !== 'PRE_CONFIRMED') throw E.invalidParams('finality_status must be ACCEPTED_ON_L2 or PRE_CONFIRMED');
           const from = await this.backlog(p.block_id);
-          const sub: Sub = { kind: 'events', addresses, keys, preConfirmed: fin === 'PRE_CONFIRMED' };
+          const sub: Sub = { kind: 'events', addresses, keys, preConfirmed: fin === 'PRE_CONFIRMED', ...(from !== null ? { queue: [] } : {}) };
           const { id, conn } = this.add(ctx, sub);
           if (from !== null) {
             const head = await this.m.chain.head();
-            setImmediate(async () => {
-              for (let n = from; n <= head!.number; n++) {
-                const b = await this.m.chain.block(n);
-                if (b && conn.subs.get(id) === sub) this.sendEvents(conn, id, sub, b.receipts, n, b.hash, 'ACCEPTED_ON_L2');
-              }
+            sendBacklog(sub, from, head!.number, async (n) => {
+              const b = await this.m.chain.block(n);
+              if (b && conn.subs.get(id) === sub) this.sendEvents(conn, id, sub, b.receipts, n, b.hash, 'ACCEPTED_ON_L2');
             });
           }
           return id;

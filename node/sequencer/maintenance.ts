@@ -11,6 +11,7 @@ import { isTpSl } from '../../contracts-ts/exchange/order.ts';
 import { isVoided, nonceAfter, signedMessages } from '../../contracts-ts/exchange/replay.ts';
 import { parseTx, type PerpTx } from '../../contracts-ts/tx.ts';
 import { rollback, type RollbackCertificate } from '../chain/rollback.ts';
+import { rollbackAnnounced } from '../chain/events.ts';
 import { makeCheckpoint, type Checkpoint } from '../chain/checkpoints.ts';
 import type { ChainStore } from '../chain/store.ts';
 import type { Genesis } from '../chain/genesis.ts';
@@ -65,7 +66,7 @@ export class Maintenance {
     const { producer, db, chain, world, genesis } = this.m;
     const res = await producer.lock.run(async () => {
       producer.discardOpen();
-      const certificate = await rollback(db, chain, world, genesis, target, { reason, incidentId });
+      const certificate = await rollbackAnnounced(chain, target, () => rollback(db, chain, world, genesis, target, { reason, incidentId }));
       await producer.reloadHead();
       try {
         this.m.onRollback?.(certificate);

@@ -491,7 +491,7 @@ export class Producer extends EventEmitter {
     this.head = { number: header.block_number, hash, header };
     this.lastSealMs = this.now();
     this.m.log.debug(`block ${header.block_number} ${'0x' + hash.toString(16)} txs=${block.transactions.length} root=0x${state.root.toString(16)}`);
-    this.emit('block', block);
+    this.m.chain.events.emit({ type: 'sealed', block });
     return block;
   }
 
