@@ -201,7 +201,7 @@ describe('perpnode CLI: operator mistakes get a message naming their cause (e2e)
       const token = readFileSync(join(data, 'admin.token'), 'utf8').trim();
       const admin = async (method: string) => ((await (await fetch(admin_url, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify({ jsonrpc: '2.0', id: 1, method }) })).json()) as any).result;
       const h0 = await rpc(node.url, 'starknet_blockNumber');
-      const dev = '0xec78e25d56f3a106b60bdf628a4107210418fec439f0cfce21c3dd554b395b';
+      const dev = /#0 address (0x[0-9a-f]+)/.exec(node.output())![1]!; // a prefunded devnet account, as the node prints it
       const mint = await rpc(node.url, 'devnet_mint', { address: dev, amount: '1000000' });
       const r1 = await waitFor(() => rpc(node.url, 'starknet_getTransactionReceipt', { transaction_hash: mint.transaction_hash }).then((r) => r.block_number !== undefined && r));
       expect(r1.block_number).to.equal(h0 + 1);
