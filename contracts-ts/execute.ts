@@ -5,8 +5,8 @@
  *
  * Mode gate:
  *   HALTED       only SET_MODE
- *   CANCEL_ONLY  no TRADE, LIQUIDATE, ADL, TRIGGER
- *   POST_ONLY    no LIQUIDATE, ADL, TRIGGER; TRADE only inside the maintenance band
+ *   CANCEL_ONLY  no TRADE, LIQUIDATE, ADL, VAULT_UNWIND, TRIGGER
+ *   POST_ONLY    no LIQUIDATE, ADL, VAULT_UNWIND, TRIGGER; TRADE only inside the maintenance band
  */
 import type { ContractEvent, ExecContext, StateAccess } from './state.ts';
 import type { ExchangeConfig } from './config.ts';
@@ -19,6 +19,7 @@ import { execTrade } from './exchange/trade.ts';
 import { execOracleUpdate } from './exchange/oracle.ts';
 import { execFunding } from './exchange/funding.ts';
 import { execAdl, execLiquidate } from './exchange/liquidation.ts';
+import { execVaultUnwind } from './exchange/unwind.ts';
 import { execSetMode } from './exchange/admin.ts';
 import { getMode } from './exchange/modes.ts';
 import { checkNotVoided, execVoidSigned } from './exchange/replay.ts';
@@ -28,8 +29,8 @@ export interface ExecResult {
   events: ContractEvent[];
 }
 
-const NO_CANCEL_ONLY = new Set<PerpTx['type']>(['TRADE', 'LIQUIDATE', 'ADL', 'TRIGGER']);
-const NO_POST_ONLY = new Set<PerpTx['type']>(['LIQUIDATE', 'ADL', 'TRIGGER']);
+const NO_CANCEL_ONLY = new Set<PerpTx['type']>(['TRADE', 'LIQUIDATE', 'ADL', 'VAULT_UNWIND', 'TRIGGER']);
+const NO_POST_ONLY = new Set<PerpTx['type']>(['LIQUIDATE', 'ADL', 'VAULT_UNWIND', 'TRIGGER']);
 
 export function executeTransaction(tx: PerpTx, state: StateAccess, ctx: ExecContext, cfg: ExchangeConfig): ExecResult {
   const mode = getMode(state, cfg);
@@ -60,6 +61,8 @@ export function executeTransaction(tx: PerpTx, state: StateAccess, ctx: ExecCont
       return { events: execLiquidate(tx, state, ctx, cfg) };
     case 'ADL':
       return { events: execAdl(tx, state, ctx, cfg) };
+    case 'VAULT_UNWIND':
+      return { events: execVaultUnwind(tx, state, ctx, cfg) };
     case 'SET_MODE':
       return { events: execSetMode(tx, state, ctx, cfg) };
     case 'REFUND':

@@ -47,6 +47,7 @@ export {
   type TradeTx,
   type TransferTx,
   type TriggerTx,
+  type VaultUnwindTx,
   type TxType,
   type WithdrawTx,
 } from './tx.ts';
@@ -99,7 +100,8 @@ export {
   type PositionView,
   type VaultView,
 } from './exchange/views.ts';
-export { findLiquidations, proposeFunding, type FindLiquidationsOptions, type ImpactPrices } from './exchange/proposers.ts';
+export { findLiquidations, proposeFunding, vaultUnwindTargets, type FindLiquidationsOptions, type ImpactPrices, type VaultUnwindTarget } from './exchange/proposers.ts';
+export { execVaultUnwind, unwindAllowance } from './exchange/unwind.ts';
 export { makeSetModeTx } from './exchange/admin.ts';
 export { isDepositProcessed, refundPaid } from './exchange/collateral.ts';
 export { ERROR_CODES, rpcErrorCode, type ErrorCode } from './exchange/errors.ts';

@@ -107,6 +107,9 @@ export const MKT = {
   fundingUpdates: 12n,
   /** Sum over the market's positions of size x funding snapshot (the funding pool's cross-check). */
   snapshotSum: 13n,
+  /** The Liquidator Vault's unwind (VAULT_UNWIND): block number + 1 of its last unwind, and what it may still unwind in that block. */
+  vaultUnwindBlock: 14n,
+  vaultUnwindLeft: 15n,
   // Genesis parameters, written once so the state root commits to them (read from config).
   tickSize: 16n,
   stepSize: 17n,

@@ -10,7 +10,7 @@
  * indices, position sizes) are encoded as felts the Cairo way (negative x -> p + x).
  *
  * User transactions carry their signer's signature; system transactions (FUNDING, LIQUIDATE,
- * ADL, SET_MODE, REFUND, SYSTEM_CANCEL, TRIGGER, VOID_SIGNED) come from the sequencer and are covered by the
+ * ADL, VAULT_UNWIND, SET_MODE, REFUND, SYSTEM_CANCEL, TRIGGER, VOID_SIGNED) come from the sequencer and are covered by the
  * block signature.
  */
 import { encodeShortString, P, poseidonHashMany, toHex } from '../node/crypto/index.ts';
@@ -115,6 +115,24 @@ export interface AdlTx {
   /** The number of the block the proposal is for (as in LiquidateTx). */
   block: bigint;
 }
+/**
+ * The Liquidator Vault unwinds a position it took over against one resting, signed maker order
+ * (exchange/unwind.ts). `account` must be the vault address.
+ */
+export interface VaultUnwindTx {
+  type: 'VAULT_UNWIND';
+  account: bigint;
+  market: string;
+  maker: SignedOrder;
+  /** Size the vault closes (1e-8, positive): the maker's fill. */
+  size: bigint;
+  /** Must be the maker's limit price. */
+  price: bigint;
+  /** The vault's signed position before this unwind (stale proposals fail). */
+  positionBefore: bigint;
+  /** The number of the block the proposal is for (as in LiquidateTx). */
+  block: bigint;
+}
 export interface SetModeTx {
   type: 'SET_MODE';
   mode: Mode;
@@ -161,6 +179,7 @@ export type PerpTx =
   | FundingTx
   | LiquidateTx
   | AdlTx
+  | VaultUnwindTx
   | SetModeTx
   | RefundTx
   | SystemCancelTx
@@ -183,6 +202,7 @@ export const TX_TYPES = [
   'FUNDING',
   'LIQUIDATE',
   'ADL',
+  'VAULT_UNWIND',
   'SET_MODE',
   'REFUND',
   'SYSTEM_CANCEL',
@@ -192,7 +212,7 @@ export const TX_TYPES = [
   'DEPLOY_ACCOUNT_V3',
 ] as const satisfies readonly TxType[];
 
-export const SYSTEM_TX_TYPES: readonly TxType[] = ['FUNDING', 'LIQUIDATE', 'ADL', 'SET_MODE', 'REFUND', 'SYSTEM_CANCEL', 'TRIGGER', 'VOID_SIGNED'];
+export const SYSTEM_TX_TYPES: readonly TxType[] = ['FUNDING', 'LIQUIDATE', 'ADL', 'VAULT_UNWIND', 'SET_MODE', 'REFUND', 'SYSTEM_CANCEL', 'TRIGGER', 'VOID_SIGNED'];
 
 export function isSystemTx(tx: PerpTx): boolean {
   return SYSTEM_TX_TYPES.includes(tx.type);
@@ -438,6 +458,18 @@ export function parseTx(json: unknown): PerpTx {
     case 'ADL':
       exactKeys(o, ['type', 'account', 'market', 'positionBefore', 'block'], w);
       return { type, account: hexFelt(o.account, 'account'), market: marketSymbol(o.market, 'market'), positionBefore: hexSigned(o.positionBefore, 'positionBefore'), block: hexU128(o.block, 'block') };
+    case 'VAULT_UNWIND':
+      exactKeys(o, ['type', 'account', 'market', 'maker', 'size', 'price', 'positionBefore', 'block'], w);
+      return {
+        type,
+        account: hexFelt(o.account, 'account'),
+        market: marketSymbol(o.market, 'market'),
+        maker: signedOrderFromJson(o.maker, 'maker'),
+        size: hexU128(o.size, 'size'),
+        price: hexU128(o.price, 'price'),
+        positionBefore: hexSigned(o.positionBefore, 'positionBefore'),
+        block: hexU128(o.block, 'block'),
+      };
     case 'SET_MODE':
       exactKeys(o, ['type', 'mode', 'reason', 'seq'], w);
       return { type, mode: oneOf(o.mode, MODES, 'mode'), reason: shortString(o.reason, 'reason'), seq: hexFelt(o.seq, 'seq') };
@@ -530,6 +562,8 @@ export function txToJson(tx: PerpTx): Record<string, unknown> {
       return { type: tx.type, account: toHex(tx.account), market: tx.market, size: toHex(tx.size), positionBefore: hs(tx.positionBefore), block: toHex(tx.block) };
     case 'ADL':
       return { type: tx.type, account: toHex(tx.account), market: tx.market, positionBefore: hs(tx.positionBefore), block: toHex(tx.block) };
+    case 'VAULT_UNWIND':
+      return { type: tx.type, account: toHex(tx.account), market: tx.market, maker: signedOrderToJson(tx.maker), size: toHex(tx.size), price: toHex(tx.price), positionBefore: hs(tx.positionBefore), block: toHex(tx.block) };
     case 'SET_MODE':
       return { type: tx.type, mode: tx.mode, reason: tx.reason, seq: toHex(tx.seq) };
     case 'REFUND':
@@ -588,6 +622,9 @@ export function txCalldata(tx: PerpTx): bigint[] {
       break;
     case 'ADL':
       out.push(tx.account, shortStringFelt(tx.market), toFelt(tx.positionBefore), tx.block);
+      break;
+    case 'VAULT_UNWIND':
+      out.push(tx.account, shortStringFelt(tx.market), ...orderValues(tx.maker.order), tx.size, tx.price, toFelt(tx.positionBefore), tx.block);
       break;
     case 'SET_MODE':
       out.push(encodeShortString(tx.mode), encodeShortString(tx.reason), tx.seq);

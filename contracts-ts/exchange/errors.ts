@@ -53,6 +53,7 @@ export const ERROR_CODES = {
   VAULT_INSUFFICIENT: { rpc: 10053, message: 'the liquidator vault cannot cover this (a liquidation step it cannot absorb, or a refund)' },
   ADL_NOT_ALLOWED: { rpc: 10054, message: 'auto-deleveraging only when the vault cannot absorb the liquidation' },
   NO_COUNTERPARTY: { rpc: 10055, message: 'no profitable opposite position to deleverage against' },
+  UNWIND_SIZE: { rpc: 10056, message: 'vault unwind size not allowed (it only reduces the vault, at most its per-block step)' },
   MODE_SEQUENCE: { rpc: 10060, message: 'mode change sequence number is not the next one' },
   INVALID_MODE: { rpc: 10061, message: 'invalid mode change' },
   ORPHANED_MESSAGE: { rpc: 10070, message: 'signed on a rolled-back branch: sign it anew' },

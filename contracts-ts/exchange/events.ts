@@ -36,6 +36,7 @@ export const EVENT_NAMES = [
   'ShortfallPaid',
   'Deleverage',
   'SocializedLoss',
+  'VaultUnwind',
   'ModeChanged',
   'Refund',
   'MessagesVoided',

@@ -65,7 +65,14 @@ import { accountRisk, isLiquidatable, positionRisk, type AccountRisk } from './r
 
 /** The largest step a liquidation may take from a position of size |s|. */
 export function maxLiquidationStep(m: MarketConfig, absSize: bigint, r: AccountRisk): bigint {
-  if (r.equity <= 0n) return absSize;
+  return r.equity <= 0n ? absSize : stepOf(m, absSize);
+}
+
+/**
+ * max(min_size, ceil_to_step(|s| x liquidation_step_fraction)), or |s| when the remainder would
+ * fall below min_size: a liquidation step of a solvent account, and the vault's unwind per block.
+ */
+export function stepOf(m: MarketConfig, absSize: bigint): bigint {
   let step = ceilDiv(absSize * m.liquidationStepFraction, FRACTION_SCALE);
   step = ceilDiv(step, m.stepSize) * m.stepSize;
   if (step < m.minSize) step = m.minSize;
@@ -79,7 +86,7 @@ export function vaultAvailable(st: StateAccess, cfg: ExchangeConfig): bigint {
   return max(0n, min(v.collateral, v.equity));
 }
 
-function checkOracleFresh(st: StateAccess, cfg: ExchangeConfig, m: MarketConfig, now: bigint): void {
+export function checkOracleFresh(st: StateAccess, cfg: ExchangeConfig, m: MarketConfig, now: bigint): void {
   if (cfg.oracleMaxAge > 0n && oracleAge(st, cfg, m, now) > cfg.oracleMaxAge) revert('ORACLE_STALE', `${m.symbol} oracle price older than ${cfg.oracleMaxAge}s`);
 }
 

@@ -7,7 +7,8 @@ import type { ExchangeConfig } from '../config.ts';
 import { MKT } from '../layout.ts';
 import { abs } from '../math.ts';
 import type { AdlTx, FundingTx, LiquidateTx } from '../tx.ts';
-import { holdersOf, markPriceOf, mGet } from './ledger.ts';
+import { holdersOf, markPriceOf, mGet, positionOf } from './ledger.ts';
+import { unwindAllowance } from './unwind.ts';
 import { fundingDelta, premiumRate } from './funding.ts';
 import { liquidationRoute, maxLiquidationStep, vaultDeleverageTarget } from './liquidation.ts';
 import { getMode } from './modes.ts';
@@ -91,6 +92,38 @@ export function findLiquidations(st: StateAccess, cfg: ExchangeConfig, nowOrOpts
   const v = vaultDeleverageTarget(st, cfg);
   if (v && !(now !== undefined && cfg.oracleMaxAge > 0n && oracleAge(st, cfg, v.market, now) > cfg.oracleMaxAge)) {
     out.push({ type: 'ADL', account: cfg.vaultAddress, market: v.market.symbol, positionBefore: v.size, block });
+  }
+  return out;
+}
+
+/**
+ * What the Liquidator Vault may unwind this block (VAULT_UNWIND, exchange/unwind.ts): for each
+ * market (genesis order) where it holds a position with a fresh oracle price, the side a maker
+ * must be on, the maker-price band around the mark and this block's remaining allowance. The
+ * node pairs them with resting orders of its book, best price first; nothing in CANCEL_ONLY,
+ * POST_ONLY or HALTED. O(markets) storage reads.
+ */
+export interface VaultUnwindTarget {
+  market: string;
+  /** The vault's signed position (the proposal's positionBefore). */
+  position: bigint;
+  makerSide: 'BUY' | 'SELL';
+  /** Maker prices allowed: mark ± mark x price_band_bps / 1e4 (withinBand). */
+  mark: bigint;
+  bandBps: bigint;
+  allowance: bigint;
+}
+
+export function vaultUnwindTargets(st: StateAccess, cfg: ExchangeConfig, opts: { now: bigint; block: bigint }): VaultUnwindTarget[] {
+  if (getMode(st, cfg) !== 'NORMAL') return [];
+  const out: VaultUnwindTarget[] = [];
+  for (const m of cfg.markets) {
+    const position = positionOf(st, cfg.vaultAddress, m).size;
+    if (position === 0n) continue;
+    if (cfg.oracleMaxAge > 0n && oracleAge(st, cfg, m, opts.now) > cfg.oracleMaxAge) continue;
+    const allowance = unwindAllowance(st, cfg, m, opts.block, abs(position));
+    if (allowance <= 0n) continue;
+    out.push({ market: m.symbol, position, makerSide: position > 0n ? 'BUY' : 'SELL', mark: markPriceOf(st, cfg, m), bandBps: m.priceBandBps, allowance });
   }
   return out;
 }

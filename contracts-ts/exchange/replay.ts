@@ -10,7 +10,7 @@
  * message. Orders are signed anew with a new salt.
  *
  * Which messages: WITHDRAW, TRANSFER, CANCEL, CANCEL_ALL, ORACLE_UPDATE and the orders of TRADE
- * and TRIGGER. Not DEPLOY_ACCOUNT (an address has one deploy message: re-deploying must stay
+ * and TRIGGER and the maker order of VAULT_UNWIND. Not DEPLOY_ACCOUNT (an address has one deploy message: re-deploying must stay
  * possible, and it moves no value) and not DEPOSIT (the L1 deposit happened: the bridge
  * re-delivers it, keyed by its deposit id).
  */
@@ -40,6 +40,8 @@ export function signedMessages(tx: PerpTx, chainId: bigint): bigint[] {
       return [tx.maker.hash, tx.taker.hash];
     case 'TRIGGER':
       return [tx.order.hash];
+    case 'VAULT_UNWIND':
+      return [tx.maker.hash];
     default:
       return [];
   }
@@ -63,7 +65,7 @@ export function checkNotVoided(tx: PerpTx, st: StateAccess, ctx: ExecContext, cf
   if (st.getStorage(cfg.exchangeAddress, EX.voidedCount) === 0n) return;
   const hashes = signedMessages(tx, ctx.block.chainId);
   for (let i = 0; i < hashes.length; i++) {
-    if (isVoided(st, cfg, hashes[i]!)) revert('ORPHANED_MESSAGE', `0x${hashes[i]!.toString(16)}`, tx.type === 'TRADE' ? (i === 0 ? 'maker' : 'taker') : undefined);
+    if (isVoided(st, cfg, hashes[i]!)) revert('ORPHANED_MESSAGE', `0x${hashes[i]!.toString(16)}`, tx.type === 'TRADE' ? (i === 0 ? 'maker' : 'taker') : tx.type === 'VAULT_UNWIND' ? 'maker' : undefined);
   }
 }
 

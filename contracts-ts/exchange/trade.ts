@@ -33,7 +33,7 @@ import { getMode } from './modes.ts';
 import { checkOrderSignature, checkOrderStatic, readOrderState, recordOwner, writeOrderState } from './orders.ts';
 import { accountRisk } from './risk.ts';
 
-type Party = 'maker' | 'taker';
+export type Party = 'maker' | 'taker';
 
 /** Fee on a notional: a positive rate rounds up (charged), a negative rate (rebate) rounds down. */
 export function feeOf(notionalAmount: bigint, rate: bigint): bigint {
@@ -42,8 +42,34 @@ export function feeOf(notionalAmount: bigint, rate: bigint): bigint {
 }
 
 
-function checkLimit(o: Order, price: bigint, party: Party): void {
+export function checkLimit(o: Order, price: bigint, party: Party): void {
   if (o.side === 'BUY' ? price > o.price : price < o.price) revert('PRICE_LIMIT', `fill price ${price}, ${o.side} limit ${o.price}`, party);
+}
+
+/**
+ * Rule 5 for one order: not cancelled, no overfill, FOK fills in one block, a conditional order
+ * triggered (on-chain flag or the current mark); records the fill (and the owner index at the
+ * order's first on-chain touch). Shared by TRADE and VAULT_UNWIND (the maker side).
+ */
+export function recordFill(st: StateAccess, cfg: ExchangeConfig, ctx: ExecContext, s: SignedOrder, hash: bigint, size: bigint, mark: bigint, party: Party): void {
+  const o = s.order;
+  const key = orderKey(hash);
+  const os = readOrderState(st, o.account, hash, key);
+  if (os.cancelled) revert('ORDER_CANCELLED', `0x${hash.toString(16)}`, party);
+  if (os.filled + size > o.size) revert('OVERFILL', `filled ${os.filled} + ${size} > size ${o.size}`, party);
+  let fillBlock = os.fillBlock;
+  if (o.timeInForce === 'FOK') {
+    if (os.filled === 0n) fillBlock = ctx.block.blockNumber;
+    else if (os.fillBlock !== ctx.block.blockNumber) revert('FOK_NOT_FILLED', `first filled in block ${os.fillBlock}`, party);
+  }
+  let triggered = os.triggered;
+  if (isConditional(o.orderType) && !triggered) {
+    if (!isTriggered(o, mark)) revert('NOT_TRIGGERED', `mark ${mark}, trigger ${o.triggerPrice}`, party);
+    triggered = true;
+  }
+  writeOrderState(st, o.account, hash, { filled: os.filled + size, cancelled: false, triggered, fillBlock }, key);
+  // The owner index is written once, at the order's first on-chain touch.
+  if (os.filled === 0n && !os.triggered) recordOwner(st, cfg, hash, o.account);
 }
 
 export function execTrade(tx: TradeTx, st: StateAccess, ctx: ExecContext, cfg: ExchangeConfig): ContractEvent[] {
@@ -79,28 +105,8 @@ export function execTrade(tx: TradeTx, st: StateAccess, ctx: ExecContext, cfg: E
     revert('MODE_POST_ONLY', `POST_ONLY mode: trades only within ${mark} ± ${cfg.postOnlyBandBps} bps`);
   }
   // 5. order state
-  const fillOrder = (s: SignedOrder, hash: bigint, party: Party): void => {
-    const o = s.order;
-    const key = orderKey(hash);
-    const os = readOrderState(st, o.account, hash, key);
-    if (os.cancelled) revert('ORDER_CANCELLED', `0x${hash.toString(16)}`, party);
-    if (os.filled + tx.size > o.size) revert('OVERFILL', `filled ${os.filled} + ${tx.size} > size ${o.size}`, party);
-    let fillBlock = os.fillBlock;
-    if (o.timeInForce === 'FOK') {
-      if (os.filled === 0n) fillBlock = ctx.block.blockNumber;
-      else if (os.fillBlock !== ctx.block.blockNumber) revert('FOK_NOT_FILLED', `first filled in block ${os.fillBlock}`, party);
-    }
-    let triggered = os.triggered;
-    if (isConditional(o.orderType) && !triggered) {
-      if (!isTriggered(o, mark)) revert('NOT_TRIGGERED', `mark ${mark}, trigger ${o.triggerPrice}`, party);
-      triggered = true;
-    }
-    writeOrderState(st, o.account, hash, { filled: os.filled + tx.size, cancelled: false, triggered, fillBlock }, key);
-    // The owner index is written once, at the order's first on-chain touch.
-    if (os.filled === 0n && !os.triggered) recordOwner(st, cfg, hash, o.account);
-  };
-  fillOrder(tx.maker, makerHash, 'maker');
-  fillOrder(tx.taker, takerHash, 'taker');
+  recordFill(st, cfg, ctx, tx.maker, makerHash, tx.size, mark, 'maker');
+  recordFill(st, cfg, ctx, tx.taker, takerHash, tx.size, mark, 'taker');
   // 6. reduce-only, and what the fill does to each position
   const side = (o: Order): bigint => (o.side === 'BUY' ? 1n : -1n);
   const plan = [
@@ -133,7 +139,7 @@ export function execTrade(tx: TradeTx, st: StateAccess, ctx: ExecContext, cfg: E
   ];
 }
 
-function checkMargin(st: StateAccess, cfg: ExchangeConfig, addr: bigint, increases: boolean, before: ReturnType<typeof accountRisk> | undefined, party: Party): void {
+export function checkMargin(st: StateAccess, cfg: ExchangeConfig, addr: bigint, increases: boolean, before: ReturnType<typeof accountRisk> | undefined, party: Party): void {
   const r = accountRisk(st, cfg, addr);
   if (increases) {
     if (r.equity < r.initial) revert('INSUFFICIENT_MARGIN', `equity ${r.equity} < initial margin ${r.initial}`, party);

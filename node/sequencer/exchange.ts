@@ -12,7 +12,8 @@ import { TxRevert, type ExecContext, type StateAccess } from '../../contracts-ts
 import { executeTransaction } from '../../contracts-ts/execute.ts';
 import type { ExchangeConfig, MarketConfig } from '../../contracts-ts/config.ts';
 import type { SignedOrder } from '../../contracts-ts/exchange/order.ts';
-import { isTpSl } from '../../contracts-ts/exchange/order.ts';
+import { isTpSl, withinBand } from '../../contracts-ts/exchange/order.ts';
+import { vaultUnwindTargets } from '../../contracts-ts/exchange/proposers.ts';
 import { markPriceOf, positionOf } from '../../contracts-ts/exchange/ledger.ts';
 import { getMode } from '../../contracts-ts/exchange/modes.ts';
 import { checkCancelOwner, checkOrderBacking, readOrderState, validateOrderForBook } from '../../contracts-ts/exchange/orders.ts';
@@ -58,7 +59,7 @@ export class ExchangeService {
     const nextSeq = seqRaw ? BigInt(decodeJson(seqRaw)) : 1n;
     const matcher = open.length || seqRaw ? Matcher.restore(marketSpecs(cfg), open, nextSeq) : new Matcher(marketSpecs(cfg));
     const svc = new ExchangeService(blocks, cfg, db, matcher);
-    blocks.addSealHooks({ beforeSeal: (s) => void svc.expire(s), persistOps: () => svc.persistOps(), impactPrices: () => svc.impactPrices() });
+    blocks.addSealHooks({ beforeSeal: (s) => (svc.expire(s), svc.unwindVault(s)), persistOps: () => svc.persistOps(), impactPrices: () => svc.impactPrices() });
     return svc;
   }
 
@@ -321,6 +322,37 @@ export class ExchangeService {
   /** Runs under the lock at seal time: drops expired orders from the book. */
   private expire(s: BlockSession): OrderRecord[] {
     const out = this.matcher.expire(this.matchContext(s, []));
+    this.collect();
+    return out;
+  }
+
+  /**
+   * Runs under the lock at seal time: the Liquidator Vault unwinds the positions it took over
+   * against resting orders (VAULT_UNWIND, one per maker fill), best price first, within the
+   * band and this block's allowance (vaultUnwindTargets). The contract re-checks each fill; a
+   * fill refused for its maker's sake drops that order from the book, any other refusal stops
+   * the market's walk until the next block.
+   */
+  unwindVault(s: BlockSession): { maker: SignedOrder; size: bigint; price: bigint; txHash: bigint }[] {
+    const out: { maker: SignedOrder; size: bigint; price: bigint; txHash: bigint }[] = [];
+    const vault = this.cfg.vaultAddress;
+    for (const t of vaultUnwindTargets(s.state, this.cfg, { now: s.ctx.block.timestamp, block: s.number })) {
+      const m = this.market(t.market)!;
+      const ctx = { now: s.ctx.block.timestamp, positionOf: (a: bigint) => positionOf(s.state, a, m).size };
+      const hashes: bigint[] = [];
+      const fills = this.matcher.fillForVault(t.market, t.makerSide, t.allowance, ctx, (price) => withinBand(price, t.mark, t.bandBps), (maker, size, price) => {
+        const positionBefore = positionOf(s.state, vault, m).size;
+        try {
+          hashes.push(s.execute({ type: 'VAULT_UNWIND', account: vault, market: t.market, maker, size, price, positionBefore, block: s.number }).hash);
+          return 'ok';
+        } catch (e) {
+          if (e instanceof TxRevert) return e.party === 'maker' ? 'maker_failed' : 'stop';
+          if (e instanceof RejectedError) return 'stop';
+          throw e;
+        }
+      });
+      fills.forEach((f, i) => out.push({ ...f, txHash: hashes[i]! }));
+    }
     this.collect();
     return out;
   }

@@ -56,6 +56,9 @@ export function signatureJobs(tx: PerpTx, keyOf: (account: bigint) => bigint | u
     case 'TRIGGER':
       raw(tx.order.hash, tx.order.order.account, tx.order.signature);
       break;
+    case 'VAULT_UNWIND':
+      raw(tx.maker.hash, tx.maker.order.account, tx.maker.signature);
+      break;
     case 'DEPLOY_ACCOUNT':
       withTx(tx.publicKey);
       break;

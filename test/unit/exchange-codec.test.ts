@@ -200,6 +200,7 @@ const txArb: fc.Arbitrary<PerpTx> = fc.oneof(
   fc.record({ type: fc.constant('FUNDING' as const), timestamp: u128, markets: fc.array(fc.record({ market, rate: i128, index: i128 }), { maxLength: 3 }) }),
   fc.record({ type: fc.constant('LIQUIDATE' as const), account: felt, market, size: u128, positionBefore: i128, block: u128 }),
   fc.record({ type: fc.constant('ADL' as const), account: felt, market, positionBefore: i128, block: u128 }),
+  fc.record({ type: fc.constant('VAULT_UNWIND' as const), account: felt, market, maker: signedOrder, size: u128, price: u128, positionBefore: i128, block: u128 }),
   fc.record({ type: fc.constant('SET_MODE' as const), mode: fc.constantFrom('NORMAL' as const, 'CANCEL_ONLY' as const, 'POST_ONLY' as const, 'HALTED' as const), reason: fc.string({ maxLength: 31 }).filter((s) => /^[\x20-\x7e]*$/.test(s)), seq: felt }),
   fc.record({ type: fc.constant('REFUND' as const), incidentId: felt, account: felt, amount: u128 }),
   fc.record({ type: fc.constant('SYSTEM_CANCEL' as const), reason: fc.constantFrom('rollback', 'expired'), orders: fc.array(fc.record({ account: felt, orderHash: felt }), { maxLength: 3 }) }),

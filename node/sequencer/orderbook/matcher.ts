@@ -309,19 +309,78 @@ export class Matcher {
       }
       if (res === 'taker_failed') return REASONS.SETTLE_FAILED;
       if (res !== 'ok') throw new Error(`orderbook: settle returned ${String(res)}`);
-      opp.reduce(node, size);
-      maker.remaining -= size;
-      maker.filled += size;
+      this.makerFilled(opp, node, size);
       rec.remaining -= size;
       rec.filled += size;
       fills.push(fill);
-      if (maker.remaining === 0n) this.closeLive(maker, 'FILLED');
-      else {
-        maker.status = 'PARTIALLY_FILLED';
-        this.dirty.set(maker.signed.hash, maker);
-      }
     }
     return undefined;
+  }
+
+  /** A resting order's fill was settled on chain: the book follows (one rule for trades and vault unwinds). */
+  private makerFilled(opp: BookSide, node: QNode, size: bigint): void {
+    const maker = node.rec;
+    opp.reduce(node, size);
+    maker.remaining -= size;
+    maker.filled += size;
+    if (maker.remaining === 0n) this.closeLive(maker, 'FILLED');
+    else {
+      maker.status = 'PARTIALLY_FILLED';
+      this.dirty.set(maker.signed.hash, maker);
+    }
+  }
+
+  /**
+   * The Liquidator Vault's unwind (VAULT_UNWIND): takes up to `maxSize` from the resting orders
+   * on `side` of `market`, best price first and in time priority, while `priceOk(price)` (the
+   * contract's band; the walk stops at the first level outside it). Expired makers are dropped;
+   * a reduce-only maker fills at most what reduces its position (none: cancelled, as in
+   * matching). `settle` executes the fill on chain: 'maker_failed' cancels that maker
+   * (settle_failed, as for a TRADE), 'stop' ends the walk. Returns the settled fills.
+   */
+  fillForVault(
+    market: string,
+    side: 'BUY' | 'SELL',
+    maxSize: bigint,
+    ctx: Pick<MatchContext, 'now' | 'positionOf'>,
+    priceOk: (price: bigint) => boolean,
+    settle: (maker: SignedOrder, size: bigint, price: bigint) => 'ok' | 'maker_failed' | 'stop',
+  ): { maker: SignedOrder; size: bigint; price: bigint }[] {
+    const mb = this.books.get(market);
+    const out: { maker: SignedOrder; size: bigint; price: bigint }[] = [];
+    if (!mb) return out;
+    const book = side === 'BUY' ? mb.bids : mb.asks;
+    let left = maxSize;
+    while (left > 0n) {
+      const level = book.best();
+      if (!level || !priceOk(level.price)) break;
+      const node = level.head!;
+      const maker = node.rec;
+      const mo = maker.signed.order;
+      if (mo.expiry <= ctx.now) {
+        this.closeLive(maker, 'EXPIRED', REASONS.EXPIRED);
+        continue;
+      }
+      let size = min(left, maker.remaining);
+      if (mo.reduceOnly) {
+        const red = reducible(mo.side, ctx.positionOf(mo.account, mo.market));
+        if (red === 0n) {
+          this.closeLive(maker, 'CANCELLED', REASONS.REDUCE_ONLY);
+          continue;
+        }
+        size = min(size, red);
+      }
+      const res = settle(maker.signed, size, level.price);
+      if (res === 'stop') break;
+      if (res === 'maker_failed') {
+        this.closeLive(maker, 'CANCELLED', REASONS.SETTLE_FAILED);
+        continue;
+      }
+      this.makerFilled(book, node, size);
+      out.push({ maker: maker.signed, size, price: level.price });
+      left -= size;
+    }
+    return out;
   }
 
   /** Price of the best opposite level holding an unexpired order (pure). */
