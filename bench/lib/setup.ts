@@ -19,6 +19,7 @@ import { createLogger } from '../../node/log.ts';
 import { signatureJobs, VerifyPool } from '../../node/sequencer/verify-pool.ts';
 import { loadGenesis } from '../../node/chain/genesis.ts';
 import { ACC } from '../../contracts-ts/layout.ts';
+import { accountAddress } from '../../contracts-ts/classes.ts';
 import type { PerpTx } from '../../contracts-ts/index.ts';
 import { TaskPool } from './tasks.ts';
 import type { Progress } from './progress.ts';
@@ -70,6 +71,12 @@ export async function ensureKeys(cacheDir: string, seed: number, n: number, task
     }
     // A truncated last record (interrupted append) is regenerated.
     if (buf.length % REC !== 0) writeFileSync(path, buf.subarray(0, have * REC));
+    // Addresses derive from the account class hash: a new class makes every cached address stale.
+    if (out.length > 0 && accountAddress(out[0]!.pk) !== out[0]!.addr) {
+      rmSync(path, { force: true });
+      out.length = 0;
+      have = 0;
+    }
   }
   if (have >= n) return out;
   const pool = await tasks();
