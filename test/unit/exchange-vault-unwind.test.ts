@@ -77,9 +77,8 @@ describe('exchange: the Liquidator Vault unwinds through the book (VAULT_UNWIND)
     }
     expect(steps).to.deep.equal([sz(1_875n), sz(938n), sz(469n), sz(234n), sz(117n), sz(59n), sz(29n), sz(15n), sz(14n)]);
     expect(h.view(carol).positions[0]!.size).to.equal(sz(7_500n));
-    // every unwind at 61,400 against an average cost of 61,000: 300 USDC in total (floors: cost shares round up)
-    const gain = getVaultView(h.st, h.cfg).balance - vault0;
-    expect(gain >= 300n * USDC - 10n && gain <= 300n * USDC).to.equal(true);
+    // every unwind at 61,400 against an average cost of 61,000: exactly 0.75 x 400 = 300 USDC (the cost shares divide exactly here)
+    expect(getVaultView(h.st, h.cfg).balance - vault0).to.equal(300n * USDC);
     expect(vaultUnwindTargets(h.st, h.cfg, { now: h.now, block: h.blockNumber })).to.deep.equal([]);
     h.expectRevert(unwind(h, bid, sz(1n), undefined, { positionBefore: 0n }), 'STALE_PROPOSAL');
     expect(stateFingerprint(replay(h))).to.equal(stateFingerprint(h.st));
