@@ -90,7 +90,7 @@ export interface WsCallContext extends CallContext {
 type Sub =
   | ({ kind: 'heads' } & Backlog)
   | ({ kind: 'events'; addresses: Set<bigint> | null; keys: (Set<bigint> | null)[]; preConfirmed: boolean } & Backlog)
-  | { kind: 'txStatus'; hash: bigint; last?: string }
+  | { kind: 'txStatus'; hash: bigint; last?: string; block?: bigint }
   | { kind: 'newTxs'; finality: Set<string>; senders: Set<bigint> | null; proofFacts: boolean }
   | { kind: 'newReceipts'; finality: Set<string>; senders: Set<bigint> | null }
   | { kind: 'book'; market: string; depth: number; last?: string; timer?: NodeJS.Timeout }
@@ -327,25 +327,21 @@ export class WsHub {
 
   /**
    * The head went back: a reorg notice over the orphaned range to head, event and
-   * new-transaction subscribers, and to each status subscriber whose transaction is gone.
+   * new-transaction subscribers, and to each status subscriber whose transaction was in it
+   * (seen in an orphaned block, or in the open block above them).
    */
   private onRolledBack(from: HeadRef, firstOrphaned: HeadRef): void {
     const reorg = { starting_block_hash: hex(firstOrphaned.hash), starting_block_number: Number(firstOrphaned.number), ending_block_hash: hex(from.hash), ending_block_number: Number(from.number) };
     const reorgNote = (c: Conn, id: string) => c.send({ jsonrpc: '2.0', method: 'starknet_subscriptionReorg', params: { subscription_id: id, result: reorg } });
-    const statusSubs: [Conn, string, Extract<Sub, { kind: 'txStatus' }>][] = [];
     this.forSubs((c, id, s) => {
       if (s.kind === 'heads' || s.kind === 'events') inOrder(s, null, () => reorgNote(c, id));
       else if (s.kind === 'newTxs' || s.kind === 'newReceipts') reorgNote(c, id);
-      else if (s.kind === 'txStatus' && s.last !== undefined) statusSubs.push([c, id, s]);
+      else if (s.kind === 'txStatus' && s.block !== undefined && s.block >= firstOrphaned.number) {
+        s.last = undefined;
+        s.block = undefined;
+        reorgNote(c, id);
+      }
     });
-    // A status subscriber whose transaction the rollback orphaned learns it from a reorg notice.
-    void (async () => {
-      for (const [c, id, s] of statusSubs)
-        if (!(await findTx(this.m, s.hash).catch(() => undefined))) {
-          s.last = undefined;
-          reorgNote(c, id);
-        }
-    })();
   }
 
   private senderOf(t: ChainTx): bigint {
@@ -386,7 +382,7 @@ export class WsHub {
           inOrder(s, bn, () => this.sendEvents(c, id, s, b.receipts, bn, b.hash, 'ACCEPTED_ON_L2'));
           break;
         case 'txStatus':
-          if (txIn.has(s.hash)) this.sendStatus(c, id, s, 'ACCEPTED_ON_L2');
+          if (txIn.has(s.hash)) this.sendStatus(c, id, s, 'ACCEPTED_ON_L2', bn);
           break;
         case 'trades':
           if (!this.m.producer) for (const r of b.receipts) for (const t of tradesOf(this.m, r, bn, 'ACCEPTED_ON_L2')) if (t.market === s.market) c.notify(id, s, t);
@@ -417,7 +413,7 @@ export class WsHub {
           if (s.preConfirmed) inOrder(s, blockNumber, () => this.sendEvents(c, id, s, [r], blockNumber, undefined, 'PRE_CONFIRMED'));
           break;
         case 'txStatus':
-          if (s.hash === r.transaction_hash) this.sendStatus(c, id, s, 'PRE_CONFIRMED');
+          if (s.hash === r.transaction_hash) this.sendStatus(c, id, s, 'PRE_CONFIRMED', blockNumber);
           break;
         case 'trades':
           for (const t of tradesOf(this.m, r, blockNumber, 'PRE_CONFIRMED')) if (t.market === s.market) c.notify(id, s, t);
@@ -449,9 +445,10 @@ export class WsHub {
     );
   }
 
-  private sendStatus(c: Conn, id: string, s: Extract<Sub, { kind: 'txStatus' }>, finality: string): void {
+  private sendStatus(c: Conn, id: string, s: Extract<Sub, { kind: 'txStatus' }>, finality: string, blockNumber: bigint): void {
     if (s.last === finality || (s.last === 'ACCEPTED_ON_L2' && finality === 'PRE_CONFIRMED')) return;
     s.last = finality;
+    s.block = blockNumber;
     c.notify(id, s, { transaction_hash: hex(s.hash), status: { finality_status: finality, execution_status: 'SUCCEEDED' } });
   }
 
@@ -583,7 +580,7 @@ export class WsHub {
           const sub: Extract<Sub, { kind: 'txStatus' }> = { kind: 'txStatus', hash };
           const { id, conn } = this.add(ctx, sub);
           const place = await findTx(this.m, hash);
-          if (place) setImmediate(() => conn.subs.get(id) === sub && this.sendStatus(conn, id, sub, place.where === 'open' ? 'PRE_CONFIRMED' : 'ACCEPTED_ON_L2'));
+          if (place) setImmediate(() => conn.subs.get(id) === sub && this.sendStatus(conn, id, sub, place.where === 'open' ? 'PRE_CONFIRMED' : 'ACCEPTED_ON_L2', place.blockNumber));
           return id;
         },
       },

@@ -283,3 +283,41 @@ describe('after a rollback (WebSocket and history)', function () {
   });
 });
 
+
+describe('WebSocket: new transactions and receipts', function () {
+  this.timeout(60_000);
+  let t: TestNode;
+  let c: WsClient;
+  before(async () => (t = await startTestNode({ blockTimeMs: 50, heartbeatMs: 100 })));
+  after(async () => {
+    c?.close();
+    await t?.stop();
+  });
+
+  it('subscribeNewTransactions / subscribeNewTransactionReceipts: by finality and sender, spec-shaped', async () => {
+    const [a, b] = t.dev as [Signer, Signer];
+    c = await WsClient.open(t.wsUrl);
+    const both = await c.call('starknet_subscribeNewTransactions', { finality_status: ['PRE_CONFIRMED', 'ACCEPTED_ON_L2'], sender_address: [hex(a.address)] });
+    const sealedOnly = await c.call('starknet_subscribeNewTransactions', {});
+    const receipts = await c.call('starknet_subscribeNewTransactionReceipts', { sender_address: [hex(a.address)] });
+    const inv = await t.client.invoke(a, [{ contract: 'exchange', entrypoint: 'withdraw', calldata: [1n, 0xabcn] }]);
+    await t.client.withdraw(b, '1', '0xabc'); // another sender: filtered out of `both` and `receipts`
+    await until(async () => c.of(receipts).some((r) => r.transaction_hash === inv.transaction_hash));
+    await until(async () => c.of(both).filter((x) => x.transaction_hash === inv.transaction_hash).length === 2);
+    const seen = c.of(both).filter((x) => x.transaction_hash === inv.transaction_hash);
+    expect(seen.map((x) => x.finality_status)).to.deep.equal(['PRE_CONFIRMED', 'ACCEPTED_ON_L2']);
+    expect(seen[1]).to.include({ type: 'INVOKE', version: '0x3', sender_address: hex(a.address) });
+    expect(c.of(both).every((x) => x.sender_address === hex(a.address))).to.equal(true);
+    const r = c.of(receipts).find((x) => x.transaction_hash === inv.transaction_hash);
+    expect(r).to.include({ type: 'INVOKE', execution_status: 'SUCCEEDED', finality_status: 'ACCEPTED_ON_L2' });
+    expect(r.block_hash).to.match(/^0x[0-9a-f]+$/);
+    expect(r.block_number).to.be.a('number');
+    await until(async () => c.of(sealedOnly).some((x) => x.sender_address === hex(b.address)));
+    expect(c.of(sealedOnly).every((x) => x.finality_status === 'ACCEPTED_ON_L2')).to.equal(true);
+    // the spec's limit and errors
+    const many = Array.from({ length: 65 }, (_, i) => hex(BigInt(i + 1)));
+    expect((await c.request('starknet_subscribeNewTransactionReceipts', { sender_address: many })).error.code).to.equal(67);
+    expect((await c.request('starknet_subscribeNewTransactions', { finality_status: ['ACCEPTED_ON_L1'] })).error.code).to.equal(-32602);
+    expect((await c.request('starknet_subscribeNewTransactionReceipts', { finality_status: ['RECEIVED'] })).error.code).to.equal(-32602);
+  });
+});
