@@ -31,6 +31,10 @@ export interface MarketConfig {
   liquidationPenalty: bigint;
   liquidationStepFraction: bigint;
   oracleMaxJump: bigint;
+  /** Funding: the notional (USDC base units) the impact prices fill on each side of the book. */
+  impactNotional: bigint;
+  /** Funding: a constant rate (1e-9 per funding period, signed) added to the averaged premium. */
+  fundingBaselineRate: bigint;
 }
 
 export interface DevAccount {
@@ -63,8 +67,14 @@ export interface ExchangeConfig {
   oracles: KeyEntry[];
   /** Oracle timestamps may be at most this far ahead of the block timestamp (seconds). */
   oracleMaxFutureSkew: bigint;
-  /** Liquidations need an oracle price at most this old (seconds); 0 = no limit. */
+  /** Oracle prices older than this (seconds) are stale: refused, and no liquidation or funding on them; 0 = no limit. */
   oracleMaxAge: bigint;
+  /** The mark is the median of the latest fresh prices of at least this many oracle keys. */
+  oracleQuorum: number;
+  /** Withdrawals and transfers are refused for this many blocks after a negative equity or an outage. */
+  withdrawalGateBlocks: bigint;
+  /** A gap of at least this many seconds between two oracle updates is an outage (gates withdrawals). */
+  chainOutageSeconds: bigint;
   /** POST_ONLY maintenance mode: trades only within oracle ± this many bps. */
   postOnlyBandBps: bigint;
   /** Aggressive LIMIT orders are accepted only within mark ± this many bps (genesis limit_price_band_bps). */
@@ -129,6 +139,10 @@ function fraction(v: unknown, what: string, allowNegative = false): bigint {
   return dec(v, 9, what, allowNegative);
 }
 
+/** Defaults of optional genesis fields (docs/exchange.md, "Genesis"). */
+export const DEFAULT_IMPACT_NOTIONAL = 10_000n * 1_000_000n; // 10,000 USDC
+export const DEFAULT_ORACLE_MAX_AGE = 60n;
+
 const SYMBOL_RE = /^[A-Z][A-Z0-9]*(-[A-Z0-9]+)*$/;
 
 function keyEntry(v: unknown, what: string): KeyEntry {
@@ -163,11 +177,12 @@ const MARKET_KEYS = [
   'liquidation_step_fraction',
   'oracle_max_jump',
 ] as const;
+const MARKET_OPTIONAL_KEYS = ['impact_notional', 'funding_baseline_rate'] as const;
 
 function market(v: unknown, index: number): MarketConfig {
   const what = `markets[${index}]`;
   const o = obj(v, what);
-  keysOnly(o, MARKET_KEYS, MARKET_KEYS, what);
+  keysOnly(o, [...MARKET_KEYS, ...MARKET_OPTIONAL_KEYS], MARKET_KEYS, what);
   const symbol = o.symbol;
   if (typeof symbol !== 'string' || symbol.length > 31 || !SYMBOL_RE.test(symbol) || symbol === 'ALL') {
     throw new ConfigError(`${what}.symbol must be an upper-case symbol like BTC-USD-PERP (at most 31 characters, not "ALL")`);
@@ -193,6 +208,8 @@ function market(v: unknown, index: number): MarketConfig {
     liquidationPenalty: fraction(o.liquidation_penalty, `${w}.liquidation_penalty`),
     liquidationStepFraction: fraction(o.liquidation_step_fraction, `${w}.liquidation_step_fraction`),
     oracleMaxJump: fraction(o.oracle_max_jump, `${w}.oracle_max_jump`),
+    impactNotional: o.impact_notional === undefined ? DEFAULT_IMPACT_NOTIONAL : dec(o.impact_notional, 6, `${w}.impact_notional`),
+    fundingBaselineRate: o.funding_baseline_rate === undefined ? 0n : fraction(o.funding_baseline_rate, `${w}.funding_baseline_rate`, true),
   };
   const bad = (msg: string): never => {
     throw new ConfigError(`${w}: ${msg}`);
@@ -216,6 +233,8 @@ function market(v: unknown, index: number): MarketConfig {
   if (m.liquidationPenalty >= m.maintenanceMarginFraction) bad('liquidation_penalty must be below maintenance_margin_fraction');
   if (m.liquidationStepFraction <= 0n || m.liquidationStepFraction > FRACTION_SCALE) bad('liquidation_step_fraction must be in (0, 1]');
   if (m.oracleMaxJump <= 0n || m.oracleMaxJump > FRACTION_SCALE) bad('oracle_max_jump must be in (0, 1]');
+  if (m.impactNotional <= 0n || m.impactNotional > U128_MAX) bad('impact_notional must be positive');
+  if (m.fundingBaselineRate > m.fundingRateClamp || -m.fundingBaselineRate > m.fundingRateClamp) bad('funding_baseline_rate must be within ±funding_rate_clamp');
   return m;
 }
 
@@ -237,6 +256,9 @@ const TOP_KEYS = [
   'markets',
   'dev_accounts',
   'limits',
+  'oracle_quorum',
+  'withdrawal_gate_blocks',
+  'chain_outage_seconds',
 ] as const;
 const TOP_REQUIRED = ['version', 'exchange_address', 'vault_address', 'collateral', 'bridge_operator', 'oracles', 'vault_initial_balance', 'markets'] as const;
 
@@ -289,6 +311,7 @@ export function parseExchangeGenesis(json: unknown): ExchangeConfig {
     });
     if (seen.has(exchangeAddress) || seen.has(vaultAddress)) throw new ConfigError('dev_accounts: an account collides with the exchange or vault address');
   }
+  const oracleQuorum = o.oracle_quorum === undefined ? Math.floor(oracles.length / 2) + 1 : Number(intField(o.oracle_quorum, 'oracle_quorum', 1, oracles.length));
   const limits: ExchangeLimits = { maxCancelAllHashes: 1000, maxSystemCancelOrders: 10000, maxOraclePrices: 64, maxAdlCounterparties: 1000 };
   if (o.limits !== undefined) {
     const l = obj(o.limits, 'limits');
@@ -307,7 +330,10 @@ export function parseExchangeGenesis(json: unknown): ExchangeConfig {
     bridgeOperator,
     oracles,
     oracleMaxFutureSkew: o.oracle_max_future_skew_seconds === undefined ? 10n : intField(o.oracle_max_future_skew_seconds, 'oracle_max_future_skew_seconds', 0, 86400),
-    oracleMaxAge: o.oracle_max_age_seconds === undefined ? 0n : intField(o.oracle_max_age_seconds, 'oracle_max_age_seconds', 0, 365 * 86400),
+    oracleMaxAge: o.oracle_max_age_seconds === undefined ? DEFAULT_ORACLE_MAX_AGE : intField(o.oracle_max_age_seconds, 'oracle_max_age_seconds', 0, 365 * 86400),
+    oracleQuorum,
+    withdrawalGateBlocks: o.withdrawal_gate_blocks === undefined ? 50n : intField(o.withdrawal_gate_blocks, 'withdrawal_gate_blocks', 0, 1_000_000),
+    chainOutageSeconds: o.chain_outage_seconds === undefined ? 300n : intField(o.chain_outage_seconds, 'chain_outage_seconds', 1, 365 * 86400),
     postOnlyBandBps: o.post_only_band_bps === undefined ? 100n : intField(o.post_only_band_bps, 'post_only_band_bps', 1, Number(BPS) - 1),
     limitPriceBandBps: o.limit_price_band_bps === undefined ? 500n : intField(o.limit_price_band_bps, 'limit_price_band_bps', 1, Number(BPS)),
     maxOpenOrders: o.max_open_orders === undefined ? 200 : Number(intField(o.max_open_orders, 'max_open_orders', 1, 100000)),

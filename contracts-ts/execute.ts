@@ -5,8 +5,8 @@
  *
  * Mode gate:
  *   HALTED       only SET_MODE
- *   CANCEL_ONLY  no TRADE, LIQUIDATE, ADL, VAULT_UNWIND, TRIGGER
- *   POST_ONLY    no LIQUIDATE, ADL, VAULT_UNWIND, TRIGGER; TRADE only inside the maintenance band
+ *   CANCEL_ONLY  no TRADE, LIQUIDATE, ADL, VAULT_UNWIND, TRIGGER, FUNDING
+ *   POST_ONLY    no LIQUIDATE, ADL, VAULT_UNWIND, TRIGGER, FUNDING; TRADE only inside the maintenance band
  */
 import type { ContractEvent, ExecContext, StateAccess } from './state.ts';
 import type { ExchangeConfig } from './config.ts';
@@ -17,7 +17,7 @@ import { execDeposit, execRefund, execTransfer, execWithdraw } from './exchange/
 import { execCancel, execCancelAll, execSystemCancel, execTrigger } from './exchange/orders.ts';
 import { execTrade } from './exchange/trade.ts';
 import { execOracleUpdate } from './exchange/oracle.ts';
-import { execFunding } from './exchange/funding.ts';
+import { execFunding, execFundingSample } from './exchange/funding.ts';
 import { execAdl, execLiquidate } from './exchange/liquidation.ts';
 import { execVaultUnwind } from './exchange/unwind.ts';
 import { execSetMode } from './exchange/admin.ts';
@@ -29,8 +29,8 @@ export interface ExecResult {
   events: ContractEvent[];
 }
 
-const NO_CANCEL_ONLY = new Set<PerpTx['type']>(['TRADE', 'LIQUIDATE', 'ADL', 'VAULT_UNWIND', 'TRIGGER']);
-const NO_POST_ONLY = new Set<PerpTx['type']>(['LIQUIDATE', 'ADL', 'VAULT_UNWIND', 'TRIGGER']);
+const NO_CANCEL_ONLY = new Set<PerpTx['type']>(['TRADE', 'LIQUIDATE', 'ADL', 'VAULT_UNWIND', 'TRIGGER', 'FUNDING']);
+const NO_POST_ONLY = new Set<PerpTx['type']>(['LIQUIDATE', 'ADL', 'VAULT_UNWIND', 'TRIGGER', 'FUNDING']);
 
 export function executeTransaction(tx: PerpTx, state: StateAccess, ctx: ExecContext, cfg: ExchangeConfig): ExecResult {
   const mode = getMode(state, cfg);
@@ -57,6 +57,8 @@ export function executeTransaction(tx: PerpTx, state: StateAccess, ctx: ExecCont
       return { events: execOracleUpdate(tx, state, ctx, cfg) };
     case 'FUNDING':
       return { events: execFunding(tx, state, ctx, cfg) };
+    case 'FUNDING_SAMPLE':
+      return { events: execFundingSample(tx, state, ctx, cfg) };
     case 'LIQUIDATE':
       return { events: execLiquidate(tx, state, ctx, cfg) };
     case 'ADL':

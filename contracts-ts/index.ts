@@ -37,6 +37,7 @@ export {
   type DeployAccountTx,
   type DepositTx,
   type FundingTx,
+  type FundingSampleTx,
   type LiquidateTx,
   type OracleUpdateTx,
   type PerpTx,
@@ -100,7 +101,7 @@ export {
   type PositionView,
   type VaultView,
 } from './exchange/views.ts';
-export { findLiquidations, proposeFunding, vaultUnwindTargets, type FindLiquidationsOptions, type ImpactPrices, type VaultUnwindTarget } from './exchange/proposers.ts';
+export { findLiquidations, proposeFunding, proposeFundingSample, vaultUnwindTargets, type FindLiquidationsOptions, type ImpactPrices, type VaultUnwindTarget } from './exchange/proposers.ts';
 export { execVaultUnwind, unwindAllowance } from './exchange/unwind.ts';
 export { makeSetModeTx } from './exchange/admin.ts';
 export { isDepositProcessed, refundPaid } from './exchange/collateral.ts';

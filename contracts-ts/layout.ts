@@ -88,6 +88,13 @@ export const EX = {
   holders: snKeccak('holders'),
   holderIndex: snKeccak('holder_index'),
   oracleTimestamp: snKeccak('oracle_timestamp'),
+  /** oracle_reports: LegacyMap<(market, oracle key), Report{price, timestamp}>: each oracle's latest price. */
+  oracleReports: snKeccak('oracle_reports'),
+  /** Timestamp of the last accepted oracle update (any market); 0 before the first. */
+  oracleLastUpdate: snKeccak('oracle_last_update'),
+  /** Withdrawal gate: the last block in which an account was seen with negative equity / an outage ended (0 = never). */
+  negativeEquityBlock: snKeccak('negative_equity_block'),
+  outageBlock: snKeccak('outage_block'),
 } as const;
 
 /** Offsets of per-market members from the market's base address in exchange storage. */
@@ -125,6 +132,20 @@ export const MKT = {
   liquidationPenalty: 27n,
   liquidationStepFraction: 28n,
   oracleMaxJump: 29n,
+  // Funding premium samples (docs/exchange.md, "Funding"): the book's impact prices as last
+  // sampled, and the premium integrated over live time since the last funding tick.
+  impactBid: 30n,
+  impactAsk: 31n,
+  premiumTime: 32n,
+  premiumAcc: 33n,
+  premiumSecs: 34n,
+  /** Seconds of accrual and the averaged premium of the last funding tick. */
+  fundingSeconds: 35n,
+  fundingPremium: 36n,
+  /** Block number of the last mark price change (at most one per market per block). */
+  oracleBlock: 37n,
+  impactNotional: 38n,
+  fundingBaselineRate: 39n,
 } as const;
 
 const marketBaseCache = new Map<bigint, bigint>();
@@ -157,6 +178,11 @@ function memo(max: number, f: (a: bigint, b: bigint) => bigint): (a: bigint, b: 
 }
 
 export const holderIndexKey: (marketId: bigint, address: bigint) => bigint = memo(200_000, (marketId, address) => mapKey(EX.holderIndex, poseidonHash(marketId, address)));
+
+/** Base of an oracle's latest report for a market: +0 price, +1 timestamp. */
+export function oracleReportKey(marketId: bigint, oracleKey: bigint): bigint {
+  return mapKey(EX.oracleReports, poseidonHash(marketId, oracleKey));
+}
 
 export function refundKey(incidentId: bigint, account: bigint): bigint {
   return mapKey(EX.refunds, poseidonHash(incidentId, account));

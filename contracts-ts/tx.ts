@@ -9,7 +9,7 @@
  * Signatures are not part of the hash (as in Starknet). Signed integers (funding rates and
  * indices, position sizes) are encoded as felts the Cairo way (negative x -> p + x).
  *
- * User transactions carry their signer's signature; system transactions (FUNDING, LIQUIDATE,
+ * User transactions carry their signer's signature; system transactions (FUNDING, FUNDING_SAMPLE, LIQUIDATE,
  * ADL, VAULT_UNWIND, SET_MODE, REFUND, SYSTEM_CANCEL, TRIGGER, VOID_SIGNED) come from the sequencer and are covered by the
  * block signature.
  */
@@ -90,8 +90,21 @@ export interface FundingTx {
   type: 'FUNDING';
   /** Must equal the block timestamp. */
   timestamp: bigint;
-  /** Proposed clamped rate (1e-9) and the resulting new index, which the contract recomputes. */
-  markets: { market: string; rate: bigint; index: bigint }[];
+  /**
+   * Per market, what a follower needs to re-derive the tick from the chain, each recomputed by
+   * the contract from the on-chain samples: the averaged premium (1e-9), the live seconds it
+   * accrues (at most funding_interval_seconds), the clamped rate (premium + baseline) and the new index.
+   */
+  markets: { market: string; premium: bigint; seconds: bigint; rate: bigint; index: bigint }[];
+}
+export interface FundingSampleTx {
+  type: 'FUNDING_SAMPLE';
+  /**
+   * The book's impact prices (1e-8 USD; 0 = the side cannot fill impact_notional), for the
+   * markets whose impact prices changed since the last sample. The sequencer samples at every
+   * block and records only changes; the contract integrates the premium over time.
+   */
+  markets: { market: string; impactBid: bigint; impactAsk: bigint }[];
 }
 export interface LiquidateTx {
   type: 'LIQUIDATE';
@@ -177,6 +190,7 @@ export type PerpTx =
   | CancelAllTx
   | OracleUpdateTx
   | FundingTx
+  | FundingSampleTx
   | LiquidateTx
   | AdlTx
   | VaultUnwindTx
@@ -210,9 +224,10 @@ export const TX_TYPES = [
   'VOID_SIGNED',
   'INVOKE',
   'DEPLOY_ACCOUNT_V3',
+  'FUNDING_SAMPLE',
 ] as const satisfies readonly TxType[];
 
-export const SYSTEM_TX_TYPES: readonly TxType[] = ['FUNDING', 'LIQUIDATE', 'ADL', 'VAULT_UNWIND', 'SET_MODE', 'REFUND', 'SYSTEM_CANCEL', 'TRIGGER', 'VOID_SIGNED'];
+export const SYSTEM_TX_TYPES: readonly TxType[] = ['FUNDING', 'LIQUIDATE', 'ADL', 'VAULT_UNWIND', 'SET_MODE', 'REFUND', 'SYSTEM_CANCEL', 'TRIGGER', 'VOID_SIGNED', 'FUNDING_SAMPLE'];
 
 export function isSystemTx(tx: PerpTx): boolean {
   return SYSTEM_TX_TYPES.includes(tx.type);
@@ -441,8 +456,24 @@ export function parseTx(json: unknown): PerpTx {
         timestamp: hexU128(o.timestamp, 'timestamp'),
         markets: list(o.markets, 'markets', CODEC_LIMITS.fundingMarkets, (x, wi) => {
           const p = object(x, wi);
-          exactKeys(p, ['market', 'rate', 'index'], wi);
-          return { market: marketSymbol(p.market, `${wi}.market`), rate: hexSigned(p.rate, `${wi}.rate`), index: hexSigned(p.index, `${wi}.index`) };
+          exactKeys(p, ['market', 'premium', 'seconds', 'rate', 'index'], wi);
+          return {
+            market: marketSymbol(p.market, `${wi}.market`),
+            premium: hexSigned(p.premium, `${wi}.premium`),
+            seconds: hexU128(p.seconds, `${wi}.seconds`),
+            rate: hexSigned(p.rate, `${wi}.rate`),
+            index: hexSigned(p.index, `${wi}.index`),
+          };
+        }),
+      };
+    case 'FUNDING_SAMPLE':
+      exactKeys(o, ['type', 'markets'], w);
+      return {
+        type,
+        markets: list(o.markets, 'markets', CODEC_LIMITS.fundingMarkets, (x, wi) => {
+          const p = object(x, wi);
+          exactKeys(p, ['market', 'impactBid', 'impactAsk'], wi);
+          return { market: marketSymbol(p.market, `${wi}.market`), impactBid: hexU128(p.impactBid, `${wi}.impactBid`), impactAsk: hexU128(p.impactAsk, `${wi}.impactAsk`) };
         }),
       };
     case 'LIQUIDATE':
@@ -557,7 +588,9 @@ export function txToJson(tx: PerpTx): Record<string, unknown> {
     case 'ORACLE_UPDATE':
       return { type: tx.type, signer: toHex(tx.signer), timestamp: toHex(tx.timestamp), prices: tx.prices.map((p) => ({ market: p.market, price: toHex(p.price) })), signature: sigJson(tx.signature) };
     case 'FUNDING':
-      return { type: tx.type, timestamp: toHex(tx.timestamp), markets: tx.markets.map((m) => ({ market: m.market, rate: hs(m.rate), index: hs(m.index) })) };
+      return { type: tx.type, timestamp: toHex(tx.timestamp), markets: tx.markets.map((m) => ({ market: m.market, premium: hs(m.premium), seconds: toHex(m.seconds), rate: hs(m.rate), index: hs(m.index) })) };
+    case 'FUNDING_SAMPLE':
+      return { type: tx.type, markets: tx.markets.map((m) => ({ market: m.market, impactBid: toHex(m.impactBid), impactAsk: toHex(m.impactAsk) })) };
     case 'LIQUIDATE':
       return { type: tx.type, account: toHex(tx.account), market: tx.market, size: toHex(tx.size), positionBefore: hs(tx.positionBefore), block: toHex(tx.block) };
     case 'ADL':
@@ -615,7 +648,11 @@ export function txCalldata(tx: PerpTx): bigint[] {
       break;
     case 'FUNDING':
       out.push(tx.timestamp, BigInt(tx.markets.length));
-      for (const m of tx.markets) out.push(shortStringFelt(m.market), toFelt(m.rate), toFelt(m.index));
+      for (const m of tx.markets) out.push(shortStringFelt(m.market), toFelt(m.premium), m.seconds, toFelt(m.rate), toFelt(m.index));
+      break;
+    case 'FUNDING_SAMPLE':
+      out.push(BigInt(tx.markets.length));
+      for (const m of tx.markets) out.push(shortStringFelt(m.market), m.impactBid, m.impactAsk);
       break;
     case 'LIQUIDATE':
       out.push(tx.account, shortStringFelt(tx.market), tx.size, toFelt(tx.positionBefore), tx.block);

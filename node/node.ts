@@ -266,7 +266,8 @@ export async function startSequencer(opts: StartOptions): Promise<RunningNode> {
     const oracleKey = g.exchange.oracles.find((k) => k.privateKey !== undefined);
     if (feederMode !== 'off' && oracleKey) {
       const source: FeederSource = feederMode === 'walk' ? { kind: 'walk', seed: 42n, stepBps: 20n } : { kind: 'file', path: feederMode };
-      feeder = new OracleFeeder(ex, g.exchange, { publicKey: oracleKey.publicKey, privateKey: oracleKey.privateKey! }, g.chainId, source, opts.feederIntervalMs ?? 2000, opts.log.child('feeder'));
+      const keys = g.exchange.oracles.filter((k) => k.privateKey !== undefined).map((k) => ({ publicKey: k.publicKey, privateKey: k.privateKey! }));
+      feeder = new OracleFeeder(ex, g.exchange, keys, g.chainId, source, opts.feederIntervalMs ?? 2000, opts.log.child('feeder'));
     }
     if (adminServer) {
       const fed = feeder;

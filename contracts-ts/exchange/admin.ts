@@ -5,12 +5,14 @@ import { EX } from '../layout.ts';
 import { encodeShortString } from '../../node/crypto/index.ts';
 import type { SetModeTx } from '../tx.ts';
 import { revert } from './errors.ts';
+import { accrueAll } from './funding.ts';
 import { event } from './events.ts';
 import { getModeSeq, modeToFelt, type Mode } from './modes.ts';
 
-export function execSetMode(tx: SetModeTx, st: StateAccess, _ctx: ExecContext, cfg: ExchangeConfig): ContractEvent[] {
+export function execSetMode(tx: SetModeTx, st: StateAccess, ctx: ExecContext, cfg: ExchangeConfig): ContractEvent[] {
   const seq = getModeSeq(st, cfg);
   if (tx.seq !== seq + 1n) revert('MODE_SEQUENCE', `expected ${seq + 1n}, got ${tx.seq}`);
+  accrueAll(st, cfg, ctx.block.timestamp); // funding accrues only over NORMAL time: close the stretch in the old mode
   st.setStorage(cfg.exchangeAddress, EX.mode, modeToFelt(tx.mode));
   st.setStorage(cfg.exchangeAddress, EX.modeSeq, tx.seq);
   st.setStorage(cfg.exchangeAddress, EX.modeReason, encodeShortString(tx.reason));

@@ -2,7 +2,15 @@
  * Money in and out: DEPOSIT (bridge operator signature, deduplicated by deposit id; to an account
  * or to the Liquidator Vault's address, which recapitalises the vault), WITHDRAW
  * and TRANSFER (account signature and nonce; may not take collateral below the initial margin
- * requirement), REFUND (system: from the Liquidator Vault, once per incident and account).
+ * requirement; refused while the withdrawal gate is closed), REFUND (system: from the
+ * Liquidator Vault, once per incident and account).
+ *
+ * Withdrawal gate (dYdX's rule, docs/exchange.md "Withdrawal gate"): WITHDRAW and TRANSFER are
+ * refused (WITHDRAWALS_GATED) in the withdrawal_gate_blocks blocks from the last block in which
+ * an account was seen with negative equity (a liquidation or ADL of a bankrupt account), or in
+ * which an outage ended (two oracle updates chain_outage_seconds or more apart), and while an
+ * outage is in progress (no oracle update for chain_outage_seconds). Unbacked profit cannot leave
+ * before the loss behind it is settled, nor against prices the chain has not seen.
  */
 import type { ContractEvent, ExecContext, StateAccess } from '../state.ts';
 import type { ExchangeConfig } from '../config.ts';
@@ -12,7 +20,7 @@ import { depositHash, transferHash, withdrawHash } from '../typed-data.ts';
 import type { DepositTx, RefundTx, TransferTx, WithdrawTx } from '../tx.ts';
 import { revert } from './errors.ts';
 import { event } from './events.ts';
-import { addCollateral, collateralOf, creditVault, exAdd } from './ledger.ts';
+import { addCollateral, collateralOf, creditVault, exAdd, exGet, exSet } from './ledger.ts';
 import { accountRisk, withdrawable } from './risk.ts';
 
 /** Checks nonce == account nonce and bumps it. */
@@ -41,6 +49,29 @@ export function isDepositProcessed(st: StateAccess, cfg: ExchangeConfig, deposit
   return st.getStorage(cfg.exchangeAddress, mapKey(EX.deposits, depositId)) !== 0n;
 }
 
+/** Records that an account was seen with negative equity in this block (closes the withdrawal gate). */
+export function noteNegativeEquity(st: StateAccess, cfg: ExchangeConfig, ctx: ExecContext): void {
+  exSet(st, cfg, EX.negativeEquityBlock, ctx.block.blockNumber);
+}
+
+/** Why withdrawals and transfers are gated in this block, or null when they are open. */
+export function withdrawalGate(st: StateAccess, cfg: ExchangeConfig, ctx: ExecContext): string | null {
+  const n = cfg.withdrawalGateBlocks;
+  const b = ctx.block.blockNumber;
+  const neg = exGet(st, cfg, EX.negativeEquityBlock);
+  if (n > 0n && neg !== 0n && b < neg + n) return `an account had negative equity in block ${neg}: open again at block ${neg + n}`;
+  const out = exGet(st, cfg, EX.outageBlock);
+  if (n > 0n && out !== 0n && b < out + n) return `an outage ended in block ${out}: open again at block ${out + n}`;
+  const last = exGet(st, cfg, EX.oracleLastUpdate);
+  if (last !== 0n && ctx.block.timestamp - last >= cfg.chainOutageSeconds) return `no oracle price for ${ctx.block.timestamp - last}s (outage)`;
+  return null;
+}
+
+function gate(st: StateAccess, cfg: ExchangeConfig, ctx: ExecContext): void {
+  const why = withdrawalGate(st, cfg, ctx);
+  if (why) revert('WITHDRAWALS_GATED', why);
+}
+
 function takeFree(st: StateAccess, cfg: ExchangeConfig, addr: bigint, amount: bigint): void {
   const r = accountRisk(st, cfg, addr);
   const w = withdrawable(r);
@@ -54,6 +85,7 @@ export function execWithdraw(tx: WithdrawTx, st: StateAccess, ctx: ExecContext, 
   useNonce(st, tx.account, tx.nonce);
   if (tx.amount <= 0n) revert('INVALID_AMOUNT', 'withdrawal amount must be positive');
   if (tx.recipient === 0n) revert('INVALID_RECIPIENT', 'recipient must be nonzero');
+  gate(st, cfg, ctx);
   takeFree(st, cfg, tx.account, tx.amount);
   exAdd(st, cfg, EX.totalWithdrawals, tx.amount);
   return [event(cfg.exchangeAddress, 'Withdraw', [tx.account], [tx.recipient, tx.amount, tx.nonce])];
@@ -65,6 +97,7 @@ export function execTransfer(tx: TransferTx, st: StateAccess, ctx: ExecContext, 
   useNonce(st, tx.account, tx.nonce);
   if (tx.amount <= 0n) revert('INVALID_AMOUNT', 'transfer amount must be positive');
   if (tx.recipient === tx.account || !isAccount(st, tx.recipient)) revert('INVALID_RECIPIENT', 'recipient must be another deployed account');
+  gate(st, cfg, ctx);
   takeFree(st, cfg, tx.account, tx.amount);
   addCollateral(st, cfg, tx.recipient, tx.amount);
   return [event(cfg.exchangeAddress, 'Transfer', [tx.account, tx.recipient], [tx.amount, tx.nonce])];

@@ -32,6 +32,7 @@ export const EVENT_NAMES = [
   'OrderTriggered',
   'OraclePrice',
   'FundingApplied',
+  'FundingSample',
   'Liquidation',
   'ShortfallPaid',
   'Deleverage',

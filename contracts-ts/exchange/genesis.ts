@@ -43,6 +43,8 @@ export function applyGenesis(st: StateAccess, cfg: ExchangeConfig, ctx: ExecCont
     mSet(st, cfg, m, MKT.liquidationPenalty, m.liquidationPenalty);
     mSet(st, cfg, m, MKT.liquidationStepFraction, m.liquidationStepFraction);
     mSet(st, cfg, m, MKT.oracleMaxJump, m.oracleMaxJump);
+    mSet(st, cfg, m, MKT.impactNotional, m.impactNotional);
+    mSet(st, cfg, m, MKT.fundingBaselineRate, m.fundingBaselineRate);
   }
   if (cfg.vaultInitialBalance > 0n) {
     exAdd(st, cfg, EX.totalDeposits, cfg.vaultInitialBalance);

@@ -6,8 +6,8 @@
  *                  == total_collateral + fee_balance + funding_pool - total_cost (exact)
  *  - open interest: long OI == short OI per market, both >= 0; sum of market costs == total cost
  *  - funding continuity per market: time never goes back; the last move equals
- *    floor(rate x price x elapsed / period) with |rate| <= clamp (so no reset, bounded move);
- *    an index never updated is 0
+ *    floor(rate x price x seconds / period) with |rate| <= clamp and seconds <= min(interval,
+ *    time since the previous tick) (so no reset, no jump); an index never updated is 0
  *  - funding pool solvency: funding_pool x 1e19 >= exact funding settled, and the exact funding
  *    settled equals sum over markets of sum(size x funding snapshot) (a separate running total
  *    kept on every position write): with open interest symmetric, what the positions still owe
@@ -74,8 +74,10 @@ export function checkInvariants(st: StateAccess, cfg: ExchangeConfig, touchedAcc
     } else {
       if (time <= prevTime) v.push(`${m.symbol}: funding time ${time} not after ${prevTime}`);
       if (clampRate(m, rate) !== rate) v.push(`${m.symbol}: stored funding rate ${rate} beyond the clamp`);
-      else if (index - prevIndex !== fundingDelta(m, rate, price, time - prevTime)) {
-        v.push(`${m.symbol}: funding index moved ${prevIndex} -> ${index}, but rate ${rate} x price ${price} x ${time - prevTime}s gives ${fundingDelta(m, rate, price, time - prevTime)} (reset or corruption)`);
+      const secs = mGet(st, cfg, m, MKT.fundingSeconds);
+      if (secs <= 0n || secs > m.fundingInterval || secs > time - prevTime) v.push(`${m.symbol}: funding tick accrued ${secs}s (interval ${m.fundingInterval}s, ${time - prevTime}s since the previous tick)`);
+      else if (clampRate(m, rate) === rate && index - prevIndex !== fundingDelta(m, rate, price, secs)) {
+        v.push(`${m.symbol}: funding index moved ${prevIndex} -> ${index}, but rate ${rate} x price ${price} x ${secs}s gives ${fundingDelta(m, rate, price, secs)} (reset or corruption)`);
       }
     }
     if (mGet(st, cfg, m, MKT.oraclePrice) <= 0n) v.push(`${m.symbol}: no positive mark price`);

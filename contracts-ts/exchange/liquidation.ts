@@ -57,6 +57,7 @@ import type { ExchangeConfig, MarketConfig } from '../config.ts';
 import { isAccount } from '../account/account.ts';
 import { abs, ceilDiv, floorDiv, FRACTION_SCALE, max, min, NOTIONAL_DIVISOR, sign, toFelt } from '../math.ts';
 import type { AdlTx, LiquidateTx } from '../tx.ts';
+import { noteNegativeEquity } from './collateral.ts';
 import { revert } from './errors.ts';
 import { event } from './events.ts';
 import { addCollateral, applyFill, collateralOf, fundingIndexOf, holdersOf, markPriceOf, positionOf, writeOff } from './ledger.ts';
@@ -263,6 +264,7 @@ export function execLiquidate(tx: LiquidateTx, st: StateAccess, ctx: ExecContext
   const { m, size: s } = liquidationTarget(st, cfg, ctx, tx);
   const r = accountRisk(st, cfg, tx.account);
   if (!isLiquidatable(r)) revert('NOT_LIQUIDATABLE', `equity ${r.equity} >= maintenance ${r.maintenance}`);
+  if (r.equity < 0n) noteNegativeEquity(st, cfg, ctx); // closes the withdrawal gate
   const q = tx.size;
   if (q <= 0n || q % m.stepSize !== 0n || q > abs(s)) revert('LIQUIDATION_SIZE', `size ${q} for a position of ${s}`);
   const maxStep = maxLiquidationStep(m, abs(s), r);
@@ -285,6 +287,7 @@ export function execAdl(tx: AdlTx, st: StateAccess, ctx: ExecContext, cfg: Excha
     if (!isLiquidatable(r)) revert('ADL_NOT_ALLOWED', `equity ${r.equity} >= maintenance ${r.maintenance}`);
     if (vaultAbsorbs(st, cfg, addr, m, s, step)) revert('ADL_NOT_ALLOWED', `the vault absorbs the liquidation (balance ${collateralOf(st, cfg.vaultAddress)})`);
   }
+  if (r.equity < 0n) noteNegativeEquity(st, cfg, ctx); // closes the withdrawal gate
   const ranking = adlRanking(st, cfg, m, dir, addr);
   if (ranking.length === 0) revert('NO_COUNTERPARTY', 'no profitable opposite position');
   const events: ContractEvent[] = [];

@@ -6,10 +6,10 @@ import type { ExecContext, StateAccess } from '../state.ts';
 import type { ExchangeConfig } from '../config.ts';
 import { MKT } from '../layout.ts';
 import { abs } from '../math.ts';
-import type { AdlTx, FundingTx, LiquidateTx } from '../tx.ts';
+import type { AdlTx, FundingSampleTx, FundingTx, LiquidateTx } from '../tx.ts';
 import { holdersOf, markPriceOf, mGet, positionOf } from './ledger.ts';
 import { unwindAllowance } from './unwind.ts';
-import { fundingDelta, premiumRate } from './funding.ts';
+import { fundingTickAt } from './funding.ts';
 import { liquidationRoute, maxLiquidationStep, vaultDeleverageTarget } from './liquidation.ts';
 import { getMode } from './modes.ts';
 import { oracleAge } from './oracle.ts';
@@ -23,22 +23,40 @@ function impactFor(p: ImpactPrices | undefined, symbol: string): { bid?: bigint;
 }
 
 /**
- * A FUNDING transaction for every market whose last update is at least funding_interval old,
- * or null when none is due (or the exchange is HALTED). The rate is the premium of the book's
- * impact prices over the mark (0 without impact prices), clamped; the index is what the
- * contract will recompute.
+ * FUNDING_SAMPLE: the book's impact prices, sampled at every block (the producer calls this at
+ * each seal) and proposed for the markets whose impact prices changed since the stored sample,
+ * or whose funding clock has not started. `impactPrices` holds impact prices (the average price
+ * to fill impact_notional, see impactPrice), not best bid/ask; a side without one is 0. Null
+ * when nothing changed or the exchange is HALTED.
  */
-export function proposeFunding(st: StateAccess, cfg: ExchangeConfig, ctx: ExecContext, impactPrices?: ImpactPrices): FundingTx | null {
+export function proposeFundingSample(st: StateAccess, cfg: ExchangeConfig, impactPrices?: ImpactPrices): FundingSampleTx | null {
   if (getMode(st, cfg) === 'HALTED') return null;
+  const markets: FundingSampleTx['markets'] = [];
+  for (const m of cfg.markets) {
+    const imp = impactFor(impactPrices, m.symbol);
+    const impactBid = imp?.bid ?? 0n;
+    const impactAsk = imp?.ask ?? 0n;
+    if (impactBid > 0n && impactAsk > 0n && impactBid > impactAsk) continue; // never from a matched book
+    if (impactBid === mGet(st, cfg, m, MKT.impactBid) && impactAsk === mGet(st, cfg, m, MKT.impactAsk) && mGet(st, cfg, m, MKT.premiumTime) !== 0n) continue;
+    markets.push({ market: m.symbol, impactBid, impactAsk });
+  }
+  return markets.length ? { type: 'FUNDING_SAMPLE', markets } : null;
+}
+
+/**
+ * A FUNDING transaction for every market with at least funding_interval_seconds of live time
+ * accrued since its last tick (NORMAL mode, fresh mark), or null when none is due. Each entry
+ * is what the contract recomputes from the on-chain samples (fundingTickAt); the sequencer
+ * only proposes. Execute the block's FUNDING_SAMPLE first.
+ */
+export function proposeFunding(st: StateAccess, cfg: ExchangeConfig, ctx: ExecContext): FundingTx | null {
+  if (getMode(st, cfg) !== 'NORMAL') return null;
   const now = ctx.block.timestamp;
   const markets: FundingTx['markets'] = [];
   for (const m of cfg.markets) {
-    const last = mGet(st, cfg, m, MKT.fundingTime);
-    const elapsed = now - last;
-    if (elapsed < m.fundingInterval || elapsed <= 0n) continue;
-    const mark = markPriceOf(st, cfg, m);
-    const rate = premiumRate(m, mark, impactFor(impactPrices, m.symbol));
-    markets.push({ market: m.symbol, rate, index: mGet(st, cfg, m, MKT.fundingIndex) + fundingDelta(m, rate, mark, elapsed) });
+    if (now <= mGet(st, cfg, m, MKT.fundingTime)) continue;
+    const t = fundingTickAt(st, cfg, m, now);
+    if (t) markets.push({ market: m.symbol, ...t });
   }
   return markets.length ? { type: 'FUNDING', timestamp: now, markets } : null;
 }

@@ -86,7 +86,8 @@ export async function runDrill(o: DrillOptions): Promise<DrillResult> {
     check(operator.privateKey !== undefined && oracle, '1', 'the drill needs a devnet genesis (bridge operator and oracle private keys)');
     let oracleTs = BigInt(Math.floor(Date.now() / 1000));
     const setPrice = async (price: bigint) => {
-      oracleTs += 1n;
+      const nowS = BigInt(Math.floor(Date.now() / 1000));
+      oracleTs = oracleTs + 1n > nowS ? oracleTs + 1n : nowS; // increasing, and fresh (oracle_max_age_seconds)
       const prices = [{ market: btc.symbol, price }];
       const s = sign(oracleUpdateHash({ timestamp: oracleTs, prices }, oracle!.publicKey, chainId), oracle!.privateKey!);
       return node.exchange.oracleUpdate({ type: 'ORACLE_UPDATE', signer: oracle!.publicKey, timestamp: oracleTs, prices, signature: [s.r, s.s] });

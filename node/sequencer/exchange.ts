@@ -16,6 +16,7 @@ import { isTpSl, withinBand } from '../../contracts-ts/exchange/order.ts';
 import { vaultUnwindTargets } from '../../contracts-ts/exchange/proposers.ts';
 import { markPriceOf, positionOf } from '../../contracts-ts/exchange/ledger.ts';
 import { getMode } from '../../contracts-ts/exchange/modes.ts';
+import { impactPrice } from '../../contracts-ts/exchange/funding.ts';
 import { checkCancelOwner, checkOrderBacking, readOrderState, validateOrderForBook } from '../../contracts-ts/exchange/orders.ts';
 import type { CancelAllTx, CancelTx, InvokeTx, OracleUpdateTx, PerpTx } from '../../contracts-ts/tx.ts';
 import { decodeMulticall } from '../../contracts-ts/starknet/entrypoints.ts';
@@ -36,6 +37,8 @@ export interface SubmitResult {
 }
 
 const OPEN = new Set(['OPEN', 'UNTRIGGERED', 'PARTIALLY_FILLED']);
+/** Book levels an impact price may walk (a side deeper than this counts as unable to fill). */
+const IMPACT_LEVELS = 500;
 
 /** The part of the producer the exchange uses: sessions in the open block, seal hooks, reads. */
 export type BlockPort = Pick<Producer, 'inOpenBlock' | 'precheck' | 'addSealHooks' | 'readState'>;
@@ -310,12 +313,16 @@ export class ExchangeService {
   }
 
   /**
-   * Impact prices for funding: the average price to fill the market's impact notional against
-   * the book (here: the best bid and ask, the simplest impact size; documented in docs/exchange.md).
+   * Impact prices for the funding samples: the average price to fill the market's
+   * impact_notional against each side of the book (0 when a side cannot fill it, within the
+   * best IMPACT_LEVELS levels). A dust order is a sliver of that notional and moves nothing.
    */
-  private impactPrices(): Map<string, { bid?: bigint; ask?: bigint }> {
-    const out = new Map<string, { bid?: bigint; ask?: bigint }>();
-    for (const m of this.cfg.markets) out.set(m.symbol, { bid: this.matcher.bestBid(m.symbol), ask: this.matcher.bestAsk(m.symbol) });
+  private impactPrices(): Map<string, { bid: bigint; ask: bigint }> {
+    const out = new Map<string, { bid: bigint; ask: bigint }>();
+    for (const m of this.cfg.markets) {
+      const d = this.matcher.depth(m.symbol, IMPACT_LEVELS);
+      out.set(m.symbol, { bid: impactPrice(d.bids, m.impactNotional, 'bid'), ask: impactPrice(d.asks, m.impactNotional, 'ask') });
+    }
     return out;
   }
 

@@ -5,6 +5,11 @@
  * replayed from a JSON file: [{ "t": 0, "prices": { "BTC-USD-PERP": "65000.5" } }, ...] with t in
  * seconds from the start. Outside devnet the feeder is an external process that submits signed
  * updates over RPC; this one runs only when the genesis holds an oracle private key.
+ *
+ * The exchange accepts at most one price update per market per block and takes the mark as the
+ * median of the oracles' latest fresh reports (oracle_quorum): given several keys, the feeder
+ * signs each tick with the next key in turn; an update refused because the open block already
+ * moved a price (ORACLE_TOO_FREQUENT) is simply dropped, the next tick posts a newer one.
  */
 import { readFileSync } from 'node:fs';
 import { oracleUpdateHash, type OracleUpdateTx } from '../../contracts-ts/index.ts';
@@ -49,16 +54,20 @@ export class OracleFeeder {
   private replay: { t: number; prices: Record<string, bigint> }[] = [];
   private startedAt = 0;
   private lastTs = 0n;
+  private readonly keys: { publicKey: bigint; privateKey: bigint }[];
+  private turn = 0;
 
   constructor(
     private readonly exchange: ExchangeService,
     private readonly cfg: ExchangeConfig,
-    private readonly key: { publicKey: bigint; privateKey: bigint },
+    key: { publicKey: bigint; privateKey: bigint } | { publicKey: bigint; privateKey: bigint }[],
     private readonly chainId: bigint,
     private readonly source: FeederSource,
     private readonly intervalMs: number,
     private readonly log: Logger,
   ) {
+    this.keys = Array.isArray(key) ? key : [key];
+    if (this.keys.length === 0) throw new Error('the oracle feeder needs at least one oracle key');
     if (source.kind === 'walk') this.rand = prng(source.seed);
     else this.replay = loadReplay(source.path);
   }
@@ -112,9 +121,10 @@ export class OracleFeeder {
     const ts = BigInt(Math.floor(Date.now() / 1000));
     if (ts <= this.lastTs) return []; // oracle timestamps must increase: at most one update a second
     this.lastTs = ts;
-    const msgHash = oracleUpdateHash({ timestamp: ts, prices }, this.key.publicKey, this.chainId);
-    const sig = sign(msgHash, this.key.privateKey);
-    const tx: OracleUpdateTx = { type: 'ORACLE_UPDATE', signer: this.key.publicKey, timestamp: ts, prices, signature: [sig.r, sig.s] };
+    const key = this.keys[this.turn++ % this.keys.length]!;
+    const msgHash = oracleUpdateHash({ timestamp: ts, prices }, key.publicKey, this.chainId);
+    const sig = sign(msgHash, key.privateKey);
+    const tx: OracleUpdateTx = { type: 'ORACLE_UPDATE', signer: key.publicKey, timestamp: ts, prices, signature: [sig.r, sig.s] };
     await this.exchange.oracleUpdate(tx);
     return prices;
   }

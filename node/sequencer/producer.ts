@@ -11,7 +11,7 @@
  * Nothing is published before that batch is durable.
  */
 import { EventEmitter } from 'node:events';
-import { findLiquidations, proposeFunding, txHash, type ImpactPrices, type PerpTx } from '../../contracts-ts/index.ts';
+import { findLiquidations, proposeFunding, proposeFundingSample, txHash, type ImpactPrices, type PerpTx } from '../../contracts-ts/index.ts';
 import { TxRevert, type ExecContext, type StateAccess } from '../../contracts-ts/state.ts';
 import { sign, verify } from '../crypto/index.ts';
 import type { Block, Receipt } from '../chain/block.ts';
@@ -354,15 +354,16 @@ export class Producer extends EventEmitter {
   /** System transactions the sequencer proposes at seal time; a failing one is skipped. */
   private proposeSystemTxs(open: BlockBuilder): void {
     const cfg = this.m.genesis.exchange;
-    const proposals: PerpTx[] = [];
     try {
+      // The premium sample first (every block; only changes are written), then the tick it feeds.
       const impact = this.hooks.find((h) => h.impactPrices)?.impactPrices?.();
-      const f = proposeFunding(open.pending, cfg, open.ctx, impact);
-      if (f) proposals.push(f);
+      const s = proposeFundingSample(open.pending, cfg, impact);
+      if (s) this.trySystem(s);
+      const f = proposeFunding(open.pending, cfg, open.ctx);
+      if (f) this.trySystem(f);
     } catch (e) {
       this.m.log.warn(`funding proposal failed: ${(e as Error).message}`);
     }
-    for (const tx of proposals) this.trySystem(tx);
     // Liquidations after funding: funding can push an account under maintenance. The index,
     // brought up to date with the accounts this block wrote, names every account that can be
     // below maintenance (see liquidation-index.ts); the contracts re-check each proposal.

@@ -64,11 +64,11 @@ describe('loss waterfall on the sequencer: a gap with an empty vault never halts
     await node.exchange.submitOrder(order(bob, { side: 'SELL' }));
     expect((await node.exchange.submitOrder(order(alice, { side: 'BUY', timeInForce: 'IOC' }))).record.status).to.equal('FILLED');
     await node.producer.sealNow();
-    // One open block: the gap, bob closes his winning short against carol at 40,000, a tick up.
-    await setPrice(40_000n);
+    // One open block: the gap (to 40,500: one price update per market per block), bob closes his
+    // winning short against carol at 40,000, so carol's new short is a loser at the mark.
+    await setPrice(40_500n);
     await node.exchange.submitOrder(order(carol, { side: 'SELL', price: 40_000n * E8 }));
     expect((await node.exchange.submitOrder(order(bob, { side: 'BUY', price: 40_000n * E8, timeInForce: 'IOC' }))).record.status).to.equal('FILLED');
-    await setPrice(40_500n);
     const carolBefore = view(carol);
     expect(carolBefore.positions[0]!.size).to.equal(-15n * E8);
     expect(carolBefore.unrealizedPnl < 0n && !carolBefore.liquidatable).to.equal(true);

@@ -197,7 +197,8 @@ const txArb: fc.Arbitrary<PerpTx> = fc.oneof(
   fc.record({ type: fc.constant('CANCEL' as const), account: felt, orderHash: felt, signature: sig }),
   fc.record({ type: fc.constant('CANCEL_ALL' as const), account: felt, market: fc.constantFrom('ALL', 'BTC-USD-PERP'), nonce: felt, signature: sig, orderHashes: fc.array(felt, { maxLength: 3 }) }),
   fc.record({ type: fc.constant('ORACLE_UPDATE' as const), signer: felt, timestamp: u128, prices: fc.array(fc.record({ market, price: u128 }), { maxLength: 3 }), signature: sig }),
-  fc.record({ type: fc.constant('FUNDING' as const), timestamp: u128, markets: fc.array(fc.record({ market, rate: i128, index: i128 }), { maxLength: 3 }) }),
+  fc.record({ type: fc.constant('FUNDING' as const), timestamp: u128, markets: fc.array(fc.record({ market, premium: i128, seconds: u128, rate: i128, index: i128 }), { maxLength: 3 }) }),
+  fc.record({ type: fc.constant('FUNDING_SAMPLE' as const), markets: fc.array(fc.record({ market, impactBid: u128, impactAsk: u128 }), { maxLength: 3 }) }),
   fc.record({ type: fc.constant('LIQUIDATE' as const), account: felt, market, size: u128, positionBefore: i128, block: u128 }),
   fc.record({ type: fc.constant('ADL' as const), account: felt, market, positionBefore: i128, block: u128 }),
   fc.record({ type: fc.constant('VAULT_UNWIND' as const), account: felt, market, maker: signedOrder, size: u128, price: u128, positionBefore: i128, block: u128 }),
@@ -292,7 +293,7 @@ describe('exchange transaction codec', () => {
       [{ type: 'LIQUIDATE', account: '0x1', market: 'btc', size: '0x1', positionBefore: '0x1', block: '0x1' }, /market symbol/],
       [{ type: 'LIQUIDATE', account: '0x1', market: 'BTC-USD-PERP', size: '0x1', positionBefore: '0x1' }, /missing field "block"/],
       [{ type: 'ADL', account: '0x1', market: 'BTC-USD-PERP', positionBefore: '0x1', block: 2 }, /block must be a 0x/],
-      [{ type: 'FUNDING', timestamp: '0x1', markets: [{ market: 'BTC-USD-PERP', rate: '--0x1', index: '0x0' }] }, /negative/],
+      [{ type: 'FUNDING', timestamp: '0x1', markets: [{ market: 'BTC-USD-PERP', premium: '0x0', seconds: '0x1', rate: '--0x1', index: '0x0' }] }, /negative/],
       [{ type: 'TRADE', maker: { order: {}, hash: '0x1', signature: ['0x1', '0x1'] }, taker: {}, size: '0x1', price: '0x1' }, /missing field/],
     ];
     for (const [v, re] of bad) expect(() => parseTx(v), JSON.stringify(v)).to.throw(re);

@@ -183,6 +183,7 @@ export class Harness {
     try {
       const { events } = executeTransaction(tx, this.st, this.ctx(), this.cfg);
       this.log.push({ tx, now: this.now, blockNumber: this.blockNumber });
+      if (tx.type === 'ORACLE_UPDATE') this.lastOracleBlock = this.blockNumber;
       return events;
     } catch (e) {
       // What the node's journal does: a reverted transaction leaves no trace.
@@ -246,8 +247,11 @@ export class Harness {
   }
 
   oracleTx(prices: Record<string, bigint>, ts?: bigint, signer = ORACLE): PerpTx {
+    if (ts === undefined && this.oracleTs < this.now) this.oracleTs = this.now; // fresh: oracle_max_age_seconds is on by default
     const timestamp = ts ?? ++this.oracleTs;
     if (ts === undefined && timestamp > this.now + 10n) this.now = timestamp;
+    // Without an explicit timestamp the update goes into a block of its own when this block already moved a price.
+    if (ts === undefined && this.lastOracleBlock === this.blockNumber) this.blockNumber += 1n;
     const msg = { timestamp, prices: Object.entries(prices).map(([market, price]) => ({ market, price })) };
     const signature = walletSign(oracleUpdateTypedData(msg, CHAIN), signer.pub, signer.priv);
     return { type: 'ORACLE_UPDATE', signer: signer.pub, timestamp, prices: msg.prices, signature };
@@ -256,6 +260,13 @@ export class Harness {
   setPrice(prices: Record<string, bigint>): ContractEvent[] {
     if (this.oracleTs < this.now) this.oracleTs = this.now;
     return this.exec(this.oracleTx(prices));
+  }
+  /** Block of the last executed ORACLE_UPDATE (the exchange takes one price update per market per block). */
+  private lastOracleBlock = -1n;
+
+  /** A FUNDING_SAMPLE of impact prices ({bid, ask} per market; missing = 0, cannot fill). */
+  sample(impacts: Record<string, { bid?: bigint; ask?: bigint }>): ContractEvent[] {
+    return this.exec({ type: 'FUNDING_SAMPLE', markets: Object.entries(impacts).map(([market, i]) => ({ market, impactBid: i.bid ?? 0n, impactAsk: i.ask ?? 0n })) });
   }
 
   depositTx(u: User | bigint, amount: bigint, id = this.depositId++): PerpTx {

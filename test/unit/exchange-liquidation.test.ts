@@ -465,8 +465,11 @@ describe('invariants: the funding-pool check can fail (defect 11)', () => {
   it('a receiver paid from the pool without its position settling is reported', () => {
     const h = new Harness();
     h.open(alice, bob, E8, px(65_000n));
-    h.advance(3_600n);
-    const f = proposeFunding(h.st, h.cfg, h.ctx(), { [BTC]: { bid: px(65_650n) } })!; // longs pay shorts
+    h.setPrice({ [BTC]: px(65_000n) }); // starts the funding clock
+    h.sample({ [BTC]: { bid: px(65_650n) } }); // impact bid over the mark: longs pay shorts
+    h.advance(60n);
+    h.setPrice({ [BTC]: px(65_000n) });
+    const f = proposeFunding(h.st, h.cfg, h.ctx())!;
     h.exec(f);
     h.exec(h.depositTx(bob, USDC)); // touches nothing of the position
     h.expectInvariants();

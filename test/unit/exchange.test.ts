@@ -269,6 +269,8 @@ describe('exchange: oracle', () => {
     h.setPrice({ [BTC]: 66_000n * E8, 'ETH-USD-PERP': 3_600n * E8 });
     expect(markPrice(h.st, h.cfg, BTC)).to.equal(66_000n * E8);
     const ts = h.oracleTs;
+    h.expectRevert(h.oracleTx({ [BTC]: 66_100n * E8 }, ts + 1n), 'ORACLE_TOO_FREQUENT'); // one update per market per block
+    h.advance(1n);
     h.expectRevert(h.oracleTx({ [BTC]: 66_100n * E8 }, ts), 'ORACLE_TIMESTAMP');
     h.expectRevert(h.oracleTx({ [BTC]: 66_100n * E8 }, h.now + 11n), 'ORACLE_TIMESTAMP');
     h.expectRevert(h.oracleTx({ [BTC]: 99_001n * E8 }, ts + 1n), 'ORACLE_JUMP'); // > 50%
@@ -281,70 +283,7 @@ describe('exchange: oracle', () => {
   });
 });
 
-describe('exchange: funding', () => {
-  function fundedPair(): Harness {
-    const h = new Harness();
-    h.open(alice, bob, E8, P65K);
-    return h;
-  }
-
-  it('proposes nothing before the interval, then a tx whose index the contract accepts; longs pay shorts lazily', () => {
-    const h = fundedPair();
-    h.advance(59n);
-    expect(proposeFunding(h.st, h.cfg, h.ctx())).to.equal(null);
-    h.advance(3541n); // one hour after genesis
-    // impact bid 1% above mark: rate +0.01 (the clamp), per 8 h period, for 1 h
-    const tx = proposeFunding(h.st, h.cfg, h.ctx(), { [BTC]: { bid: 65_650n * E8, ask: 65_700n * E8 } })!;
-    expect(tx.markets.map((m) => m.market)).to.deep.equal([BTC, 'ETH-USD-PERP']);
-    const btc = tx.markets[0]!;
-    expect(btc.rate).to.equal(10_000_000n);
-    // delta = rate x price x elapsed / period = 0.01e9 x 65000e8 x 3600 / 28800
-    expect(btc.index).to.equal((10_000_000n * P65K * 3600n) / 28800n);
-    const aliceBefore = h.view(alice);
-    h.exec(tx);
-    const fv = getFundingView(h.st, h.cfg, BTC);
-    expect(fv).to.include({ index: btc.index, rate: 10_000_000n, lastUpdate: h.now, previousIndex: 0n, updates: 1n });
-    // 1 BTC long owes 65000 x 0.01 / 8 = 81.25 USDC, not yet settled
-    expect(h.view(alice).pendingFunding).to.equal(81_250_000n);
-    expect(h.view(bob).pendingFunding).to.equal(-81_250_000n);
-    expect(h.view(alice).collateral).to.equal(aliceBefore.collateral);
-    // settling on the next touch moves collateral
-    h.exec(h.trade(h.order(carol, { side: 'BUY', size: E8, price: P65K }), h.order(alice, { side: 'SELL', size: E8, price: P65K }), E8, P65K));
-    expect(h.view(alice).collateral).to.equal(aliceBefore.collateral - 81_250_000n - 32_500_000n);
-    h.expectInvariants();
-  });
-
-  it('rejects a funding index reset, a move beyond the clamp bound, a mismatch, and stale timestamps', () => {
-    const h = fundedPair();
-    h.advance(3600n);
-    const good = proposeFunding(h.st, h.cfg, h.ctx())!; // rate 0
-    h.exec({ ...good, markets: [{ market: BTC, rate: 5_000_000n, index: (5_000_000n * P65K * 3600n) / 28800n }] });
-    h.advance(3600n);
-    const idx = getFundingView(h.st, h.cfg, BTC).index;
-    const reset: PerpTx = { type: 'FUNDING', timestamp: h.now, markets: [{ market: BTC, rate: 0n, index: 0n }] };
-    const e = h.expectRevert(reset, 'FUNDING_RESET');
-    expect(e.message).to.match(/BTC-USD-PERP/);
-    const bound = (10_000_000n * P65K * 3600n) / 28800n;
-    h.expectRevert({ type: 'FUNDING', timestamp: h.now, markets: [{ market: BTC, rate: 10_000_000n, index: idx + bound + 2n }] }, 'FUNDING_BOUND');
-    // An over-clamp rate is clamped; then the index must be the clamped one.
-    h.expectRevert({ type: 'FUNDING', timestamp: h.now, markets: [{ market: BTC, rate: 50_000_000n, index: idx + 1n }] }, 'FUNDING_MISMATCH');
-    h.expectRevert({ type: 'FUNDING', timestamp: h.now - 1n, markets: [{ market: BTC, rate: 0n, index: idx }] }, 'FUNDING_TIMESTAMP');
-    h.exec({ type: 'FUNDING', timestamp: h.now, markets: [{ market: BTC, rate: 50_000_000n, index: idx + bound }] });
-    expect(getFundingView(h.st, h.cfg, BTC).rate).to.equal(10_000_000n);
-    h.expectRevert({ type: 'FUNDING', timestamp: h.now, markets: [{ market: BTC, rate: 0n, index: idx + bound }] }, 'FUNDING_TIMESTAMP');
-    h.expectInvariants();
-  });
-
-  it('checkInvariants catches an index altered in storage (the incident)', () => {
-    const h = fundedPair();
-    h.advance(600n);
-    h.exec(proposeFunding(h.st, h.cfg, h.ctx(), { [BTC]: { bid: 66_000n * E8 } })!);
-    expect(checkInvariants(h.st, h.cfg)).to.deep.equal([]);
-    h.st.setStorage(h.cfg.exchangeAddress, marketBase(h.market().id) + MKT.fundingIndex, 0n);
-    const v = checkInvariants(h.st, h.cfg);
-    expect(v.join()).to.match(/BTC-USD-PERP: funding index moved .* \(reset or corruption\)/);
-  });
-});
+// Funding: test/unit/exchange-funding.test.ts
 
 describe('exchange: modes', () => {
   it('CANCEL_ONLY rejects trades and new orders; cancels and withdrawals still work', () => {

@@ -149,7 +149,8 @@ function runScenario(actions: Action[], c: Counters): void {
           const p = mark + (mark * BigInt(a.premiumBps)) / 10_000n;
           impact[s] = a.premiumBps >= 0 ? { bid: p } : { ask: p };
         }
-        const f = proposeFunding(h.st, h.cfg, h.ctx(), impact);
+        const f = proposeFunding(h.st, h.cfg, h.ctx());
+        attempt({ type: 'FUNDING_SAMPLE', markets: Object.entries(impact).map(([market, i]) => ({ market, impactBid: i.bid ?? 0n, impactAsk: i.ask ?? 0n })) });
         if (f) attempt(f);
         break;
       }
