@@ -354,6 +354,9 @@ describe('loss waterfall: the Liquidator Vault never goes below zero (defect 3)'
     // dave (the profitable long) withdraws all he may; every user's equity is still backed by money held
     const w = h.view(dave).withdrawable;
     expect(w > 0n).to.equal(true);
+    // ... once the withdrawal gate opens again (a negative equity was seen: withdrawal_gate_blocks)
+    h.expectRevert(h.withdrawTx(dave, w), 'WITHDRAWALS_GATED');
+    for (let i = 0n; i < h.cfg.withdrawalGateBlocks; i++) h.advance(1n);
     h.exec(h.withdrawTx(dave, w));
     h.expectInvariants();
     const held = exGet(h.st, h.cfg, EX.totalDeposits) - exGet(h.st, h.cfg, EX.totalWithdrawals) - exGet(h.st, h.cfg, EX.feeBalance);
