@@ -350,6 +350,8 @@ describe('exchange properties: the loss waterfall under stress', () => {
               }
               case 'wait': {
                 h.advance(BigInt(s.seconds));
+                // the chain is back: the oracle posts fresh prices (a mark older than oracle_max_age_seconds stops liquidations and funding)
+                h.setPrice(Object.fromEntries(MARKETS.map((sym) => [sym, markPrice(h.st, h.cfg, sym)])));
                 const impact: Record<string, { bid?: bigint; ask?: bigint }> = {};
                 for (const sym of MARKETS) {
                   const mark = markPrice(h.st, h.cfg, sym);
