@@ -13,7 +13,7 @@ import { startSequencer, type RunningNode } from '../node/node.ts';
 import { createLogger } from '../node/log.ts';
 import { loadGenesis } from '../node/chain/genesis.ts';
 import { VerifyPool } from '../node/sequencer/verify-pool.ts';
-import { writeBatch } from '../node/state/nodestore.ts';
+import { writeBatch } from '../node/storage/db.ts';
 import type { Db, DbOp } from '../node/state/index.ts';
 import type { Block } from '../node/chain/block.ts';
 import { countingBackend } from './lib/counting.ts';

@@ -10,7 +10,8 @@ import { decodeJson, encodeJson, metaKey } from './storage/schema.ts';
 import { openDataDir, type OpenedDataDir, type OpenMode } from './storage/open.ts';
 import { attachSigner, SignerRecord, signerProblem } from './chain/signer-record.ts';
 import { orderDigestProblem } from './storage/order-digest.ts';
-import { WorldState, type Db } from './state/index.ts';
+import { WorldState } from './state/index.ts';
+import { writeBatch, type Db } from './storage/db.ts';
 import type { Logger } from './log.ts';
 import { Producer } from './sequencer/producer.ts';
 import { Dispatcher } from './rpc/jsonrpc.ts';
@@ -76,10 +77,7 @@ export async function openChain(opts: { dataDir: string; genesisPath: string; lo
       if (stored || (await chain.header(0n))) throw new StartupError(`refusing to start: the database in ${opts.dataDir} is damaged: it holds a chain but no head pointer (meta/head). Re-sync from a follower.`);
       if (mode !== 'create') throw new StartupError(`${opts.dataDir} is not a perpnode data directory (its database holds no chain); check --data-dir`);
       const { block, state } = await buildGenesisBlock(genesis, WorldState.empty(db, genesis.stateHash));
-      await db.batch(
-        [...state.ops, ...ChainStore.blockOps(block, state), { type: 'put', key: metaKey('genesis'), value: encodeJson({ chain_id: genesis.chainIdName, block_hash: block.hash, state_hash: genesis.stateHash }) }] as any,
-        { sync: true },
-      );
+      await writeBatch(db, [...state.ops, ...ChainStore.blockOps(block, state), { type: 'put', key: metaKey('genesis'), value: encodeJson({ chain_id: genesis.chainIdName, block_hash: block.hash, state_hash: genesis.stateHash }) }], { sync: true });
       opts.log.info(`initialised ${opts.dataDir} from ${opts.genesisPath}: block 0 ${hex(block.hash)}, state root ${hex(block.header.new_root)}`);
       head = { number: 0n, hash: block.hash };
     } else {

@@ -3,7 +3,7 @@
  * Every block keeps its reverse diff, so a checkpoint is only a label on a height; the time is
  * the operator's wall clock (a label, never an input to a state transition).
  */
-import type { Db, DbOp } from '../state/index.ts';
+import { writeBatch, type Db, type DbOp } from '../storage/db.ts';
 import { decodeJson, encodeJson, tagRange, Tag, u64Key } from '../storage/schema.ts';
 import type { ChainStore } from './store.ts';
 
@@ -48,7 +48,7 @@ export async function makeCheckpoint(db: Db, chain: ChainStore, label: string, h
   const existing = (await listCheckpoints(db)).find((c) => c.label === label);
   if (existing && existing.height !== n) throw new Error(`checkpoint label "${label}" already names height ${existing.height}`);
   const c: Checkpoint = { height: n, block_hash: h.hash, state_root: h.header.new_root, label, time: new Date().toISOString() };
-  await db.batch(checkpointOps(c) as any, { sync: true });
+  await writeBatch(db, checkpointOps(c), { sync: true });
   return c;
 }
 

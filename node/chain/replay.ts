@@ -13,7 +13,7 @@ import { BlockBuilder, InvariantViolation, type SealedBlock } from './block-buil
 import { headerTemplate, type Genesis } from './genesis.ts';
 import { blockHash, type BlockHeader } from './header.ts';
 import { ChainStore } from './store.ts';
-import { writeBatch } from '../state/nodestore.ts';
+import { writeBatch } from '../storage/db.ts';
 
 export class BlockRejected extends Error {
   constructor(

@@ -15,6 +15,7 @@ import { encodeShortString, poseidonHashMany, sign, starknetKeccak, verify } fro
 import { classLeaf, contractLeaf, globalRoot, type ContractRecord, type Db, type DbOp, type ReverseDiff, type WorldState } from '../state/index.ts';
 import { blockHash } from './header.ts';
 import { decodeJson, encodeJson, metaKey, tagRange, Tag, u64Key } from '../storage/schema.ts';
+import { writeBatch } from '../storage/db.ts';
 import { ChainStore } from './store.ts';
 import type { Genesis } from './genesis.ts';
 import { IntegrityError } from './verify.ts';
@@ -125,11 +126,12 @@ export async function rollback(db: Db, chain: ChainStore, world: WorldState, g: 
     for (let n = head.number; n > target; n--) await checkReverseDiff(chain, world, g, n);
     const from = lost ? { number: lost.height, hash: lost.hash } : head;
     intent = { target, target_hash: t.hash, from: from.number, from_hash: from.hash, state_at: head.number, reason: opts.reason, incident_id: opts.incidentId, ...(opts.certificate ? { certificate: certificateToJson(opts.certificate) } : {}) };
-    await db.batch(
+    await writeBatch(
+      db,
       [
         { type: 'put', key: metaKey('rollback_intent'), value: encodeJson(intentToJson(intent)) },
         { type: 'put', key: metaKey('head'), value: encodeJson({ number: target, hash: t.hash }) },
-      ] as any,
+      ],
       { sync: true },
     );
   }
@@ -150,7 +152,7 @@ async function resumeRollback(db: Db, chain: ChainStore, world: WorldState, g: G
       ...ChainStore.unlinkOps(block),
       { type: 'put', key: metaKey('rollback_intent'), value: encodeJson(intentToJson(next)) },
     ];
-    await db.batch(ops as any, { sync: true });
+    await writeBatch(db, ops, { sync: true });
     u.apply();
     intent = next;
     await opts.onProgress?.(next.state_at);
@@ -170,13 +172,14 @@ async function resumeRollback(db: Db, chain: ChainStore, world: WorldState, g: G
   }
   // Lowered before the marker goes: a crash in between resumes here and lowers it again.
   signerOf(db)?.reset(intent.target, intent.target_hash);
-  await db.batch(
+  await writeBatch(
+    db,
     [
       ...(await checkpointsAbove(db, intent.target)),
       { type: 'del', key: metaKey('rollback_intent') },
       { type: 'put', key: u64Key(Tag.rollbackCert, BigInt((await listCertificates(db)).length)), value: encodeJson(certificateToJson(cert)) },
       { type: 'put', key: metaKey('after_rollback'), value: encodeJson({ target: intent.target, incident_id: intent.incident_id }) },
-    ] as any,
+    ],
     { sync: true },
   );
   return cert;

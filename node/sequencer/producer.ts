@@ -25,7 +25,7 @@ import type { Db, DbOp, PendingState, WorldState } from '../state/index.ts';
 import { Mutex } from './mutex.ts';
 import { signatureJobs } from './verify-pool.ts';
 import { ACC } from '../../contracts-ts/layout.ts';
-import { writeBatch } from '../state/nodestore.ts';
+import { writeBatch } from '../storage/db.ts';
 import { signerOf } from '../chain/signer-record.ts';
 import { orderDigestOp } from '../storage/order-digest.ts';
 import { SignatureCache } from './sigcache.ts';

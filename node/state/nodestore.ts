@@ -4,13 +4,13 @@
  * One NodeCache is shared by every trie the state opens; a block's new nodes go into it once
  * the block is durable.
  */
-import type { ClassicLevel } from 'classic-level';
+import type { Db } from '../storage/db.ts';
 import { decodeNode, encodeNode, NodeCache, type NodeStore, type TrieNode } from '../trie/index.ts';
 import { nodeDbKey } from '../trie/store.ts';
 import { writeFelt } from '../trie/codec.ts';
 import { Tag } from '../storage/schema.ts';
 
-export type Db = ClassicLevel<Uint8Array, Uint8Array>;
+export type { Db } from '../storage/db.ts';
 
 /** Table T's key prefix; nodeDbKey(prefix, hash) = feltKey(Tag.trieNode, hash), written without a per-byte bigint loop. */
 const NODE_PREFIX = Uint8Array.of(Tag.trieNode);
@@ -58,21 +58,3 @@ export class LevelNodeStore implements NodeStore {
     return out;
   }
 }
-
-/**
- * Writes ops as ONE atomic LevelDB batch through classic-level's chained form, which costs a
- * fraction of `db.batch(opsArray)` (that clones and re-validates every op object in JS first):
- * about 5x less for a block's tens of thousands of trie-node puts. Same ops, same atomicity,
- * same durability (`sync`).
- */
-export async function writeBatch(db: Db, ops: readonly DbOpLike[], opts: { sync?: boolean } = {}): Promise<void> {
-  if (ops.length === 0) return;
-  const b = db.batch();
-  for (const op of ops) {
-    if (op.type === 'put') b.put(op.key, op.value);
-    else b.del(op.key);
-  }
-  await b.write({ sync: opts.sync === true });
-}
-
-type DbOpLike = { type: 'put'; key: Uint8Array; value: Uint8Array } | { type: 'del'; key: Uint8Array };

@@ -22,7 +22,8 @@ export interface ContractRecord {
   storageRoot: bigint;
 }
 
-export type DbOp = { type: 'put'; key: Uint8Array; value: Uint8Array } | { type: 'del'; key: Uint8Array };
+import type { DbOp } from '../storage/db.ts';
+export type { DbOp };
 
 /** What undoes one block's state changes (kept per block for rollback). */
 export interface ReverseDiff {
