@@ -8,7 +8,7 @@ import { defaultExchangeAddress } from './classes.ts';
 import { EX } from './layout.ts';
 import { modeFromFelt, type Mode } from './exchange/modes.ts';
 
-export { MemoryState, TxRevert, type BlockContext, type ContractEvent, type ExecContext, type StateAccess } from './state.ts';
+export { MemoryState, OverlayState, TxRevert, type BlockContext, type ContractEvent, type ExecContext, type StateAccess } from './state.ts';
 export { ACCOUNT_CLASS, accountAddress, classByHash, CONTRACT_CLASSES, contractAddress, defaultExchangeAddress, defaultVaultAddress, EXCHANGE_CLASS, VAULT_CLASS, type ContractClass } from './classes.ts';
 export { ConfigError, parseExchangeGenesis, type DevAccount, type ExchangeConfig, type ExchangeLimits, type KeyEntry, type MarketConfig } from './config.ts';
 export { applyGenesis } from './exchange/genesis.ts';

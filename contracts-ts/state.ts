@@ -80,3 +80,38 @@ export class MemoryState implements StateAccess {
     this.classes.set(address, classHash);
   }
 }
+
+/**
+ * Writes over a base state: reads fall through, writes stay here until `applyTo` (the FOK dry
+ * run, RPC simulations and views). `storageWrites` / `nonceWrites` / `classWrites` list them.
+ */
+export class OverlayState implements StateAccess {
+  readonly storageWrites = new Map<string, { address: bigint; key: bigint; value: bigint }>();
+  readonly nonceWrites = new Map<bigint, bigint>();
+  readonly classWrites = new Map<bigint, bigint>();
+  constructor(readonly base: Pick<StateAccess, 'getStorage' | 'getNonce' | 'getClassHash'>) {}
+  getStorage(address: bigint, key: bigint): bigint {
+    return this.storageWrites.get(address.toString(16) + ':' + key.toString(16))?.value ?? this.base.getStorage(address, key);
+  }
+  setStorage(address: bigint, key: bigint, value: bigint): void {
+    this.storageWrites.set(address.toString(16) + ':' + key.toString(16), { address, key, value });
+  }
+  getNonce(address: bigint): bigint {
+    return this.nonceWrites.get(address) ?? this.base.getNonce(address);
+  }
+  setNonce(address: bigint, nonce: bigint): void {
+    this.nonceWrites.set(address, nonce);
+  }
+  getClassHash(address: bigint): bigint {
+    return this.classWrites.get(address) ?? this.base.getClassHash(address);
+  }
+  deploy(address: bigint, classHash: bigint): void {
+    this.classWrites.set(address, classHash);
+  }
+  /** Copies these writes onto `target`. */
+  applyTo(target: StateAccess): void {
+    for (const { address, key, value } of this.storageWrites.values()) target.setStorage(address, key, value);
+    for (const [a, n] of this.nonceWrites) target.setNonce(a, n);
+    for (const [a, c] of this.classWrites) target.deploy(a, c);
+  }
+}

@@ -15,6 +15,7 @@ import {
   classByHash,
   EXCHANGE_CLASS,
   executeTransaction,
+  OverlayState,
   txCalldata,
   TxRevert,
   type ContractEvent,
@@ -115,48 +116,23 @@ class BlockCache {
   }
 }
 
-/** Writes over a base (a simulation's or a replay's); `diff()` is the state diff of the writes. */
-class Overlay implements StateAccess {
-  readonly storageW = new Map<string, { a: bigint; k: bigint; v: bigint }>();
-  readonly nonceW = new Map<bigint, bigint>();
-  readonly classW = new Map<bigint, bigint>();
-  constructor(private readonly base: { getStorage(a: bigint, k: bigint): bigint; getNonce(a: bigint): bigint; getClassHash(a: bigint): bigint }) {}
-  getStorage(a: bigint, k: bigint): bigint {
-    return this.storageW.get(ck(a, k))?.v ?? this.base.getStorage(a, k);
+/** The spec's STATE_DIFF of an overlay's writes against its base. */
+function stateDiff(o: OverlayState) {
+  const byAddr = new Map<bigint, { key: string; value: string }[]>();
+  for (const { address: a, key: k, value: v } of o.storageWrites.values()) {
+    if (o.base.getStorage(a, k) === v) continue;
+    let l = byAddr.get(a);
+    if (!l) byAddr.set(a, (l = []));
+    l.push({ key: hex(k), value: hex(v) });
   }
-  setStorage(a: bigint, k: bigint, v: bigint): void {
-    this.storageW.set(ck(a, k), { a, k, v });
-  }
-  getNonce(a: bigint): bigint {
-    return this.nonceW.get(a) ?? this.base.getNonce(a);
-  }
-  setNonce(a: bigint, n: bigint): void {
-    this.nonceW.set(a, n);
-  }
-  getClassHash(a: bigint): bigint {
-    return this.classW.get(a) ?? this.base.getClassHash(a);
-  }
-  deploy(a: bigint, c: bigint): void {
-    this.classW.set(a, c);
-  }
-  /** The spec's STATE_DIFF of these writes against the base. */
-  diff() {
-    const byAddr = new Map<bigint, { key: string; value: string }[]>();
-    for (const { a, k, v } of this.storageW.values()) {
-      if (this.base.getStorage(a, k) === v) continue;
-      let l = byAddr.get(a);
-      if (!l) byAddr.set(a, (l = []));
-      l.push({ key: hex(k), value: hex(v) });
-    }
-    return {
-      storage_diffs: [...byAddr].map(([a, l]) => ({ address: hex(a), storage_entries: l })),
-      deprecated_declared_classes: [] as string[],
-      declared_classes: [] as unknown[],
-      deployed_contracts: [...this.classW].filter(([a]) => this.base.getClassHash(a) === 0n).map(([a, c]) => ({ address: hex(a), class_hash: hex(c) })),
-      replaced_classes: [] as unknown[],
-      nonces: [...this.nonceW].filter(([a, n]) => this.base.getNonce(a) !== n).map(([a, n]) => ({ contract_address: hex(a), nonce: hex(n) })),
-    };
-  }
+  return {
+    storage_diffs: [...byAddr].map(([a, l]) => ({ address: hex(a), storage_entries: l })),
+    deprecated_declared_classes: [] as string[],
+    declared_classes: [] as unknown[],
+    deployed_contracts: [...o.classWrites].filter(([a]) => o.base.getClassHash(a) === 0n).map(([a, c]) => ({ address: hex(a), class_hash: hex(c) })),
+    replaced_classes: [] as unknown[],
+    nonces: [...o.nonceWrites].filter(([a, n]) => o.base.getNonce(a) !== n).map(([a, n]) => ({ contract_address: hex(a), nonce: hex(n) })),
+  };
 }
 
 function cacheBase(c: BlockCache) {
@@ -231,7 +207,7 @@ const TX_RES = { l1_gas: 0, l1_data_gas: 0, l2_gas: 0 };
  * call of the Exchange whose selector is sn_keccak of its type (e.g. "TRADE"), its calldata the
  * transaction's felt encoding, with all its events.
  */
-function traceJson(m: RpcModules, tx: PerpTx, t: TxTrace, events: ContractEvent[], diff: ReturnType<Overlay['diff']> | undefined): Record<string, unknown> {
+function traceJson(m: RpcModules, tx: PerpTx, t: TxTrace, events: ContractEvent[], diff: ReturnType<typeof stateDiff> | undefined): Record<string, unknown> {
   const sd = diff ? { state_diff: diff } : {};
   if (tx.type === 'INVOKE') return { type: 'INVOKE', validate_invocation: t.validate && invocationJson(t.validate, { n: 0 }), execute_invocation: invocationJson(t.execute!, { n: 0 }), ...sd, execution_resources: TX_RES };
   if (tx.type === 'DEPLOY_ACCOUNT_V3') return { type: 'DEPLOY_ACCOUNT', validate_invocation: t.validate && invocationJson(t.validate, { n: 0 }), constructor_invocation: invocationJson(t.deploy!, { n: 0 }), ...sd, execution_resources: TX_RES };
@@ -323,10 +299,10 @@ export function starknetExecMethods(m: RpcModules): Methods<CallContext> {
 
   /** Executes transactions in order on an overlay; each with its trace, events and diff. */
   const simulate = (base: ReturnType<typeof cacheBase>, txs: PerpTx[], ctx: ExecContext, stopOnError: (i: number, e: unknown) => never) => {
-    const root = new Overlay(base);
-    const out: { trace: TxTrace; events: ContractEvent[]; diff: ReturnType<Overlay['diff']> }[] = [];
+    const root = new OverlayState(base);
+    const out: { trace: TxTrace; events: ContractEvent[]; diff: ReturnType<typeof stateDiff> }[] = [];
     txs.forEach((tx, i) => {
-      const layer = new Overlay(root);
+      const layer = new OverlayState(root);
       const trace: TxTrace = {};
       let events: ContractEvent[];
       try {
@@ -334,10 +310,8 @@ export function starknetExecMethods(m: RpcModules): Methods<CallContext> {
       } catch (e) {
         stopOnError(i, e);
       }
-      out.push({ trace, events, diff: layer.diff() });
-      for (const { a, k, v } of layer.storageW.values()) root.setStorage(a, k, v);
-      for (const [a, n] of layer.nonceW) root.setNonce(a, n);
-      for (const [a, c] of layer.classW) root.deploy(a, c);
+      out.push({ trace, events, diff: stateDiff(layer) });
+      layer.applyTo(root);
     });
     return out;
   };
@@ -416,7 +390,7 @@ export function starknetExecMethods(m: RpcModules): Methods<CallContext> {
         const calldata = r.calldata.map((x, i) => felt(x, `request.calldata[${i}]`));
         const b = await resolve(p.block_id);
         try {
-          const out = await withStateAt(m, b, (base) => callView(new Overlay(base), g.exchange, address, selector, calldata, (h, k, r1, s1) => verify(h, k, [r1, s1])));
+          const out = await withStateAt(m, b, (base) => callView(new OverlayState(base), g.exchange, address, selector, calldata, (h, k, r1, s1) => verify(h, k, [r1, s1])));
           return out.map(hex);
         } catch (e) {
           if (!(e instanceof TxRevert)) throw e;

@@ -8,7 +8,7 @@
  * at once. Order records persist in table O in the same batch as each block, so the book and
  * the chain can never disagree after a crash.
  */
-import { TxRevert, type ExecContext, type StateAccess } from '../../contracts-ts/state.ts';
+import { OverlayState, TxRevert, type ExecContext, type StateAccess } from '../../contracts-ts/state.ts';
 import { executeTransaction } from '../../contracts-ts/execute.ts';
 import type { ExchangeConfig, MarketConfig } from '../../contracts-ts/config.ts';
 import type { SignedOrder } from '../../contracts-ts/exchange/order.ts';
@@ -121,7 +121,7 @@ export class ExchangeService {
       onTrigger: (s) => this.ensureTriggered(sess, s),
       trySettle: (list) => {
         // A dry run on a scratch overlay of the open block: nothing of it is kept.
-        const scratch = new Overlay(st());
+        const scratch = new OverlayState(st());
         for (let index = 0; index < list.length; index++) {
           const f = list[index]!;
           try {
@@ -397,32 +397,4 @@ export class ExchangeService {
 
 export function marketSpecs(cfg: ExchangeConfig) {
   return cfg.markets.map((m) => ({ symbol: m.symbol, tickSize: m.tickSize, stepSize: m.stepSize, minSize: m.minSize }));
-}
-
-/** A write overlay over a state (the FOK dry run): reads fall through, writes stay here. */
-class Overlay implements StateAccess {
-  private readonly storage = new Map<bigint, Map<bigint, bigint>>();
-  private readonly nonces = new Map<bigint, bigint>();
-  private readonly classes = new Map<bigint, bigint>();
-  constructor(private readonly base: StateAccess) {}
-  getStorage(address: bigint, key: bigint): bigint {
-    return this.storage.get(address)?.get(key) ?? this.base.getStorage(address, key);
-  }
-  setStorage(address: bigint, key: bigint, value: bigint): void {
-    let m = this.storage.get(address);
-    if (!m) this.storage.set(address, (m = new Map()));
-    m.set(key, value);
-  }
-  getNonce(address: bigint): bigint {
-    return this.nonces.get(address) ?? this.base.getNonce(address);
-  }
-  setNonce(address: bigint, nonce: bigint): void {
-    this.nonces.set(address, nonce);
-  }
-  getClassHash(address: bigint): bigint {
-    return this.classes.get(address) ?? this.base.getClassHash(address);
-  }
-  deploy(address: bigint, classHash: bigint): void {
-    this.classes.set(address, classHash);
-  }
 }
