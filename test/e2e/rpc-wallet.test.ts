@@ -111,7 +111,7 @@ describe('perpnode wallet (e2e)', function () {
     expect(down.stderr).to.contain('cannot reach the node');
     const help = await walletIn(['--help']);
     expect(help.code).to.equal(0);
-    expect(help.stdout).to.contain('perpnode wallet new --out alice.json');
+    expect(help.stdout).to.contain('perpnode wallet new --name alice');
     const viaCli = await runCli(['wallet', 'balance', '--key', keyFile, '--rpc', node.url]);
     expect(viaCli.code, viaCli.stderr).to.equal(0);
     expect(JSON.parse(viaCli.stdout).deployed).to.equal(true);
