@@ -68,6 +68,12 @@ export class ExchangeService {
 
   /** Records changed since the last sealed block (readable before they are persisted). */
   private unsealed = new Map<bigint, OrderRecord>();
+  /**
+   * The records of the block being sealed: handed to its batch by persistOps, and still read
+   * from here until the next block's persistOps (by then that batch is durable), so a read
+   * between the hand-over and the write never falls back to the older stored record.
+   */
+  private sealing = new Map<bigint, OrderRecord>();
 
   private collect(): void {
     for (const r of this.matcher.takeDirty()) this.unsealed.set(r.signed.hash, r);
@@ -77,6 +83,7 @@ export class ExchangeService {
   resetBook(matcher: Matcher): void {
     this.matcher = matcher;
     this.unsealed.clear();
+    this.sealing.clear();
   }
 
   /** State as the next transaction would see it (the open block's, else the head's). */
@@ -92,7 +99,8 @@ export class ExchangeService {
       ops.push({ type: 'put', key: feltKey(Tag.order, r.signed.hash), value: encodeJson(recordToJson(r)) });
       ops.push({ type: 'put', key: accountOrderKey(r.signed.order.account, r.signed.hash), value: new Uint8Array(0) });
     }
-    this.unsealed.clear();
+    this.sealing = this.unsealed;
+    this.unsealed = new Map();
     ops.push({ type: 'put', key: metaKey('order_seq'), value: encodeJson(this.matcher.nextSeq) });
     return ops;
   }
@@ -366,7 +374,7 @@ export class ExchangeService {
 
   /** An order's record: the book's if open, else the persisted history. */
   async getOrder(hash: bigint): Promise<OrderRecord | undefined> {
-    const live = this.matcher.getOrder(hash) ?? this.unsealed.get(hash);
+    const live = this.matcher.getOrder(hash) ?? this.unsealed.get(hash) ?? this.sealing.get(hash);
     if (live) return live;
     const raw = await this.db.get(feltKey(Tag.order, hash));
     return raw ? recordFromJson(decodeJson(raw)) : undefined;
@@ -377,7 +385,7 @@ export class ExchangeService {
     const open = this.matcher.ordersOf(account);
     const seen = new Set(open.map((r) => r.signed.hash));
     const closed: OrderRecord[] = [];
-    for (const r of this.unsealed.values())
+    for (const r of [...this.unsealed.values(), ...this.sealing.values()])
       if (r.signed.order.account === account && !seen.has(r.signed.hash) && !OPEN.has(r.status)) {
         closed.push(r);
         seen.add(r.signed.hash);

@@ -88,6 +88,20 @@ describe('order and cancel rules (matcher and contracts agree)', function () {
     expect(getOrderState(n.producer.readState(), n.chain.genesis.exchange, ask.hash)?.cancelled).to.equal(true);
   });
 
+  it('a cancelled order reads CANCELLED while its block is being written (no fall-back to the older stored record)', async () => {
+    const n = await start();
+    const bid = order(n, 0, { side: 'BUY', price: P - 100n * E8 });
+    expect((await n.exchange.submitOrder(bid)).record.status).to.equal('OPEN');
+    await n.producer.sealNow(true); // the OPEN record is now stored
+    expect((await n.exchange.cancel(cancelTx(n, 0, bid.hash))).record?.status).to.equal('CANCELLED');
+    // The seal hands the block's records to its batch; a read before the batch is written must
+    // still see the new record (it used to read the stored OPEN one).
+    const ops = (n.exchange as unknown as { persistOps(): unknown[] }).persistOps();
+    expect(ops.length).to.be.greaterThan(1);
+    expect((await n.exchange.getOrder(bid.hash))?.status).to.equal('CANCELLED');
+    expect((await n.exchange.ordersOf(dev(n, 0).address)).find((r) => r.signed.hash === bid.hash)?.status).to.equal('CANCELLED');
+  });
+
   it('defect 8: orders need collateral (INSUFFICIENT_MARGIN), at most max_open_orders per market, aggressive limits inside the band', async () => {
     const n = await start();
     const g = n.chain.genesis;
