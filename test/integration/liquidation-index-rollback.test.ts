@@ -5,8 +5,8 @@
  */
 import { expect } from 'chai';
 import type { RunningNode } from '../../node/node.ts';
-import { startTestSequencer } from '../helpers/sequencer.ts';
-import { getAccountView, oracleUpdateHash, orderHash, type Order, type SignedOrder } from '../../contracts-ts/index.ts';
+import { orderSigner, startTestSequencer } from '../helpers/sequencer.ts';
+import { getAccountView, oracleUpdateHash } from '../../contracts-ts/index.ts';
 import { sign } from '../../node/crypto/index.ts';
 import { tempDir } from '../helpers/tmp.ts';
 
@@ -30,13 +30,7 @@ describe('liquidation index across an online rollback (sequencer)', function () 
     const cfg = g.exchange;
     const btc = cfg.markets[0]!;
     const [long, short] = cfg.devAccounts;
-    let salt = 1n;
-    const order = (who: typeof long, f: Partial<Order>): SignedOrder => {
-      const o: Order = { account: who!.address, market: btc.symbol, side: 'BUY', orderType: 'LIMIT', timeInForce: 'GTC', size: 15n * E8, price: btc.initialPrice, triggerPrice: 0n, reduceOnly: false, expiry: 4_000_000_000n, salt: salt++, ...f };
-      const hash = orderHash(o, g.chainId);
-      const s = sign(hash, who!.privateKey!);
-      return { order: o, hash, signature: [s.r, s.s] };
-    };
+    const order = orderSigner(node, 15n * E8);
     const view = () => getAccountView(node.producer.m.world.newBlock(), cfg, long!.address);
     const size = () => view().positions[0]?.size ?? 0n;
     // Canonical: the long opens.

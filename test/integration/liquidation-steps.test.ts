@@ -1,11 +1,8 @@
 import { expect } from 'chai';
-import { readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import type { RunningNode } from '../../node/node.ts';
-import { startTestSequencer } from '../helpers/sequencer.ts';
-import { getAccountView, oracleUpdateHash, orderHash, type Order, type SignedOrder } from '../../contracts-ts/index.ts';
+import { editedGenesis, orderSigner, startTestSequencer } from '../helpers/sequencer.ts';
+import { getAccountView, oracleUpdateHash } from '../../contracts-ts/index.ts';
 import { sign } from '../../node/crypto/index.ts';
-import { ROOT } from '../helpers/proc.ts';
 import { tempDir } from '../helpers/tmp.ts';
 
 const E8 = 10n ** 8n;
@@ -16,10 +13,9 @@ describe('liquidation in steps across blocks (sequencer)', function () {
   let node: RunningNode;
   before(async () => {
     t = tempDir();
-    const g = JSON.parse(readFileSync(join(ROOT, 'genesis/devnet.json'), 'utf8'));
-    g.exchange.markets[0].liquidation_step_fraction = '0.01'; // many small steps: more than one block's rounds
-    const path = join(t.path, 'genesis.json');
-    writeFileSync(path, JSON.stringify(g));
+    const path = editedGenesis(t.path, (g) => {
+      g.exchange.markets[0].liquidation_step_fraction = '0.01'; // many small steps: more than one block's rounds
+    });
     node = await startTestSequencer(t.path, { genesisPath: path });
   });
   after(async () => {
@@ -32,13 +28,7 @@ describe('liquidation in steps across blocks (sequencer)', function () {
     const cfg = g.exchange;
     const btc = cfg.markets[0]!;
     const [long, short] = cfg.devAccounts;
-    let salt = 1n;
-    const order = (who: typeof long, f: Partial<Order>): SignedOrder => {
-      const o: Order = { account: who!.address, market: btc.symbol, side: 'BUY', orderType: 'LIMIT', timeInForce: 'GTC', size: 15n * E8, price: btc.initialPrice, triggerPrice: 0n, reduceOnly: false, expiry: 4_000_000_000n, salt: salt++, ...f };
-      const hash = orderHash(o, g.chainId);
-      const s = sign(hash, who!.privateKey!);
-      return { order: o, hash, signature: [s.r, s.s] };
-    };
+    const order = orderSigner(node, 15n * E8);
     await node.exchange.submitOrder(order(short, { side: 'SELL' }));
     const fill = await node.exchange.submitOrder(order(long, { side: 'BUY', timeInForce: 'IOC' }));
     expect(fill.record.status).to.equal('FILLED');

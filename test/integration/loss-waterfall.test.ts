@@ -7,11 +7,9 @@
  * keep coming; a DEPOSIT to the vault address then repays the socialized loss.
  */
 import { expect } from 'chai';
-import { readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import type { RunningNode } from '../../node/node.ts';
-import { DEVNET_GENESIS, startTestSequencer } from '../helpers/sequencer.ts';
-import { checkInvariants, depositHash, getAccountView, getVaultView, oracleUpdateHash, orderHash, type Order, type SignedOrder } from '../../contracts-ts/index.ts';
+import { editedGenesis, orderSigner, startTestSequencer } from '../helpers/sequencer.ts';
+import { checkInvariants, depositHash, getAccountView, getVaultView, oracleUpdateHash } from '../../contracts-ts/index.ts';
 import { sign } from '../../node/crypto/index.ts';
 import { tempDir } from '../helpers/tmp.ts';
 
@@ -23,13 +21,12 @@ describe('loss waterfall on the sequencer: a gap with an empty vault never halts
   let node: RunningNode;
   before(async () => {
     t = tempDir();
-    const g = JSON.parse(readFileSync(DEVNET_GENESIS, 'utf8'));
-    g.block_time_ms = 3_600_000; // blocks only when the test seals them
-    g.heartbeat_ms = 3_600_000;
-    g.exchange.vault_initial_balance = '0';
-    g.exchange.markets[0].oracle_max_jump = '0.5';
-    const path = join(t.path, 'genesis.json');
-    writeFileSync(path, JSON.stringify(g));
+    const path = editedGenesis(t.path, (g) => {
+      g.block_time_ms = 3_600_000; // blocks only when the test seals them
+      g.heartbeat_ms = 3_600_000;
+      g.exchange.vault_initial_balance = '0';
+      g.exchange.markets[0].oracle_max_jump = '0.5';
+    });
     node = await startTestSequencer(t.path, { genesisPath: path });
   });
   after(async () => {
@@ -42,13 +39,7 @@ describe('loss waterfall on the sequencer: a gap with an empty vault never halts
     const cfg = g.exchange;
     const btc = cfg.markets[0]!;
     const [alice, bob, carol] = cfg.devAccounts;
-    let salt = 1n;
-    const order = (who: typeof alice, f: Partial<Order>): SignedOrder => {
-      const o: Order = { account: who!.address, market: btc.symbol, side: 'BUY', orderType: 'LIMIT', timeInForce: 'GTC', size: 15n * E8, price: btc.initialPrice, triggerPrice: 0n, reduceOnly: false, expiry: 4_000_000_000n, salt: salt++, ...f };
-      const hash = orderHash(o, g.chainId);
-      const s = sign(hash, who!.privateKey!);
-      return { order: o, hash, signature: [s.r, s.s] };
-    };
+    const order = orderSigner(node, 15n * E8);
     const oracle = cfg.oracles[0]!;
     let ts = BigInt(Math.floor(Date.now() / 1000));
     const setPrice = async (usd: bigint): Promise<void> => {
