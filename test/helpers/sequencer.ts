@@ -1,6 +1,6 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { orderHash, type Order, type SignedOrder } from '../../contracts-ts/index.ts';
+import { oracleUpdateHash, orderHash, type Order, type SignedOrder } from '../../contracts-ts/index.ts';
 import { sign } from '../../node/crypto/index.ts';
 import { startSequencer, type RunningNode, type StartOptions } from '../../node/node.ts';
 import { createLogger } from '../../node/log.ts';
@@ -35,5 +35,19 @@ export function orderSigner(node: RunningNode, size: bigint): (who: { address: b
     const hash = orderHash(o, g.chainId);
     const s = sign(hash, who.privateKey!);
     return { order: o, hash, signature: [s.r, s.s] };
+  };
+}
+
+/** Posts a first-market price in whole USD, signed by the first genesis oracle, one second after the last. */
+export function pricePoster(node: RunningNode): (usd: bigint) => Promise<void> {
+  const g = node.chain.genesis;
+  const oracle = g.exchange.oracles[0]!;
+  const market = g.exchange.markets[0]!.symbol;
+  let ts = BigInt(Math.floor(Date.now() / 1000));
+  return async (usd) => {
+    const prices = [{ market, price: usd * 10n ** 8n }];
+    ts += 1n;
+    const s = sign(oracleUpdateHash({ timestamp: ts, prices }, oracle.publicKey, g.chainId), oracle.privateKey!);
+    await node.exchange.oracleUpdate({ type: 'ORACLE_UPDATE', signer: oracle.publicKey, timestamp: ts, prices, signature: [s.r, s.s] });
   };
 }

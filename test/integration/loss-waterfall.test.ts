@@ -8,8 +8,8 @@
  */
 import { expect } from 'chai';
 import type { RunningNode } from '../../node/node.ts';
-import { editedGenesis, orderSigner, startTestSequencer } from '../helpers/sequencer.ts';
-import { checkInvariants, depositHash, getAccountView, getVaultView, oracleUpdateHash } from '../../contracts-ts/index.ts';
+import { editedGenesis, orderSigner, pricePoster, startTestSequencer } from '../helpers/sequencer.ts';
+import { checkInvariants, depositHash, getAccountView, getVaultView } from '../../contracts-ts/index.ts';
 import { sign } from '../../node/crypto/index.ts';
 import { tempDir } from '../helpers/tmp.ts';
 
@@ -37,17 +37,9 @@ describe('loss waterfall on the sequencer: a gap with an empty vault never halts
   it('65,000 -> 40,000: the losing short is untouched, the vault stays >= 0, the loss is socialized, blocks continue', async () => {
     const g = node.chain.genesis;
     const cfg = g.exchange;
-    const btc = cfg.markets[0]!;
     const [alice, bob, carol] = cfg.devAccounts;
     const order = orderSigner(node, 15n * E8);
-    const oracle = cfg.oracles[0]!;
-    let ts = BigInt(Math.floor(Date.now() / 1000));
-    const setPrice = async (usd: bigint): Promise<void> => {
-      const prices = [{ market: btc.symbol, price: usd * E8 }];
-      ts += 1n;
-      const s = sign(oracleUpdateHash({ timestamp: ts, prices }, oracle.publicKey, g.chainId), oracle.privateKey!);
-      await node.exchange.oracleUpdate({ type: 'ORACLE_UPDATE', signer: oracle.publicKey, timestamp: ts, prices, signature: [s.r, s.s] });
-    };
+    const setPrice = pricePoster(node);
     // The open block's state when there is one (what the RPC reads), else the head's.
     const state = () => node.producer.openBlock?.pending ?? node.producer.m.world.newBlock();
     const view = (a: typeof alice) => getAccountView(state(), cfg, a!.address);

@@ -6,10 +6,9 @@
  */
 import { expect } from 'chai';
 import type { RunningNode } from '../../node/node.ts';
-import { editedGenesis, orderSigner, startTestSequencer } from '../helpers/sequencer.ts';
-import { checkInvariants, getAccountView, getVaultView, oracleUpdateHash } from '../../contracts-ts/index.ts';
+import { editedGenesis, orderSigner, pricePoster, startTestSequencer } from '../helpers/sequencer.ts';
+import { checkInvariants, getAccountView, getVaultView } from '../../contracts-ts/index.ts';
 import { readOrderState } from '../../contracts-ts/exchange/orders.ts';
-import { sign } from '../../node/crypto/index.ts';
 import { tempDir } from '../helpers/tmp.ts';
 
 const E8 = 10n ** 8n;
@@ -34,17 +33,9 @@ describe('vault unwind on the sequencer: the vault sells what it took over again
   it('a takeover, then blocks in which the vault position shrinks to zero and the maker order shrinks with it', async () => {
     const g = node.chain.genesis;
     const cfg = g.exchange;
-    const btc = cfg.markets[0]!;
     const [alice, bob, carol] = cfg.devAccounts;
     const order = orderSigner(node, 20n * E8);
-    const oracle = cfg.oracles[0]!;
-    let ts = BigInt(Math.floor(Date.now() / 1000));
-    const setPrice = async (usd: bigint): Promise<void> => {
-      const prices = [{ market: btc.symbol, price: usd * E8 }];
-      ts += 1n;
-      const s = sign(oracleUpdateHash({ timestamp: ts, prices }, oracle.publicKey, g.chainId), oracle.privateKey!);
-      await node.exchange.oracleUpdate({ type: 'ORACLE_UPDATE', signer: oracle.publicKey, timestamp: ts, prices, signature: [s.r, s.s] });
-    };
+    const setPrice = pricePoster(node);
     const state = () => node.producer.openBlock?.pending ?? node.producer.m.world.newBlock();
     const vaultSize = () => getVaultView(state(), cfg).positions[0]?.size ?? 0n;
     const invariants = () => expect(checkInvariants(state(), cfg, [alice!.address, bob!.address, carol!.address, cfg.vaultAddress])).to.deep.equal([]);
