@@ -10,6 +10,8 @@ import { createLogger, isLogFormat, isLogLevel, progress, type Logger } from './
 import { encodeShortString, getStarkKey, parseFelt, randomPrivateKey, toHex, useBackend, type BackendChoice } from './crypto/index.ts';
 import { DataDirInUseError } from './storage/lock.ts';
 import { formatUnits } from './client/units.ts';
+import { ADMIN_HTTP_DEFAULTS, PUBLIC_HTTP_DEFAULTS } from './rpc/http.ts';
+import { defaultP2POptions } from './p2p/options.ts';
 import type { Checkpoint } from './chain/checkpoints.ts';
 import type { Genesis } from './chain/genesis.ts';
 
@@ -53,11 +55,11 @@ const commands: Record<string, Command> = {
   start: {
     summary: 'run a node (devnet sequencer by default)',
     usage: `perpnode start [--data-dir ./data] [--genesis genesis/devnet.json] [--rpc-host 127.0.0.1]
-                [--rpc-port 5050] [--admin-port 5055|off] [--block-time-ms 1000]
+                [--rpc-port ${PUBLIC_HTTP_DEFAULTS.port}] [--admin-port ${ADMIN_HTTP_DEFAULTS.port}|off] [--block-time-ms 1000]
                 [--feeder walk|off|<replay.json>] [--checkpoint-interval N] [--crypto auto|js|native]
                 [--verify-workers 2]
                 [--log-level info]
-                [--role sequencer|follower] [--p2p-host 127.0.0.1] [--p2p-port 5051|off]
+                [--role sequencer|follower] [--p2p-host ${defaultP2POptions.host}] [--p2p-port ${defaultP2POptions.port}|off]
                 [--bootstrap <multiaddr>]... [--sequencer-rpc <url>]
 
 Starts the sequencer: binds every port, opens (or initialises from the genesis file) the data
@@ -77,20 +79,20 @@ prices every 2 s: a seeded random walk by default, or a replay file; 'off' disab
 SIGINT/SIGTERM seal the block in flight, close the database and exit 0.
 
 p2p (docs/followers.md): the sequencer publishes every block on libp2p (TCP --p2p-port, default
-5051 on --p2p-host; "off" disables it) and logs its full multiaddrs. --role follower follows a
+${defaultP2POptions.port} on --p2p-host; "off" disables it) and logs its full multiaddrs. --role follower follows a
 sequencer instead: dials each --bootstrap multiaddr, syncs from genesis, applies a block only
 after re-executing it to the same state root and hash, and serves the read RPC. Trading calls
 sent to a follower are forwarded to --sequencer-rpc, or refused (error 11008) without it.`,
     options: {
       ...COMMON,
       role: { type: 'string', default: 'sequencer' },
-      'p2p-host': { type: 'string', default: '127.0.0.1' },
+      'p2p-host': { type: 'string', default: defaultP2POptions.host },
       'p2p-port': { type: 'string' },
       bootstrap: { type: 'string', multiple: true },
       'sequencer-rpc': { type: 'string' },
       'rpc-host': { type: 'string', default: '127.0.0.1' },
-      'rpc-port': { type: 'string', default: '5050' },
-      'admin-port': { type: 'string', default: '5055' },
+      'rpc-port': { type: 'string', default: String(PUBLIC_HTTP_DEFAULTS.port) },
+      'admin-port': { type: 'string', default: String(ADMIN_HTTP_DEFAULTS.port) },
       'block-time-ms': { type: 'string' },
       feeder: { type: 'string', default: 'walk' },
       'checkpoint-interval': { type: 'string' },
@@ -110,7 +112,7 @@ sent to a follower are forwarded to --sequencer-rpc, or refused (error 11008) wi
       const bootstrap: string[] = v.bootstrap ?? [];
       for (const b of bootstrap)
         if (!/^\/(ip4|ip6|dns|dns4|dns6)\/[^/]+\/tcp\/\d+\/p2p\/\w+$/.test(b)) throw new UsageError(`--bootstrap ${b}: expected /ip4/<host>/tcp/<port>/p2p/<peer id> (as the sequencer logs it)`);
-      const p2p = p2pOff ? undefined : { host: v['p2p-host'], port: v['p2p-port'] === undefined ? 5051 : intOpt(v['p2p-port'], 'p2p-port', 0, 65535), bootstrap };
+      const p2p = p2pOff ? undefined : { host: v['p2p-host'], port: v['p2p-port'] === undefined ? defaultP2POptions.port : intOpt(v['p2p-port'], 'p2p-port', 0, 65535), bootstrap };
       if (role === 'follower') return runFollower(v, p2p!, log);
       const node = await (await nodeMod()).startSequencer({
         p2p,
@@ -148,7 +150,7 @@ stopped data directory read-only and reports its head, state root and integrity 
         if (!(e instanceof DataDirInUseError)) throw e;
         const recorded = (await nodeMod()).readNodeFile(dataDir);
         if (v['admin-url'] === undefined && recorded && recorded.admin_url === null) throw new Error(`${e.message}; it runs with --admin-port off, and status asks the admin port`);
-        const adminUrl: string = v['admin-url'] ?? recorded?.admin_url ?? 'http://127.0.0.1:5055';
+        const adminUrl: string = v['admin-url'] ?? recorded?.admin_url ?? `http://127.0.0.1:${ADMIN_HTTP_DEFAULTS.port}`;
         const token = readFileSync(join(dataDir, 'admin.token'), 'utf8').trim();
         const res = await fetch(adminUrl, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'admin_status' }) }).catch((err) => {
           throw new Error(`${e.message}, and its admin port ${adminUrl} does not answer (${(err as Error).message}); pass --admin-url`);

@@ -15,7 +15,7 @@ import { writeBatch, type Db } from './storage/db.ts';
 import type { Logger } from './log.ts';
 import { Producer } from './sequencer/producer.ts';
 import { Dispatcher } from './rpc/jsonrpc.ts';
-import { bindHttp, closeServer, probePort, startHttp, type CallContext, type Route } from './rpc/http.ts';
+import { ADMIN_HTTP_DEFAULTS, bindHttp, closeServer, probePort, PUBLIC_HTTP_DEFAULTS, startHttp, type CallContext, type HttpLimits, type Route } from './rpc/http.ts';
 import { createRpc, type RpcOptions } from './rpc/methods.ts';
 import type { RpcModules } from './rpc/context.ts';
 import { adminMethods, type AdminModules } from './rpc/admin.ts';
@@ -35,7 +35,9 @@ import { liveState } from './rpc/perp.ts';
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Server } from 'node:http';
+import { CloseStack } from './close-stack.ts';
 import { ForwardingDispatcher, startP2P, TRADING_METHODS, type P2POptions, type P2PService } from './p2p/index.ts';
+import { defaultP2POptions } from './p2p/options.ts';
 import { chainForP2P } from './p2p/chain.ts';
 
 export interface Chain {
@@ -143,7 +145,14 @@ export interface StartOptions {
   checkpointInterval?: number;
   /** Worker threads checking signatures before the producer lock (0 = none: checked inline). */
   verifyWorkers?: number;
+  /** Transactions waiting for the producer lock before submissions are refused (default DEFAULT_MAX_QUEUE). */
+  maxQueue?: number;
+  /** Public JSON-RPC server limits over PUBLIC_HTTP_DEFAULTS (node/rpc/http.ts). */
+  http?: Partial<HttpLimits>;
 }
+
+/** Transactions that may wait for the producer lock; beyond it a submission is refused at once. */
+export const DEFAULT_MAX_QUEUE = 10_000;
 
 export interface RunningNode {
   chain: Chain;
@@ -172,35 +181,33 @@ export async function startSequencer(opts: StartOptions): Promise<RunningNode> {
       throw new StartupError(`--feeder ${feederMode}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message} (expected walk, off or a replay JSON file)`);
     }
   }
-  const servers: Server[] = [];
-  let chain: Chain | undefined;
-  let producer: Producer | undefined;
-  let pool: VerifyPool | undefined;
-  let p2p: P2PService | null = null;
-  let stopWs: () => Promise<void> = async () => undefined;
+  const closing = new CloseStack();
   try {
     const rpcServer = await bindHttp(opts.rpcHost, opts.rpcPort, '--rpc-port');
-    servers.push(rpcServer);
-    const adminServer = opts.adminPort === null ? undefined : await bindHttp('127.0.0.1', opts.adminPort ?? 5055, '--admin-port');
-    if (adminServer) servers.push(adminServer);
+    const closeRpc = closing.defer('rpc port', () => closeServer(rpcServer));
+    const adminServer = opts.adminPort === null ? undefined : await bindHttp('127.0.0.1', opts.adminPort ?? ADMIN_HTTP_DEFAULTS.port, '--admin-port');
+    const closeAdmin = adminServer ? closing.defer('admin port', () => closeServer(adminServer)) : undefined;
     let p2pOpts = opts.p2p;
     if (p2pOpts) {
       try {
-        await probePort(p2pOpts.host ?? '127.0.0.1', p2pOpts.port ?? 5051, '--p2p-port');
+        await probePort(p2pOpts.host ?? defaultP2POptions.host, p2pOpts.port ?? defaultP2POptions.port, '--p2p-port');
       } catch (e) {
         if (opts.p2pRequired) throw new StartupError((e as Error).message);
         opts.log.error(`p2p NOT started (followers will not receive blocks): ${(e as Error).message}, or pass --p2p-port off`);
         p2pOpts = undefined;
       }
     }
-    chain = await openChain({ dataDir: opts.dataDir, genesisPath: opts.genesisPath, log: opts.log, signs: true });
+    const chain = await openChain({ dataDir: opts.dataDir, genesisPath: opts.genesisPath, log: opts.log, signs: true });
+    closing.defer('database', () => chain.close());
     const c = chain;
     const g = c.genesis;
     if (!g.sequencer.privateKey) throw new StartupError('this genesis holds no sequencer private key: only its sequencer can produce blocks (start as a follower instead)');
     if (opts.checkpointInterval !== undefined) g.checkpointInterval = opts.checkpointInterval;
+    const pool = opts.verifyWorkers && opts.verifyWorkers > 0 ? await VerifyPool.create({ size: opts.verifyWorkers }) : undefined;
+    if (pool) closing.defer('signature workers', () => pool.close());
     const blockTimeMs = opts.blockTimeMs ?? g.blockTimeMs;
     const onDemand = blockTimeMs === 0;
-    producer = await Producer.create(
+    const prod = await Producer.create(
       {
         db: c.db,
         chain: c.chain,
@@ -210,26 +217,30 @@ export async function startSequencer(opts: StartOptions): Promise<RunningNode> {
         signingKey: g.sequencer.privateKey,
         clock: opts.clock,
       },
-      { blockTimeMs: onDemand ? 1 : blockTimeMs, heartbeatMs: g.heartbeatMs, maxBlockTransactions: g.maxBlockTransactions, maxQueue: 10_000 },
+      { blockTimeMs: onDemand ? 1 : blockTimeMs, heartbeatMs: g.heartbeatMs, maxBlockTransactions: g.maxBlockTransactions, maxQueue: opts.maxQueue ?? DEFAULT_MAX_QUEUE },
     );
-    const prod = producer;
+    // Stopping the producer seals the block in flight (before p2p stops, so it is still gossiped).
+    const stopProducer = closing.defer('producer', () => prod.stop());
     const ex = await ExchangeService.create(prod, g.exchange, c.db);
-    if (opts.verifyWorkers && opts.verifyWorkers > 0) {
-      pool = await VerifyPool.create({ size: opts.verifyWorkers });
+    if (pool) {
       prod.sigCache.attachPool(pool);
       opts.log.info(`signature checks on ${opts.verifyWorkers} worker thread(s) (${pool.backendName} crypto)`);
     }
     // An online rollback's certificate goes to followers before the first block of the new branch.
+    let p2p: P2PService | null = null;
     const onRollback = (cert: RollbackCertificate) => void p2p?.publishRollback(cert);
     const maintenance = new Maintenance({ db: c.db, chain: c.chain, world: c.world, genesis: g, producer: prod, exchange: ex, log: opts.log.child('maintenance'), onRollback });
     const offlineRollback = await maintenance.pendingAfterRollback();
     if (offlineRollback) await maintenance.afterRollback();
     if (p2pOpts) {
       try {
-        p2p = await startP2P(chainForP2P(c), { ...p2pOpts, role: 'sequencer', dataDir: opts.dataDir }, opts.log.child('p2p'));
+        const started = await startP2P(chainForP2P(c), { ...p2pOpts, role: 'sequencer', dataDir: opts.dataDir }, opts.log.child('p2p'));
+        p2p = started;
+        closing.defer('p2p', () => started.stop());
+        closing.defer('producer', stopProducer);
       } catch (e) {
         const why = firstLine(e);
-        if (opts.p2pRequired) throw new StartupError(`--p2p-port ${p2pOpts.port ?? 5051}: p2p could not start on ${p2pOpts.host ?? '127.0.0.1'}:${p2pOpts.port ?? 5051}: ${why}`);
+        if (opts.p2pRequired) throw new StartupError(`--p2p-port ${p2pOpts.port ?? defaultP2POptions.port}: p2p could not start on ${p2pOpts.host ?? defaultP2POptions.host}:${p2pOpts.port ?? defaultP2POptions.port}: ${why}`);
         opts.log.error(`p2p NOT started (followers will not receive blocks): ${why}; pass --p2p-port <port> to choose another port, or --p2p-port off`);
       }
       const live = p2p;
@@ -254,10 +265,12 @@ export async function startSequencer(opts: StartOptions): Promise<RunningNode> {
     const onCall = callObserver(metrics, opts.log.child('rpc'));
     const rpc = createRpc(modules, opts.rpc);
     const ws = rpc.createWs(onInternalError);
-    stopWs = () => ws.close();
+    // Connections close before the producer stops: no call reaches a stopped producer.
+    closing.defer('rpc server', closeRpc);
+    closing.defer('websocket subscriptions', () => ws.close());
     const startedAt = Date.now();
     const health = healthRoutes({ role: 'sequencer', chainId: g.chainIdName, dataDir: opts.dataDir, db: c.db, head: async () => prod.head, mode, halted: () => prod.halted, p2p: () => p2p?.status(), startedAt });
-    await servePublic(rpcServer, new Dispatcher<CallContext>(rpc.methods, { maxBatch: 100, onInternalError, onCall }), ws, opts, { ...statusPageRoutes(), ...health });
+    await servePublic(rpcServer, new Dispatcher<CallContext>(rpc.methods, { maxBatch: publicLimits(opts).maxBatch, onInternalError, onCall }), ws, opts, { ...statusPageRoutes(), ...health });
     const rpcUrl = `http://${opts.rpcHost}:${boundPort(rpcServer)}`;
     let adminUrl: string | null = null;
     let feeder: OracleFeeder | undefined;
@@ -270,7 +283,8 @@ export async function startSequencer(opts: StartOptions): Promise<RunningNode> {
     if (adminServer) {
       const fed = feeder;
       const admin: AdminModules = { ...modules, maintenance, startedAt, ...(p2p ? { peers: () => p2p!.status() } : {}), ...(fed ? { postPrices: () => fed.step() } : {}) };
-      await serveAdmin(adminServer, admin, opts.dataDir, 300_000, onInternalError, metrics, opts.log.child('admin'));
+      closing.defer('admin server', closeAdmin!);
+      await serveAdmin(adminServer, admin, opts.dataDir, ADMIN_HTTP_DEFAULTS.requestTimeoutMs, onInternalError, metrics, opts.log.child('admin'));
       adminUrl = `http://127.0.0.1:${boundPort(adminServer)}`;
     }
     if (onDemand) {
@@ -287,45 +301,21 @@ export async function startSequencer(opts: StartOptions): Promise<RunningNode> {
       });
     } else prod.start();
     if (feeder) {
+      const f = feeder;
+      closing.defer('oracle feeder', () => f.stop());
       if (onDemand) feeder.prepare();
       else feeder.start();
       opts.log.info(`devnet oracle feeder: ${feederMode === 'walk' ? 'seeded random walk' : `replaying ${feederMode}`}${onDemand ? ', posting prices only on request (admin_postPrices)' : ''}`);
     }
     const wsUrl = rpcUrl.replace(/^http/, 'ws') + '/ws';
+    closing.defer('node.json', () => removeNodeFile(opts.dataDir));
     writeNodeFile(opts.dataDir, { pid: process.pid, role: 'sequencer', chain_id: g.chainIdName, rpc_url: rpcUrl, ws_url: wsUrl, admin_url: adminUrl, p2p: p2p?.status().listen ?? [], started_at: new Date(startedAt).toISOString() });
     opts.log.info(
       `sequencer for ${g.chainIdName} at block ${prod.head.number}; JSON-RPC on ${rpcUrl}${adminUrl ? `; admin on ${adminUrl} (token in ${opts.dataDir}/admin.token)` : ''}; status page ${rpcUrl}/; ${onDemand ? 'a block per transaction (--block-time-ms 0)' : `a block every ${blockTimeMs} ms while transactions wait`}`,
     );
-    let stopped = false;
-    return {
-      chain: c,
-      producer: prod,
-      exchange: ex,
-      maintenance,
-      rpcUrl,
-      adminUrl,
-      p2p,
-      metrics,
-      async stop() {
-        if (stopped) return;
-        stopped = true;
-        feeder?.stop();
-        await stopWs();
-        for (const s of servers) await closeServer(s);
-        await prod.stop();
-        await pool?.close();
-        await p2p?.stop();
-        removeNodeFile(opts.dataDir);
-        await c.close();
-      },
-    };
+    return { chain: c, producer: prod, exchange: ex, maintenance, rpcUrl, adminUrl, p2p, metrics, stop: () => closing.close() };
   } catch (e) {
-    await stopWs();
-    for (const s of servers) await closeServer(s);
-    if (producer) await producer.stop().catch(() => undefined);
-    await pool?.close().catch(() => undefined);
-    await p2p?.stop().catch(() => undefined);
-    await chain?.close();
+    await closing.close().catch((ce) => opts.log.error(`after a failed start: ${(ce as Error).message}`));
     throw e;
   }
 }
@@ -342,6 +332,8 @@ export interface FollowerOptions {
   p2p: Partial<Omit<P2POptions, 'role'>>;
   /** The sequencer's JSON-RPC URL: trading calls are forwarded there (refused when absent). */
   sequencerRpc?: string;
+  /** Public JSON-RPC server limits over PUBLIC_HTTP_DEFAULTS (node/rpc/http.ts). */
+  http?: Partial<HttpLimits>;
 }
 
 export interface RunningFollower {
@@ -359,38 +351,38 @@ export interface RunningFollower {
  * forwarded to `sequencerRpc` or refused with error 11008 naming the sequencer.
  */
 export async function startFollower(opts: FollowerOptions): Promise<RunningFollower> {
-  const servers: Server[] = [];
-  let chain: Chain | undefined;
-  let p2p: P2PService | undefined;
-  let stopWs: () => Promise<void> = async () => undefined;
-  let unwatch = () => undefined as void;
+  const closing = new CloseStack();
   try {
     const rpcServer = await bindHttp(opts.rpcHost, opts.rpcPort, '--rpc-port');
-    servers.push(rpcServer);
-    const adminServer = opts.adminPort === null ? undefined : await bindHttp('127.0.0.1', opts.adminPort ?? 5055, '--admin-port');
-    if (adminServer) servers.push(adminServer);
-    await probePort(opts.p2p.host ?? '127.0.0.1', opts.p2p.port ?? 5051, '--p2p-port');
-    chain = await openChain({ dataDir: opts.dataDir, genesisPath: opts.genesisPath, log: opts.log });
+    const closeRpc = closing.defer('rpc port', () => closeServer(rpcServer));
+    const adminServer = opts.adminPort === null ? undefined : await bindHttp('127.0.0.1', opts.adminPort ?? ADMIN_HTTP_DEFAULTS.port, '--admin-port');
+    const closeAdmin = adminServer ? closing.defer('admin port', () => closeServer(adminServer)) : undefined;
+    await probePort(opts.p2p.host ?? defaultP2POptions.host, opts.p2p.port ?? defaultP2POptions.port, '--p2p-port');
+    const chain = await openChain({ dataDir: opts.dataDir, genesisPath: opts.genesisPath, log: opts.log });
+    closing.defer('database', () => chain.close());
     const c = chain;
     const g = c.genesis;
+    let p2p: P2PService;
     try {
       p2p = await startP2P(chainForP2P(c), { ...opts.p2p, role: 'follower', dataDir: opts.dataDir }, opts.log.child('p2p'));
     } catch (e) {
-      throw new StartupError(`--p2p-port ${opts.p2p.port ?? 5051}: p2p could not start on ${opts.p2p.host ?? '127.0.0.1'}:${opts.p2p.port ?? 5051}: ${firstLine(e)}`);
+      throw new StartupError(`--p2p-port ${opts.p2p.port ?? defaultP2POptions.port}: p2p could not start on ${opts.p2p.host ?? defaultP2POptions.host}:${opts.p2p.port ?? defaultP2POptions.port}: ${firstLine(e)}`);
     }
     const live = p2p;
+    closing.defer('p2p', () => live.stop());
     const modules: RpcModules = { chain: c.chain, world: c.world, genesis: g };
     const mode = () => getMode(liveState(modules), g.exchange);
     const metrics = new NodeMetrics({ role: 'follower', head: () => BigInt(live.status().head.number), mode, halted: () => null, markets: g.exchange.markets.map((m) => m.symbol), p2p: () => live.status() });
-    unwatch = watchFollower(live, opts.log.child('sync'), metrics);
+    closing.defer('sync watcher', watchFollower(live, opts.log.child('sync'), metrics));
     const onInternalError = (method: string, e: unknown) => opts.log.error(`rpc ${method} failed: ${(e as Error)?.stack ?? e}`);
     const onCall = callObserver(metrics, opts.log.child('rpc'));
     const boot = opts.p2p.bootstrap ?? [];
     const sequencer = `sequencer ${hex(g.sequencer.address)}${boot.length ? ` (p2p ${boot.join(', ')})` : ''}`;
     const rpc = createRpc(modules);
     const ws = rpc.createWs(onInternalError);
-    stopWs = () => ws.close();
-    const dispatcher = new ForwardingDispatcher<CallContext>(rpc.methods, { maxBatch: 100, onInternalError, onCall }, { methods: TRADING_METHODS, sequencerRpc: opts.sequencerRpc, sequencer });
+    closing.defer('rpc server', closeRpc);
+    closing.defer('websocket subscriptions', () => ws.close());
+    const dispatcher = new ForwardingDispatcher<CallContext>(rpc.methods, { maxBatch: publicLimits(opts).maxBatch, onInternalError, onCall }, { methods: TRADING_METHODS, sequencerRpc: opts.sequencerRpc, sequencer });
     const startedAt = Date.now();
     const health = healthRoutes({ role: 'follower', chainId: g.chainIdName, dataDir: opts.dataDir, db: c.db, head: () => c.chain.head(), mode, halted: () => null, p2p: () => live.status(), startedAt });
     await servePublic(rpcServer, dispatcher, ws, opts, { ...statusPageRoutes(), ...health });
@@ -398,38 +390,19 @@ export async function startFollower(opts: FollowerOptions): Promise<RunningFollo
     let adminUrl: string | null = null;
     if (adminServer) {
       const admin: AdminModules = { ...modules, startedAt, peers: () => live.status() };
+      closing.defer('admin server', closeAdmin!);
       await serveAdmin(adminServer, admin, opts.dataDir, 60_000, onInternalError, metrics, opts.log.child('admin'));
       adminUrl = `http://127.0.0.1:${boundPort(adminServer)}`;
     }
     const head = await c.chain.head();
+    closing.defer('node.json', () => removeNodeFile(opts.dataDir));
     writeNodeFile(opts.dataDir, { pid: process.pid, role: 'follower', chain_id: g.chainIdName, rpc_url: rpcUrl, ws_url: rpcUrl.replace(/^http/, 'ws') + '/ws', admin_url: adminUrl, p2p: live.status().listen, started_at: new Date(startedAt).toISOString() });
     opts.log.info(
       `follower for ${g.chainIdName} at block ${head?.number}; JSON-RPC on ${rpcUrl}${adminUrl ? `; admin on ${adminUrl}` : ''}; status page ${rpcUrl}/; trading calls ${opts.sequencerRpc ? `forwarded to ${opts.sequencerRpc}` : 'refused (no --sequencer-rpc)'}`,
     );
-    let stopped = false;
-    return {
-      chain: c,
-      p2p: live,
-      rpcUrl,
-      adminUrl,
-      metrics,
-      async stop() {
-        if (stopped) return;
-        stopped = true;
-        unwatch();
-        await stopWs();
-        for (const s of servers) await closeServer(s);
-        await live.stop();
-        removeNodeFile(opts.dataDir);
-        await c.close();
-      },
-    };
+    return { chain: c, p2p: live, rpcUrl, adminUrl, metrics, stop: () => closing.close() };
   } catch (e) {
-    unwatch();
-    await stopWs();
-    for (const s of servers) await closeServer(s);
-    await p2p?.stop().catch(() => undefined);
-    await chain?.close();
+    await closing.close().catch((ce) => opts.log.error(`after a failed start: ${(ce as Error).message}`));
     throw e;
   }
 }
@@ -452,36 +425,43 @@ function servePublic(
   server: Server,
   dispatcher: Dispatcher<CallContext>,
   ws: { handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void },
-  opts: { rpcHost: string; rpcPort: number; log: Logger },
+  opts: { rpcHost: string; rpcPort: number; log: Logger; http?: Partial<HttpLimits> },
   routes: Record<string, Route>,
 ) {
+  const { maxBodyBytes, requestTimeoutMs, ratePerSec, burst } = publicLimits(opts);
   return startHttp(dispatcher, {
     server,
     host: opts.rpcHost,
     port: opts.rpcPort,
     paths: ['/', '/rpc/v0_10'],
-    maxBodyBytes: 1 << 20,
-    requestTimeoutMs: 30_000,
-    ratePerSec: 2000,
-    burst: 4000,
+    maxBodyBytes,
+    requestTimeoutMs,
+    ratePerSec,
+    burst,
     onUpgrade: (req, socket, head) => ws.handleUpgrade(req, socket, head),
     routes,
     log: opts.log.child('http'),
   });
 }
 
+/** The public server's limits: the rpc module's defaults, then the node's overrides. */
+function publicLimits(opts: { http?: Partial<HttpLimits> }): HttpLimits {
+  return { ...PUBLIC_HTTP_DEFAULTS, ...opts.http };
+}
+
 /** The admin server: 127.0.0.1 only, every JSON-RPC request needs the bearer token in <data-dir>/admin.token; GET /metrics needs none. */
 function serveAdmin(server: Server, admin: AdminModules, dataDir: string, requestTimeoutMs: number, onInternalError: (method: string, e: unknown) => void, metrics: NodeMetrics, log: Logger) {
   const token = ensureAdminToken(dataDir);
-  return startHttp(new Dispatcher<CallContext>(adminMethods(admin), { maxBatch: 10, onInternalError }), {
+  const { maxBodyBytes, ratePerSec, burst, maxBatch } = ADMIN_HTTP_DEFAULTS;
+  return startHttp(new Dispatcher<CallContext>(adminMethods(admin), { maxBatch, onInternalError }), {
     server,
     host: '127.0.0.1',
     port: 0,
     paths: ['/'],
-    maxBodyBytes: 64 << 10,
+    maxBodyBytes,
     requestTimeoutMs,
-    ratePerSec: 50,
-    burst: 100,
+    ratePerSec,
+    burst,
     authorize: (req) => bearerMatches(req, token),
     routes: { '/metrics': async () => ({ status: 200, ...(await metrics.render()) }) },
     log,

@@ -32,6 +32,21 @@ export interface HttpOptions {
   log?: Logger;
 }
 
+/** The limits of one JSON-RPC HTTP server (body, time, per-IP rate, batch length). */
+export interface HttpLimits {
+  maxBodyBytes: number;
+  requestTimeoutMs: number;
+  ratePerSec: number;
+  burst: number;
+  maxBatch: number;
+}
+
+/** The public JSON-RPC port: what wallets and starknet.js call. */
+export const PUBLIC_HTTP_DEFAULTS: HttpLimits & { port: number } = { port: 5050, maxBodyBytes: 1 << 20, requestTimeoutMs: 30_000, ratePerSec: 2000, burst: 4000, maxBatch: 100 };
+
+/** The admin port (127.0.0.1 only, bearer token): few callers, long calls (rollback, verify). */
+export const ADMIN_HTTP_DEFAULTS: HttpLimits & { port: number } = { port: 5055, maxBodyBytes: 64 << 10, requestTimeoutMs: 300_000, ratePerSec: 50, burst: 100, maxBatch: 10 };
+
 export interface RouteResponse {
   status: number;
   type: string;
