@@ -19,38 +19,25 @@ import type { ExchangeConfig } from '../config.ts';
 import type { PerpTx, VoidSignedTx } from '../tx.ts';
 import { EX, mapKey } from '../layout.ts';
 import { isAccount } from '../account/account.ts';
-import { cancelAllHash, cancelHash, oracleUpdateHash, transferHash, withdrawHash } from '../typed-data.ts';
+import { txDescriptor } from '../txs/index.ts';
 import { revert } from './errors.ts';
 import { event } from './events.ts';
 
-/** The signed-message hashes a transaction carries (orders: the hash they claim, checked later against the order). */
+/**
+ * The signed-message hashes a transaction carries (orders: the hash they claim, checked later
+ * against the order): its own voidable message, then its orders (txs/<type>.ts says which).
+ */
 export function signedMessages(tx: PerpTx, chainId: bigint): bigint[] {
-  switch (tx.type) {
-    case 'WITHDRAW':
-      return [withdrawHash(tx, chainId)];
-    case 'TRANSFER':
-      return [transferHash(tx, chainId)];
-    case 'CANCEL':
-      return [cancelHash(tx, chainId)];
-    case 'CANCEL_ALL':
-      return [cancelAllHash(tx, chainId)];
-    case 'ORACLE_UPDATE':
-      return [oracleUpdateHash(tx, tx.signer, chainId)];
-    case 'TRADE':
-      return [tx.maker.hash, tx.taker.hash];
-    case 'TRIGGER':
-      return [tx.order.hash];
-    case 'VAULT_UNWIND':
-      return [tx.maker.hash];
-    default:
-      return [];
-  }
+  const d = txDescriptor(tx.type);
+  const out = d.own?.voidable ? [d.own.message(tx, chainId, 0n)] : [];
+  for (const o of d.orders(tx)) out.push(o.hash);
+  return out;
 }
 
 /** The account nonce a nonce-using transaction leaves behind (nonce + 1), or undefined. */
 export function nonceAfter(tx: PerpTx): { account: bigint; nonce: bigint } | undefined {
-  if (tx.type === 'WITHDRAW' || tx.type === 'TRANSFER' || tx.type === 'CANCEL_ALL') return { account: tx.account, nonce: tx.nonce + 1n };
-  return undefined;
+  const d = txDescriptor(tx.type);
+  return d.voidsNonce ? { account: d.sender(tx, 0n), nonce: d.nonce(tx)! + 1n } : undefined;
 }
 
 export function isVoided(st: StateAccess, cfg: ExchangeConfig, hash: bigint): boolean {
@@ -64,8 +51,11 @@ export function isVoided(st: StateAccess, cfg: ExchangeConfig, hash: bigint): bo
 export function checkNotVoided(tx: PerpTx, st: StateAccess, ctx: ExecContext, cfg: ExchangeConfig): void {
   if (st.getStorage(cfg.exchangeAddress, EX.voidedCount) === 0n) return;
   const hashes = signedMessages(tx, ctx.block.chainId);
+  const d = txDescriptor(tx.type);
+  const parties = d.orderParties;
+  const ownCount = d.own?.voidable ? 1 : 0;
   for (let i = 0; i < hashes.length; i++) {
-    if (isVoided(st, cfg, hashes[i]!)) revert('ORPHANED_MESSAGE', `0x${hashes[i]!.toString(16)}`, tx.type === 'TRADE' ? (i === 0 ? 'maker' : 'taker') : tx.type === 'VAULT_UNWIND' ? 'maker' : undefined);
+    if (isVoided(st, cfg, hashes[i]!)) revert('ORPHANED_MESSAGE', `0x${hashes[i]!.toString(16)}`, parties?.[i - ownCount]);
   }
 }
 

@@ -21,6 +21,7 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { PerpTx } from '../../contracts-ts/tx.ts';
+import { txDescriptor } from '../../contracts-ts/txs/index.ts';
 
 /** One signature to check. `raw`: the message hash is known; `tx`: the worker computes it from the transaction. */
 export type SigJob =
@@ -48,34 +49,11 @@ export function signatureJobs(tx: PerpTx, keyOf: (account: bigint) => bigint | u
   const withTx = (key: bigint | undefined) => {
     if (key !== undefined && key !== 0n) out.push({ kind: 'tx', tx, key, chainId, operatorKey });
   };
-  switch (tx.type) {
-    case 'TRADE':
-      raw(tx.maker.hash, tx.maker.order.account, tx.maker.signature);
-      raw(tx.taker.hash, tx.taker.order.account, tx.taker.signature);
-      break;
-    case 'TRIGGER':
-      raw(tx.order.hash, tx.order.order.account, tx.order.signature);
-      break;
-    case 'VAULT_UNWIND':
-      raw(tx.maker.hash, tx.maker.order.account, tx.maker.signature);
-      break;
-    case 'DEPLOY_ACCOUNT':
-      withTx(tx.publicKey);
-      break;
-    case 'DEPOSIT':
-      withTx(operatorKey);
-      break;
-    case 'ORACLE_UPDATE':
-      withTx(tx.signer);
-      break;
-    case 'WITHDRAW':
-    case 'TRANSFER':
-    case 'CANCEL':
-    case 'CANCEL_ALL':
-      withTx(keyOf(tx.account));
-      break;
-    default:
-      break;
+  const d = txDescriptor(tx.type);
+  for (const o of d.orders(tx)) raw(o.hash, o.order.account, o.signature);
+  if (d.own) {
+    const who = d.own.signer(tx);
+    withTx('account' in who ? keyOf(who.account) : 'key' in who ? who.key : operatorKey);
   }
   return out;
 }
@@ -334,27 +312,7 @@ async function workerMain(): Promise<void> {
     const crypto = await import('../crypto/index.ts');
     const td = await import('../../contracts-ts/typed-data.ts');
     await crypto.useBackend((workerData as { backend: 'js' | 'native' }).backend);
-    const messageHash = (j: Extract<SigJob, { kind: 'tx' }>): bigint | undefined => {
-      const tx = j.tx;
-      switch (tx.type) {
-        case 'DEPLOY_ACCOUNT':
-          return td.deployAccountHash(tx.publicKey, j.chainId);
-        case 'DEPOSIT':
-          return td.depositHash(tx, j.operatorKey, j.chainId);
-        case 'ORACLE_UPDATE':
-          return td.oracleUpdateHash(tx, tx.signer, j.chainId);
-        case 'WITHDRAW':
-          return td.withdrawHash(tx, j.chainId);
-        case 'TRANSFER':
-          return td.transferHash(tx, j.chainId);
-        case 'CANCEL':
-          return td.cancelHash(tx, j.chainId);
-        case 'CANCEL_ALL':
-          return td.cancelAllHash(tx, j.chainId);
-        default:
-          return undefined;
-      }
-    };
+    const messageHash = (j: Extract<SigJob, { kind: 'tx' }>): bigint | undefined => txDescriptor(j.tx.type).own?.message(j.tx, j.chainId, j.operatorKey);
     const check = (msgHash: bigint | undefined, key: bigint, sig: readonly [bigint, bigint]): number => (msgHash === undefined ? 2 : crypto.verify(msgHash, key, sig) ? 1 : 0);
     port.on('message', (m: WireJobs) => {
       try {
