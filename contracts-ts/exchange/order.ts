@@ -84,3 +84,38 @@ export function withinBand(price: bigint, mark: bigint, bps: bigint): boolean {
   const d = price - mark;
   return (d < 0n ? -d : d) * 10_000n <= mark * bps;
 }
+
+/**
+ * Only a GTC or POST_ONLY order of a limit kind rests on the book: the only kind of order that
+ * may be a TRADE's (or a VAULT_UNWIND's) maker, and the only kind POST_ONLY mode accepts.
+ */
+export function canRest(o: Pick<Order, 'orderType' | 'timeInForce'>): boolean {
+  return !isMarketKind(o.orderType) && (o.timeInForce === 'GTC' || o.timeInForce === 'POST_ONLY');
+}
+
+/** What is wrong with an order's shape for its market (the first fault in this order), if anything. */
+export type OrderShapeFault = 'SIZE' | 'STEP' | 'MIN_SIZE' | 'NEGATIVE_PRICE' | 'MARKET_POST_ONLY' | 'PRICE' | 'TICK' | 'TRIGGER' | 'NEGATIVE_TRIGGER';
+
+/**
+ * The static order rules, for the contracts (checkOrderStatic) and the matcher alike: a positive
+ * size on the step, at least the minimum; a market kind's price is a worst-price bound (>= 0) and
+ * it cannot be POST_ONLY; a limit kind's price is positive and on the tick; a conditional order
+ * has a positive trigger (others a trigger >= 0). Negative values never come out of the codec
+ * (u128): those two checks are for in-process callers.
+ */
+export function orderShapeFault(o: Order, spec: { tickSize: bigint; stepSize: bigint; minSize: bigint }): OrderShapeFault | undefined {
+  if (o.size <= 0n) return 'SIZE';
+  if (o.size % spec.stepSize !== 0n) return 'STEP';
+  if (o.size < spec.minSize) return 'MIN_SIZE';
+  if (isMarketKind(o.orderType)) {
+    if (o.price < 0n) return 'NEGATIVE_PRICE';
+    if (o.timeInForce === 'POST_ONLY') return 'MARKET_POST_ONLY';
+  } else {
+    if (o.price <= 0n) return 'PRICE';
+    if (o.price % spec.tickSize !== 0n) return 'TICK';
+  }
+  if (isConditional(o.orderType)) {
+    if (o.triggerPrice <= 0n) return 'TRIGGER';
+  } else if (o.triggerPrice < 0n) return 'NEGATIVE_TRIGGER';
+  return undefined;
+}

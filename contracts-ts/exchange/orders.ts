@@ -14,7 +14,7 @@ import { accountRisk } from './risk.ts';
 import { isVoided } from './replay.ts';
 import { cancelAllHash, cancelHash, orderHash, shortStringFelt } from '../typed-data.ts';
 import type { CancelAllTx, CancelTx, SystemCancelTx, TriggerTx } from '../tx.ts';
-import { cancelOwnerOk, isConditional, isMarketKind, isTriggered, reducible, withinBand, type Order, type SignedOrder } from './order.ts';
+import { canRest, cancelOwnerOk, isConditional, orderShapeFault, isMarketKind, isTriggered, reducible, withinBand, type Order, type SignedOrder } from './order.ts';
 import { revert } from './errors.ts';
 import { event } from './events.ts';
 import { markPriceOf, positionOf } from './ledger.ts';
@@ -56,16 +56,27 @@ export function orderOwner(st: StateAccess, cfg: ExchangeConfig, hash: bigint): 
 export function checkOrderStatic(o: Order, cfg: ExchangeConfig, party?: 'maker' | 'taker'): MarketConfig {
   const m = cfg.marketBySymbol.get(o.market);
   if (!m) revert('UNKNOWN_MARKET', o.market, party);
-  if (o.size <= 0n) revert('INVALID_ORDER', 'size must be positive', party);
-  if (o.size % m.stepSize !== 0n) revert('INVALID_STEP', `order size ${o.size}, step ${m.stepSize}`, party);
-  if (o.size < m.minSize) revert('BELOW_MIN_SIZE', `order size ${o.size}, minimum ${m.minSize}`, party);
-  if (isMarketKind(o.orderType)) {
-    if (o.timeInForce === 'POST_ONLY') revert('INVALID_ORDER', 'a market order cannot be POST_ONLY', party);
-  } else {
-    if (o.price <= 0n) revert('INVALID_ORDER', 'limit price must be positive', party);
-    if (o.price % m.tickSize !== 0n) revert('INVALID_TICK', `order price ${o.price}, tick ${m.tickSize}`, party);
+  switch (orderShapeFault(o, m)) {
+    case undefined:
+      break;
+    case 'SIZE':
+      revert('INVALID_ORDER', 'size must be positive', party);
+    case 'STEP':
+      revert('INVALID_STEP', `order size ${o.size}, step ${m.stepSize}`, party);
+    case 'MIN_SIZE':
+      revert('BELOW_MIN_SIZE', `order size ${o.size}, minimum ${m.minSize}`, party);
+    case 'MARKET_POST_ONLY':
+      revert('INVALID_ORDER', 'a market order cannot be POST_ONLY', party);
+    case 'PRICE':
+      revert('INVALID_ORDER', 'limit price must be positive', party);
+    case 'TICK':
+      revert('INVALID_TICK', `order price ${o.price}, tick ${m.tickSize}`, party);
+    case 'TRIGGER':
+      revert('INVALID_ORDER', 'conditional orders need a trigger price', party);
+    case 'NEGATIVE_PRICE':
+    case 'NEGATIVE_TRIGGER':
+      revert('INVALID_ORDER', 'negative price', party);
   }
-  if (isConditional(o.orderType) && o.triggerPrice <= 0n) revert('INVALID_ORDER', 'conditional orders need a trigger price', party);
   return m;
 }
 
@@ -102,7 +113,7 @@ export function validateOrderForBook(s: SignedOrder, st: StateAccess, cfg: Excha
   if (isConditional(o.orderType)) return { hash, market: m }; // checked again when it fires
   const mark = markPriceOf(st, cfg, m);
   if (mode === 'POST_ONLY') {
-    if (isMarketKind(o.orderType) || o.timeInForce === 'IOC' || o.timeInForce === 'FOK') revert('MODE_POST_ONLY', 'only resting limit orders are accepted');
+    if (!canRest(o)) revert('MODE_POST_ONLY', 'only resting limit orders are accepted');
     if (!withinBand(o.price, mark, cfg.postOnlyBandBps)) revert('PRICE_BAND', `POST_ONLY mode accepts prices within ±${cfg.postOnlyBandBps} bps of ${mark}`);
   }
   if (o.orderType === 'LIMIT' && mark > 0n && !withinLimitBand(o, mark, cfg.limitPriceBandBps))

@@ -25,7 +25,7 @@ import { MKT, orderKey } from '../layout.ts';
 import { abs, ceilDiv, floorDiv, FRACTION_SCALE, sign, toFelt } from '../math.ts';
 import { shortStringFelt } from '../typed-data.ts';
 import type { TradeTx } from '../tx.ts';
-import { isConditional, isMarketKind, isTriggered, reducible, withinBand, type Order, type SignedOrder } from './order.ts';
+import { canRest, isConditional, isMarketKind, isTriggered, reducible, withinBand, type Order, type SignedOrder } from './order.ts';
 import { revert } from './errors.ts';
 import { event } from './events.ts';
 import { addCollateral, applyFill, collectFees, markPriceOf, mGet, notional, positionOf } from './ledger.ts';
@@ -76,7 +76,7 @@ export function execTrade(tx: TradeTx, st: StateAccess, ctx: ExecContext, cfg: E
   const mo = tx.maker.order;
   const to = tx.taker.order;
   // 1. roles
-  if (isMarketKind(mo.orderType) || (mo.timeInForce !== 'GTC' && mo.timeInForce !== 'POST_ONLY')) revert('INVALID_ROLE', 'the maker must be a resting limit order (GTC or POST_ONLY)', 'maker');
+  if (!canRest(mo)) revert('INVALID_ROLE', 'the maker must be a resting limit order (GTC or POST_ONLY)', 'maker');
   if (to.timeInForce === 'POST_ONLY') revert('INVALID_ROLE', 'a POST_ONLY order never takes liquidity', 'taker');
   if (mo.market !== to.market) revert('INVALID_ORDER', 'orders are for different markets');
   if (mo.side === to.side) revert('INVALID_ORDER', 'orders are on the same side');

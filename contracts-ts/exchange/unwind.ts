@@ -33,7 +33,7 @@ import { MKT } from '../layout.ts';
 import { abs, max, min, toFelt } from '../math.ts';
 import { shortStringFelt } from '../typed-data.ts';
 import type { VaultUnwindTx } from '../tx.ts';
-import { isMarketKind, reducible, withinBand } from './order.ts';
+import { canRest, isMarketKind, reducible, withinBand } from './order.ts';
 import { revert } from './errors.ts';
 import { event } from './events.ts';
 import { addCollateral, applyFill, collectFees, markPriceOf, mGet, mSet, notional, positionOf } from './ledger.ts';
@@ -62,7 +62,7 @@ export function execVaultUnwind(tx: VaultUnwindTx, st: StateAccess, ctx: ExecCon
   checkOracleFresh(st, cfg, m, ctx.block.timestamp);
   // 2. the maker
   const mo = tx.maker.order;
-  if (isMarketKind(mo.orderType) || (mo.timeInForce !== 'GTC' && mo.timeInForce !== 'POST_ONLY')) revert('INVALID_ROLE', 'the maker must be a resting limit order (GTC or POST_ONLY)', 'maker');
+  if (!canRest(mo)) revert('INVALID_ROLE', 'the maker must be a resting limit order (GTC or POST_ONLY)', 'maker');
   if (mo.account === vault) revert('SELF_TRADE', 'the vault cannot trade with itself', 'maker');
   if (mo.market !== m.symbol) revert('INVALID_ORDER', `maker order is for ${mo.market}`, 'maker');
   const makerSide = s > 0n ? 'BUY' : 'SELL';

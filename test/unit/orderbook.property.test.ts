@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import fc from 'fast-check';
-import { ORDER_TYPES, type OrderType, type Side, type SignedOrder, type TimeInForce } from '../../contracts-ts/exchange/order.ts';
+import { isTpSl, ORDER_TYPES, type OrderType, type Side, type SignedOrder, type TimeInForce } from '../../contracts-ts/exchange/order.ts';
 import {
   isMarketKind,
   Matcher,
@@ -26,7 +26,7 @@ type Op =
     }
   | { k: 'dup'; idx: number }
   | { k: 'cancel'; idx: number }
-  | { k: 'cancelAll'; account: number; keepTpSl: boolean }
+  | { k: 'cancelAll'; account: number; btcOnly: boolean }
   | { k: 'mark'; price: number }
   | { k: 'time'; dt: number }
   | { k: 'mass' }
@@ -56,7 +56,7 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
   { weight: 12, arbitrary: submitArb },
   { weight: 1, arbitrary: fc.record({ k: fc.constant('dup' as const), idx: fc.nat() }) },
   { weight: 2, arbitrary: fc.record({ k: fc.constant('cancel' as const), idx: fc.nat() }) },
-  { weight: 1, arbitrary: fc.record({ k: fc.constant('cancelAll' as const), account: fc.integer({ min: 1, max: 4 }), keepTpSl: fc.boolean() }) },
+  { weight: 1, arbitrary: fc.record({ k: fc.constant('cancelAll' as const), account: fc.integer({ min: 1, max: 4 }), btcOnly: fc.boolean() }) },
   { weight: 3, arbitrary: fc.record({ k: fc.constant('mark' as const), price: fc.integer({ min: 90, max: 110 }) }) },
   { weight: 2, arbitrary: fc.record({ k: fc.constant('time' as const), dt: fc.integer({ min: 1, max: 20 }) }) },
   { weight: 1, arbitrary: fc.constant({ k: 'mass' as const }) },
@@ -189,7 +189,7 @@ function run(ops: Op[], opts: RunOpts): unknown[] {
         if (submitted.length) log.push(m.cancel(submitted[op.idx % submitted.length]!.hash));
         break;
       case 'cancelAll':
-        log.push(m.cancelAll(BigInt(op.account), op.keepTpSl ? BTC : 'ALL', { keepTpSl: op.keepTpSl }));
+        log.push(m.cancelAll(BigInt(op.account), op.btcOnly ? BTC : 'ALL'));
         break;
       case 'mark': {
         ctx.marks.set(BTC, BigInt(op.price));
@@ -203,7 +203,8 @@ function run(ops: Op[], opts: RunOpts): unknown[] {
         log.push(m.expire(ctx));
         break;
       case 'mass':
-        log.push(m.cancelAllExceptTpSl('rollback'));
+        // The rollback's mass cancel (maintenance.ts keeps TP/SL orders): every other open order.
+        log.push(m.openOrders().filter((r) => !isTpSl(r.signed.order.orderType)).map((r) => m.cancel(r.signed.hash, 'rollback')));
         break;
       case 'pos': {
         const a = BigInt(op.account);

@@ -559,24 +559,15 @@ describe('orderbook: cancels', () => {
     expect(m.depth(BTC, 5).bids).to.deep.equal([[91n, 1n]]);
   });
 
-  it('cancelAll by market, ALL, and keepTpSl', () => {
+  it('cancelAll by market and ALL (TP/SL included: the rollback keeps those, in maintenance.ts)', () => {
     const { m, o } = populate();
-    const btcKeep = m.cancelAll(A, BTC, { keepTpSl: true });
-    expect(btcKeep.map((r) => r.signed.hash)).to.deep.equal([o.a1.hash, o.a2.hash]);
-    expect(m.ordersOf(A).map((r) => r.signed.hash)).to.deep.equal([o.aEth.hash, o.aSl.hash, o.aTp.hash]);
+    const btc = m.cancelAll(A, BTC);
+    expect(btc.map((r) => r.signed.hash)).to.deep.equal([o.a1.hash, o.a2.hash, o.aSl.hash, o.aTp.hash]);
+    expect(m.ordersOf(A).map((r) => r.signed.hash)).to.deep.equal([o.aEth.hash]);
     const all = m.cancelAll(A, 'ALL');
-    expect(all.map((r) => r.signed.hash)).to.deep.equal([o.aEth.hash, o.aSl.hash, o.aTp.hash]);
+    expect(all.map((r) => r.signed.hash)).to.deep.equal([o.aEth.hash]);
     expect(m.ordersOf(A)).to.deep.equal([]);
     expect(m.ordersOf(B)).to.have.length(2);
-  });
-
-  it('cancelAllExceptTpSl cancels everything but stop/take-profit orders of every account', () => {
-    const { m, o } = populate();
-    const c = m.cancelAllExceptTpSl('rollback');
-    expect(c.map((r) => r.signed.hash)).to.deep.equal([o.a1.hash, o.a2.hash, o.aEth.hash, o.b1.hash]);
-    expect(c.every((r) => r.reason === 'rollback' && r.status === 'CANCELLED')).to.equal(true);
-    expect(m.openOrders().map((r) => r.signed.hash)).to.deep.equal([o.aSl.hash, o.aTp.hash, o.bSl.hash]);
-    expect(m.depth(BTC, 5)).to.deep.equal({ bids: [], asks: [] });
   });
 });
 

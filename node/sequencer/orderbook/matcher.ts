@@ -5,10 +5,12 @@
  * Semantics are documented in docs/matching.md.
  */
 import {
+  canRest,
   cancelOwnerOk,
+  orderShapeFault,
+  type OrderShapeFault,
   isConditional,
   isMarketKind,
-  isTpSl,
   isTriggered,
   ORDER_TYPES,
   reducible,
@@ -37,6 +39,19 @@ import {
 } from './types.ts';
 
 const BPS = 10_000n;
+
+/** The matcher's reason for each static-rule fault (the contracts revert with their own codes). */
+const SHAPE_REASON: Record<OrderShapeFault, string> = {
+  SIZE: REASONS.INVALID_SIZE,
+  STEP: REASONS.INVALID_SIZE,
+  MIN_SIZE: REASONS.INVALID_SIZE,
+  NEGATIVE_PRICE: REASONS.INVALID_PRICE,
+  MARKET_POST_ONLY: REASONS.INVALID_TIF,
+  PRICE: REASONS.INVALID_PRICE,
+  TICK: REASONS.INVALID_PRICE,
+  TRIGGER: REASONS.INVALID_TRIGGER,
+  NEGATIVE_TRIGGER: REASONS.INVALID_TRIGGER,
+};
 
 interface Live {
   rec: OrderRecord;
@@ -173,13 +188,8 @@ export class Matcher {
       return R.INVALID_ORDER;
     const mb = this.books.get(o.market);
     if (!mb) return R.UNKNOWN_MARKET;
-    const { tickSize, stepSize, minSize } = mb.spec;
-    if (o.size <= 0n || o.size % stepSize !== 0n || o.size < minSize) return R.INVALID_SIZE;
-    if (isMarketKind(o.orderType)) {
-      if (o.price < 0n) return R.INVALID_PRICE;
-      if (o.timeInForce === 'POST_ONLY') return R.INVALID_TIF;
-    } else if (o.price <= 0n || o.price % tickSize !== 0n) return R.INVALID_PRICE;
-    if (isConditional(o.orderType) ? o.triggerPrice <= 0n : o.triggerPrice < 0n) return R.INVALID_TRIGGER;
+    const fault = orderShapeFault(o, mb.spec); // the contracts' static rules (checkOrderStatic)
+    if (fault) return SHAPE_REASON[fault];
     // Expiry before duplicates: an expired hash is rejected the same way whether or not its
     // closed record is still remembered (so a restored matcher answers exactly like the original).
     if (o.expiry <= now) return R.EXPIRED;
@@ -204,7 +214,7 @@ export class Matcher {
     let postOnly = o.timeInForce === 'POST_ONLY';
     const band = ctx.postOnlyBand?.(o.market);
     if (band) {
-      if (marketKind || o.timeInForce === 'IOC' || o.timeInForce === 'FOK') return fail(REASONS.POST_ONLY_MODE);
+      if (!canRest(o)) return fail(REASONS.POST_ONLY_MODE);
       if (o.price < band.min || o.price > band.max) return fail(REASONS.OUTSIDE_POST_ONLY_BAND);
       postOnly = true;
     }
@@ -534,11 +544,7 @@ export class Matcher {
     return snap(l.rec);
   }
 
-  cancelAll(
-    account: bigint,
-    market: string | 'ALL',
-    opts: { keepTpSl?: boolean; reason?: string } = {},
-  ): OrderRecord[] {
+  cancelAll(account: bigint, market: string | 'ALL', opts: { reason?: string } = {}): OrderRecord[] {
     const hashes = this.byAccount.get(account);
     if (!hashes) return [];
     const recs: OrderRecord[] = [];
@@ -546,17 +552,9 @@ export class Matcher {
       const r = this.live.get(h)!.rec;
       const o = r.signed.order;
       if (market !== 'ALL' && o.market !== market) continue;
-      if (opts.keepTpSl && isTpSl(o.orderType)) continue;
       recs.push(r);
     }
     return this.closeMany(recs, opts.reason ?? REASONS.CANCELLED);
-  }
-
-  /** Everything except TP/SL (conditional) orders, every account and market: the rollback's mass cancel. */
-  cancelAllExceptTpSl(reason: string): OrderRecord[] {
-    const recs: OrderRecord[] = [];
-    for (const l of this.live.values()) if (!isTpSl(l.rec.signed.order.orderType)) recs.push(l.rec);
-    return this.closeMany(recs, reason);
   }
 
   private closeMany(recs: OrderRecord[], reason: string): OrderRecord[] {
