@@ -45,6 +45,11 @@ interface Command {
   run(values: Record<string, any>, log: Logger): Promise<number | void>;
 }
 
+/** --state-cache-entries (undefined: the default in node/state/world.ts). */
+function stateCacheOpt(v: Record<string, any>): number | undefined {
+  return v['state-cache-entries'] === undefined ? undefined : intOpt(v['state-cache-entries'], 'state-cache-entries', 1, 100_000_000);
+}
+
 function intOpt(v: unknown, name: string, min: number, max: number): number {
   const n = Number(v);
   if (!Number.isInteger(n) || n < min || n > max) throw new UsageError(`--${name} must be an integer in [${min}, ${max}]`);
@@ -57,7 +62,7 @@ const commands: Record<string, Command> = {
     usage: `perpnode start [--data-dir ./data] [--genesis genesis/devnet.json] [--rpc-host 127.0.0.1]
                 [--rpc-port ${PUBLIC_HTTP_DEFAULTS.port}] [--admin-port ${ADMIN_HTTP_DEFAULTS.port}|off] [--block-time-ms 1000]
                 [--feeder walk|off|<replay.json>] [--checkpoint-interval N] [--crypto auto|js|native]
-                [--verify-workers 2]
+                [--verify-workers 2] [--state-cache-entries 250000]
                 [--log-level info]
                 [--role sequencer|follower] [--p2p-host ${defaultP2POptions.host}] [--p2p-port ${defaultP2POptions.port}|off]
                 [--bootstrap <multiaddr>]... [--sequencer-rpc <url>]
@@ -72,6 +77,8 @@ feeder then posts prices only on request (admin_postPrices on the admin port).
 The admin port (127.0.0.1 only) needs the bearer token in <data-dir>/admin.token.
 --verify-workers: threads that check signatures before transactions take the block lock (0 =
 check them inline).
+--state-cache-entries: flat state entries (storage slots, contract records) kept in memory; the
+rest is read from LevelDB when needed, so memory does not grow with accounts (docs/operations.md).
 --crypto: the hash/signature backend; auto (default) uses the native addon when it loads, else the
 JavaScript reference (logged); native refuses to start without the addon. Results are identical.
 --feeder: on a devnet (the genesis holds an oracle private key) a built-in feeder signs oracle
@@ -98,6 +105,7 @@ sent to a follower are forwarded to --sequencer-rpc, or refused (error 11008) wi
       'checkpoint-interval': { type: 'string' },
       crypto: { type: 'string', default: 'auto' },
       'verify-workers': { type: 'string', default: '2' },
+      'state-cache-entries': { type: 'string' },
     },
     async run(v, log) {
       if (!['js', 'native', 'auto'].includes(v.crypto)) throw new UsageError('--crypto must be js, native or auto');
@@ -126,6 +134,7 @@ sent to a follower are forwarded to --sequencer-rpc, or refused (error 11008) wi
         verifyWorkers: intOpt(v['verify-workers'], 'verify-workers', 0, 64),
         checkpointInterval: v['checkpoint-interval'] === undefined ? undefined : intOpt(v['checkpoint-interval'], 'checkpoint-interval', 0, Number.MAX_SAFE_INTEGER),
         blockTimeMs: v['block-time-ms'] === undefined ? undefined : intOpt(v['block-time-ms'], 'block-time-ms', 0, 3_600_000),
+        stateCacheEntries: stateCacheOpt(v),
         log,
       });
       printDevAccounts(node.chain.genesis, log);
@@ -179,7 +188,7 @@ stopped data directory read-only and reports its head, state root and integrity 
               head_hash: head ? toHex(head.hash) : null,
               state_root: toHex(c.world.root),
               head_timestamp: h ? Number(h.header.timestamp) : null,
-              contracts: c.world.contracts.size,
+              contracts: await c.world.countContracts(),
               signed_height: await signedHeight(dataDir),
               integrity: check,
             },
@@ -442,6 +451,7 @@ async function runFollower(v: Record<string, any>, p2p: { host: string; port: nu
     adminPort: v['admin-port'] === 'off' ? null : intOpt(v['admin-port'], 'admin-port', 0, 65535),
     p2p,
     sequencerRpc: v['sequencer-rpc'],
+    stateCacheEntries: stateCacheOpt(v),
     log,
   });
   return runUntilSignal(node, log, 'stopping p2p and closing the database');

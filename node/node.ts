@@ -66,7 +66,7 @@ const hex = (x: bigint) => '0x' + x.toString(16);
  * `signs` (the sequencer, refunds): the database must hold the newest block this data
  * directory signed (chain/signer-record.ts).
  */
-export async function openChain(opts: { dataDir: string; genesisPath: string; log: Logger; skipCheck?: boolean; mode?: OpenMode; signs?: boolean }): Promise<Chain> {
+export async function openChain(opts: { dataDir: string; genesisPath: string; log: Logger; skipCheck?: boolean; mode?: OpenMode; signs?: boolean; stateCacheEntries?: number }): Promise<Chain> {
   const genesis = loadGenesis(opts.genesisPath);
   const mode = opts.mode ?? 'create';
   const dir = await openDataDir(opts.dataDir, { mode });
@@ -90,7 +90,7 @@ export async function openChain(opts: { dataDir: string; genesisPath: string; lo
       if (j.chain_id !== genesis.chainIdName || !g0 || g0.hash !== block.hash)
         throw new StartupError(`data directory ${opts.dataDir} belongs to chain ${j.chain_id} (block 0 ${j.block_hash}); ${opts.genesisPath} defines ${genesis.chainIdName} with block 0 ${hex(block.hash)}`);
     }
-    const world = await WorldState.load(db, genesis.stateHash);
+    const world = await WorldState.load(db, genesis.stateHash, { cacheEntries: opts.stateCacheEntries });
     const signer = mode === 'readonly' ? undefined : SignerRecord.load(opts.dataDir);
     if (signer) attachSigner(db, signer);
     if (mode !== 'readonly') {
@@ -149,6 +149,8 @@ export interface StartOptions {
   maxQueue?: number;
   /** Public JSON-RPC server limits over PUBLIC_HTTP_DEFAULTS (node/rpc/http.ts). */
   http?: Partial<HttpLimits>;
+  /** Flat state entries kept in memory (default DEFAULT_STATE_CACHE_ENTRIES, node/state/world.ts). */
+  stateCacheEntries?: number;
 }
 
 /** Transactions that may wait for the producer lock; beyond it a submission is refused at once. */
@@ -197,7 +199,7 @@ export async function startSequencer(opts: StartOptions): Promise<RunningNode> {
         p2pOpts = undefined;
       }
     }
-    const chain = await openChain({ dataDir: opts.dataDir, genesisPath: opts.genesisPath, log: opts.log, signs: true });
+    const chain = await openChain({ dataDir: opts.dataDir, genesisPath: opts.genesisPath, log: opts.log, signs: true, stateCacheEntries: opts.stateCacheEntries });
     closing.defer('database', () => chain.close());
     const c = chain;
     const g = c.genesis;
@@ -334,6 +336,8 @@ export interface FollowerOptions {
   sequencerRpc?: string;
   /** Public JSON-RPC server limits over PUBLIC_HTTP_DEFAULTS (node/rpc/http.ts). */
   http?: Partial<HttpLimits>;
+  /** Flat state entries kept in memory (default DEFAULT_STATE_CACHE_ENTRIES, node/state/world.ts). */
+  stateCacheEntries?: number;
 }
 
 export interface RunningFollower {
@@ -358,7 +362,7 @@ export async function startFollower(opts: FollowerOptions): Promise<RunningFollo
     const adminServer = opts.adminPort === null ? undefined : await bindHttp('127.0.0.1', opts.adminPort ?? ADMIN_HTTP_DEFAULTS.port, '--admin-port');
     const closeAdmin = adminServer ? closing.defer('admin port', () => closeServer(adminServer)) : undefined;
     await probePort(opts.p2p.host ?? defaultP2POptions.host, opts.p2p.port ?? defaultP2POptions.port, '--p2p-port');
-    const chain = await openChain({ dataDir: opts.dataDir, genesisPath: opts.genesisPath, log: opts.log });
+    const chain = await openChain({ dataDir: opts.dataDir, genesisPath: opts.genesisPath, log: opts.log, stateCacheEntries: opts.stateCacheEntries });
     closing.defer('database', () => chain.close());
     const c = chain;
     const g = c.genesis;

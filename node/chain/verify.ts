@@ -52,7 +52,7 @@ export async function quickCheck(chain: ChainStore, world: WorldState, g: Genesi
   // The values the incident corrupted, read through the committed tries (each node on the path
   // is checked against its hash) and compared with what execution would use.
   for (const c of criticalKeys(g.exchange)) {
-    const rec = world.contracts.get(c.address);
+    const rec = world.getContract(c.address);
     if (!rec) continue;
     const committed = await world.storageTrie(rec.storageRoot).get(c.key);
     const stored = world.getStorage(c.address, c.key);
@@ -61,7 +61,7 @@ export async function quickCheck(chain: ChainStore, world: WorldState, g: Genesi
   // Every block's batch writes the digest with the roots: a record without one was edited.
   if (world.storedDigest === undefined)
     throw new IntegrityError(`the state-roots record (meta/state_roots) has no flat_digest: it was altered after block ${head.number} was committed (every block writes one), so the flat state cannot be proven`);
-  if (world.digest.value !== world.storedDigest) {
+  if ((await world.computeFlatDigest()) !== world.storedDigest) {
     const diffs = await diagnoseFlat(world, 10, g);
     throw new IntegrityError(`the stored state was altered after block ${head.number} was committed: ${diffs.length ? diffs.join('; ') : 'an entry of the flat state tables was removed'}`);
   }
@@ -75,7 +75,7 @@ export async function quickCheck(chain: ChainStore, world: WorldState, g: Genesi
 export async function diagnoseFlat(world: WorldState, limit: number, g?: Genesis): Promise<string[]> {
   const out: string[] = [];
   const contracts = world.contractsTrie(world.contractsRoot);
-  for (const [address, rec] of world.contracts) {
+  for await (const [address, rec] of world.contractEntries()) {
     const leaf = await contracts.get(address);
     const expected = contractLeaf(world.hash, rec.classHash, rec.storageRoot, rec.nonce);
     if (leaf !== expected) {
@@ -84,7 +84,7 @@ export async function diagnoseFlat(world: WorldState, limit: number, g?: Genesis
       if (out.length >= limit) return out;
     }
     const t = world.storageTrie(rec.storageRoot);
-    for (const [key, value] of world.storage.get(address) ?? []) {
+    for await (const [, key, value] of world.storageEntries(address)) {
       const committed = await t.get(key);
       if (committed !== value) {
         out.push(`${g ? nameStorageKey(g.exchange, address, key) : `contract ${hex(address)} storage key ${hex(key)}`}: stored value ${hex(value)}, committed value ${hex(committed)}`);
@@ -157,21 +157,27 @@ export async function fullCheck(chain: ChainStore, world: WorldState, g: Genesis
   const mem = new MemoryNodeStore();
   const contractsTrie = createTrie({ hash: world.hash, height: 251, store: mem, root: 0n });
   let done = 0;
-  for (const [address, rec] of world.contracts) {
+  const total = await world.countContracts();
+  for await (const [address, rec] of world.contractEntries()) {
     const t = createTrie({ hash: world.hash, height: 251, store: mem, root: 0n });
-    for (const [k, v] of world.storage.get(address) ?? []) await t.put(k, v);
+    for await (const [, k, v] of world.storageEntries(address)) await t.put(k, v);
     const sroot = await t.commit();
     if (sroot !== rec.storageRoot) problems.push(`contract ${hex(address)}: storage root recomputed ${hex(sroot)} but recorded ${hex(rec.storageRoot)}`);
     await contractsTrie.put(address, contractLeaf(world.hash, rec.classHash, sroot, rec.nonce));
-    report(() => `verify --full: flat state ${++done}/${world.contracts.size} contracts recomputed`);
+    report(() => `verify --full: flat state ${++done}/${total} contracts recomputed`);
   }
-  for (const address of world.storage.keys()) if (!world.contracts.has(address)) problems.push(`storage for ${hex(address)} without a contract record`);
+  let last: bigint | undefined;
+  for await (const [address] of world.storageEntries()) {
+    if (address === last) continue; // keys are in address order: one look-up per contract
+    last = address;
+    if (!world.getContract(address)) problems.push(`storage for ${hex(address)} without a contract record`);
+  }
   const contractsRoot = await contractsTrie.commit();
   const classesTrie = createTrie({ hash: 'poseidon', height: 251, store: mem, root: 0n });
-  for (const [ch, compiled] of world.declared) await classesTrie.put(ch, classLeaf(compiled));
+  for await (const [ch, compiled] of world.declaredEntries()) await classesTrie.put(ch, classLeaf(compiled));
   const classesRoot = await classesTrie.commit();
   const root = globalRoot(contractsRoot, classesRoot);
-  progress?.(`verify --full: flat state recomputed: ${world.contracts.size} contracts, root ${hex(root)}`);
+  progress?.(`verify --full: flat state recomputed: ${total} contracts, root ${hex(root)}`);
   const head = await chain.head();
   if (!head) return [...problems, 'no head block'];
   const headHeader = await chain.header(head.number);

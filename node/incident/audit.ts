@@ -135,7 +135,7 @@ export async function audit(db: Db, chain: ChainStore, world: WorldState, g: Gen
     }
   }
 
-  const canonical = ScratchState.fromWorld(world);
+  const canonical = await ScratchState.fromWorld(world);
   const addresses = new Set<bigint>([...accountList(orphaned, cfg), ...accountList(canonical, cfg)]);
   const accounts: AccountOutcome[] = [];
   for (const a of [...addresses].sort((x, y) => (x < y ? -1 : 1))) {

@@ -8,10 +8,10 @@ import type { ChainStore } from '../chain/store.ts';
 import type { ReverseDiff, WorldState } from '../state/index.ts';
 
 export class ScratchState extends MemoryState {
-  static fromWorld(w: WorldState): ScratchState {
+  static async fromWorld(w: WorldState): Promise<ScratchState> {
     const s = new ScratchState();
-    for (const [a, m] of w.storage) for (const [k, v] of m) s.setStorage(a, k, v);
-    for (const [a, r] of w.contracts) {
+    for await (const [a, k, v] of w.storageEntries()) s.setStorage(a, k, v);
+    for await (const [a, r] of w.contractEntries()) {
       s.setNonce(a, r.nonce);
       s.deploy(a, r.classHash);
     }
@@ -20,7 +20,7 @@ export class ScratchState extends MemoryState {
 
   /** A copy of the canonical state at `height` (<= head). */
   static async at(w: WorldState, chain: ChainStore, height: bigint): Promise<ScratchState> {
-    const s = ScratchState.fromWorld(w);
+    const s = await ScratchState.fromWorld(w);
     const head = await chain.head();
     for (let n = head!.number; n > height; n--) {
       const rev = await chain.reverseDiff(n);

@@ -96,7 +96,7 @@ export async function stateAt(m: RpcModules, b: ResolvedBlock): Promise<StateRea
   const atHead = () => (roots ? w.contractsRoot === roots.contractsRoot && w.classesRoot === roots.classesRoot : w.root === b.header.new_root);
   const contract = async (a: bigint): Promise<ContractRec | null> => {
     if (atHead()) {
-      const r = w.contracts.get(a);
+      const r = w.getContract(a);
       return r && r.classHash !== 0n ? { ...r } : null;
     }
     if (!roots) throw E.storageProofNotSupported();

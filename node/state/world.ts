@@ -1,10 +1,13 @@
 /**
- * The world state: flat at-head tables held in memory (loaded once at startup), Merkle
+ * The world state: flat at-head tables read from LevelDB through a bounded cache, Merkle
  * commitments over them, and a per-block overlay with a per-transaction journal.
  *
- * Why in memory: contract execution is synchronous and deterministic (contracts-ts has no IO),
- * and the exchange's hot state is small per account. LevelDB is the durable copy; tries are
- * only touched once per block, in `finalize`, where every changed path is rehashed once.
+ * LevelDB's flat tables (s/c/k, storage/schema.ts) ARE the head state: nothing is loaded at
+ * startup (only meta/state_roots), and memory holds at most `cacheEntries` flat entries (an
+ * LRU: hot accounts stay, cold ones are read again with one synchronous `getSync`), so the heap
+ * no longer grows with accounts. Contract execution stays synchronous (contracts-ts has no IO):
+ * a cache miss is a synchronous LevelDB read, usually served from LevelDB's block cache. Tries
+ * are only touched once per block, in `finalize`, where every changed path is rehashed once.
  */
 import type { StateAccess } from '../../contracts-ts/state.ts';
 import { createTrie, Trie, type TrieNode } from '../trie/index.ts';
@@ -53,54 +56,127 @@ function recordFromJson(j: { class_hash: string; nonce: string; storage_root: st
   return { classHash: BigInt(j.class_hash), nonce: BigInt(j.nonce), storageRoot: BigInt(j.storage_root) };
 }
 
+/** Flat entries the state cache holds by default (~60 MB of heap at ~240 B an entry). */
+export const DEFAULT_STATE_CACHE_ENTRIES = 250_000;
+/** Trie nodes the shared node cache holds by default (the top levels of every trie stay hot). */
+export const DEFAULT_TRIE_CACHE_NODES = 1_000_000;
+
+export interface WorldStateOptions {
+  /** Flat entries (storage slots, contract records, declared classes) kept in memory; >= 1. */
+  cacheEntries?: number;
+  /** Trie nodes kept in memory (LevelNodeStore's cache). */
+  trieCacheNodes?: number;
+}
+
+/** Counters of the flat-state cache (bench, metrics): `reads` are LevelDB getSync calls. */
+export interface StateCacheStats {
+  entries: number;
+  capacity: number;
+  hits: number;
+  reads: number;
+  evictions: number;
+}
+
+/** A cached flat value: storage value (0n = absent), contract record or null, declared class or null. */
+type Cached = bigint | ContractRecord | null;
+
+// Cache keys: one bigint space for the three tables, told apart by the two low bits.
+// Felts are < 2^252, so (address << 252 | key) is unique per storage slot.
+const storageCk = (address: bigint, key: bigint) => ((address << 252n) | key) << 2n;
+const contractCk = (address: bigint) => (address << 2n) | 1n;
+const declaredCk = (classHash: bigint) => (classHash << 2n) | 2n;
+
+/**
+ * A bounded LRU of flat entries (Map insertion order is the recency order: a hit moves the
+ * entry to the end, an insert beyond capacity drops the first).
+ */
+class FlatCache {
+  private readonly m = new Map<bigint, Cached>();
+  hits = 0;
+  reads = 0;
+  evictions = 0;
+  constructor(readonly capacity: number) {
+    if (!Number.isInteger(capacity) || capacity < 1) throw new Error(`state cache size must be a positive integer, got ${capacity}`);
+  }
+  get(k: bigint): Cached | undefined {
+    const v = this.m.get(k);
+    if (v !== undefined) {
+      this.hits++;
+      this.m.delete(k);
+      this.m.set(k, v);
+    }
+    return v;
+  }
+  set(k: bigint, v: Cached): void {
+    this.m.delete(k);
+    this.m.set(k, v);
+    if (this.m.size > this.capacity) {
+      const first = this.m.keys().next().value as bigint;
+      this.m.delete(first);
+      this.evictions++;
+    }
+  }
+  get size(): number {
+    return this.m.size;
+  }
+  clear(): void {
+    this.m.clear();
+  }
+}
+
+/** [gte, lt) of one contract's flat storage keys (s + address32 + key32). */
+function storageRangeOf(address: bigint): { gte: Uint8Array; lte: Uint8Array } {
+  const gte = storageKey(address, 0n);
+  const lte = new Uint8Array(65).fill(0xff);
+  lte.set(gte.subarray(0, 33), 0);
+  return { gte, lte };
+}
+
+type SyncDb = Db & { getSync(key: Uint8Array): Uint8Array | undefined };
+
 export class WorldState {
-  readonly contracts = new Map<bigint, ContractRecord>();
-  readonly storage = new Map<bigint, Map<bigint, bigint>>();
-  readonly declared = new Map<bigint, bigint>();
   contractsRoot = 0n;
   classesRoot = 0n;
-  /** Digest of the flat tables as loaded/maintained; `storedDigest` is what the head batch recorded. */
+  /** Digest of the flat tables, maintained per block from the stored one; `storedDigest` is what the head batch recorded. */
   readonly digest = new FlatDigest();
   storedDigest: bigint | undefined;
+  private readonly cache: FlatCache;
+  /**
+   * Head values of the entries a finalized (or unwound) block changes, from `finalize` until
+   * its `apply`: the block's batch may land in LevelDB before `apply` runs (reads during the
+   * write must still see the old head, as when the state lived in memory). Holds one block's
+   * changes at most; emptied by every `apply` and at every `finalize`/`unwind`.
+   */
+  private readonly pinned = new Map<bigint, Cached>();
 
   private constructor(
     readonly hash: TrieHash,
     readonly nodes: LevelNodeStore,
     readonly db: Db,
-  ) {}
+    opts: WorldStateOptions,
+  ) {
+    this.cache = new FlatCache(opts.cacheEntries ?? DEFAULT_STATE_CACHE_ENTRIES);
+  }
 
   get root(): bigint {
     return globalRoot(this.contractsRoot, this.classesRoot);
   }
 
   /** An empty world over a database (genesis construction; reads nothing). */
-  static empty(db: Db, hash: TrieHash): WorldState {
-    return new WorldState(hash, new LevelNodeStore(db), db);
+  static empty(db: Db, hash: TrieHash, opts: WorldStateOptions = {}): WorldState {
+    const w = new WorldState(hash, new LevelNodeStore(db, opts.trieCacheNodes ?? DEFAULT_TRIE_CACHE_NODES), db, opts);
+    w.emptyHead = true;
+    return w;
   }
+  /** True for `empty`: no flat entry exists yet, so reads answer absent without asking LevelDB. */
+  private emptyHead = false;
 
-  /** Loads the flat at-head tables into memory. */
-  static async load(db: Db, hash: TrieHash): Promise<WorldState> {
-    const w = new WorldState(hash, new LevelNodeStore(db), db);
-    for await (const [k, v] of db.iterator(tagRange(Tag.contract))) {
-      const address = decodeFeltKey(k);
-      const rec = recordFromJson(decodeJson(v));
-      w.contracts.set(address, rec);
-      w.digest.add(entryHash.contract(address, rec.classHash, rec.nonce, rec.storageRoot));
-    }
-    for await (const [k, v] of db.iterator(tagRange(Tag.storage))) {
-      const { address, key } = decodeStorageKey(k);
-      let m = w.storage.get(address);
-      if (!m) w.storage.set(address, (m = new Map()));
-      const value = bytesToBigInt(v);
-      m.set(key, value);
-      w.digest.add(entryHash.storage(address, key, value));
-    }
-    for await (const [k, v] of db.iterator(tagRange(Tag.declaredClass))) {
-      const ch = decodeFeltKey(k);
-      const compiled = bytesToBigInt(v);
-      w.declared.set(ch, compiled);
-      w.digest.add(entryHash.declared(ch, compiled));
-    }
+  /**
+   * Opens the head state: reads only meta/state_roots (the flat tables are read on demand).
+   * Cost and memory do not depend on how many accounts the state holds.
+   */
+  static async load(db: Db, hash: TrieHash, opts: WorldStateOptions = {}): Promise<WorldState> {
+    const w = new WorldState(hash, new LevelNodeStore(db, opts.trieCacheNodes ?? DEFAULT_TRIE_CACHE_NODES), db, opts);
     const roots = await db.get(metaKey('state_roots'));
     if (roots) {
       const j = decodeJson(roots);
@@ -108,17 +184,123 @@ export class WorldState {
       w.classesRoot = BigInt(j.classes_root);
       w.storedDigest = j.flat_digest === undefined ? undefined : BigInt(j.flat_digest);
     }
+    // A record without a digest (edited: quickCheck refuses it) still gets the true one to
+    // build on when the check is skipped.
+    w.digest.value = w.storedDigest ?? (await w.computeFlatDigest());
     return w;
   }
 
+  /** One flat entry: pinned (a block in flight), cached, else one synchronous LevelDB read. */
+  private read(ck: bigint, key: () => Uint8Array, decode: (raw: Uint8Array | undefined) => Cached): Cached {
+    if (this.pinned.size !== 0) {
+      const p = this.pinned.get(ck);
+      if (p !== undefined) return p;
+    }
+    const c = this.cache.get(ck);
+    if (c !== undefined) return c;
+    let v: Cached;
+    if (this.emptyHead) v = decode(undefined);
+    else {
+      this.cache.reads++;
+      v = decode((this.db as SyncDb).getSync(key()));
+    }
+    this.cache.set(ck, v);
+    return v;
+  }
+
   getStorage(address: bigint, key: bigint): bigint {
-    return this.storage.get(address)?.get(key) ?? 0n;
+    return this.read(
+      storageCk(address, key),
+      () => storageKey(address, key),
+      (raw) => (raw ? bytesToBigInt(raw) : 0n),
+    ) as bigint;
+  }
+  /** The flat contract record at the head (undefined: no contract there). */
+  getContract(address: bigint): ContractRecord | undefined {
+    const r = this.read(
+      contractCk(address),
+      () => feltKey(Tag.contract, address),
+      (raw) => (raw ? recordFromJson(decodeJson(raw)) : null),
+    ) as ContractRecord | null;
+    return r ?? undefined;
+  }
+  /** The compiled class hash of a declared class at the head (undefined: not declared). */
+  getDeclared(classHash: bigint): bigint | undefined {
+    const r = this.read(
+      declaredCk(classHash),
+      () => feltKey(Tag.declaredClass, classHash),
+      (raw) => (raw ? bytesToBigInt(raw) : null),
+    ) as bigint | null;
+    return r ?? undefined;
   }
   getNonce(address: bigint): bigint {
-    return this.contracts.get(address)?.nonce ?? 0n;
+    return this.getContract(address)?.nonce ?? 0n;
   }
   getClassHash(address: bigint): bigint {
-    return this.contracts.get(address)?.classHash ?? 0n;
+    return this.getContract(address)?.classHash ?? 0n;
+  }
+
+  /** Counters of the flat-state cache. */
+  cacheStats(): StateCacheStats {
+    const c = this.cache;
+    return { entries: c.size, capacity: c.capacity, hits: c.hits, reads: c.reads, evictions: c.evictions };
+  }
+
+  /**
+   * Every flat contract record at the head, in address order, streamed from LevelDB (memory
+   * does not grow with the number of contracts). Reflects what LevelDB holds: between a
+   * block's batch and its `apply` that is already the new block.
+   */
+  async *contractEntries(): AsyncGenerator<[bigint, ContractRecord]> {
+    for await (const [k, v] of this.db.iterator(tagRange(Tag.contract))) yield [decodeFeltKey(k), recordFromJson(decodeJson(v))];
+  }
+  /** Every flat storage entry [address, key, value] (of one contract when given), in key order, streamed. */
+  async *storageEntries(address?: bigint): AsyncGenerator<[bigint, bigint, bigint]> {
+    const range = address === undefined ? tagRange(Tag.storage) : storageRangeOf(address);
+    for await (const [k, v] of this.db.iterator(range)) {
+      const d = decodeStorageKey(k);
+      yield [d.address, d.key, bytesToBigInt(v)];
+    }
+  }
+  /** Every declared class [class_hash, compiled_class_hash] at the head, streamed. */
+  async *declaredEntries(): AsyncGenerator<[bigint, bigint]> {
+    for await (const [k, v] of this.db.iterator(tagRange(Tag.declaredClass))) yield [decodeFeltKey(k), bytesToBigInt(v)];
+  }
+  /** How many contracts the head holds (one streamed pass over table c's keys). */
+  async countContracts(): Promise<number> {
+    let n = 0;
+    for await (const _ of this.db.keys(tagRange(Tag.contract))) n++;
+    return n;
+  }
+
+  /**
+   * The flat digest recomputed from every flat entry in LevelDB, streamed (constant memory;
+   * time linear in the entries: ~1 µs of SHA-256 each). quickCheck compares it with the stored one.
+   */
+  async computeFlatDigest(): Promise<bigint> {
+    const d = new FlatDigest();
+    for await (const [address, rec] of this.contractEntries()) d.add(entryHash.contract(address, rec.classHash, rec.nonce, rec.storageRoot));
+    for await (const [address, key, value] of this.storageEntries()) d.add(entryHash.storage(address, key, value));
+    for await (const [ch, compiled] of this.declaredEntries()) d.add(entryHash.declared(ch, compiled));
+    return d.value;
+  }
+
+  /** Pins the current head value of every entry a block in flight changes (see `pinned`). */
+  /** @internal (PendingState.finalize) */
+  pin(storage: Iterable<{ address: bigint; key: bigint; prev: bigint }>, contracts: Iterable<{ address: bigint; prev: ContractRecord | null }>, declared: Iterable<{ class_hash: bigint; prev: bigint | null }>): void {
+    this.pinned.clear();
+    for (const s of storage) this.pinned.set(storageCk(s.address, s.key), s.prev);
+    for (const c of contracts) this.pinned.set(contractCk(c.address), c.prev);
+    for (const d of declared) this.pinned.set(declaredCk(d.class_hash), d.prev);
+  }
+  /** A block's new head values: they go into the cache (they are hot) and the pins go. */
+  /** @internal (PendingState.finalize) */
+  settle(storage: Iterable<{ address: bigint; key: bigint; value: bigint }>, contracts: Iterable<{ address: bigint; rec: ContractRecord | null }>, declared: Iterable<{ class_hash: bigint; compiled: bigint | null }>): void {
+    this.pinned.clear();
+    this.emptyHead = false;
+    for (const s of storage) this.cache.set(storageCk(s.address, s.key), s.value);
+    for (const c of contracts) this.cache.set(contractCk(c.address), c.rec);
+    for (const d of declared) this.cache.set(declaredCk(d.class_hash), d.compiled);
   }
 
   newBlock(): PendingState {
@@ -167,36 +349,31 @@ export class WorldState {
       if (s.prev !== 0n) d.add(entryHash.storage(s.address, s.key, s.prev));
     }
     for (const c of rev.contracts) {
-      const cur = this.contracts.get(c.address);
+      const cur = this.getContract(c.address);
       if (cur) d.sub(entryHash.contract(c.address, cur.classHash, cur.nonce, cur.storageRoot));
       if (c.prev) d.add(entryHash.contract(c.address, c.prev.classHash, c.prev.nonce, c.prev.storageRoot));
     }
     for (const x of rev.declared) {
-      const cur = this.declared.get(x.class_hash);
+      const cur = this.getDeclared(x.class_hash);
       if (cur !== undefined) d.sub(entryHash.declared(x.class_hash, cur));
       if (x.prev !== null) d.add(entryHash.declared(x.class_hash, x.prev));
     }
     ops.push({ type: 'put', key: metaKey('state_roots'), value: encodeJson({ ...rev.roots, flat_digest: d.value }) });
+    this.pin(
+      rev.storage.map((s) => ({ address: s.address, key: s.key, prev: this.getStorage(s.address, s.key) })),
+      rev.contracts.map((c) => ({ address: c.address, prev: this.getContract(c.address) ?? null })),
+      rev.declared.map((x) => ({ class_hash: x.class_hash, prev: this.getDeclared(x.class_hash) ?? null })),
+    );
     return {
       ops,
       apply: () => {
         this.digest.value = d.value;
         this.storedDigest = d.value;
-        for (const s of rev.storage) {
-          let m = this.storage.get(s.address);
-          if (!m) this.storage.set(s.address, (m = new Map()));
-          if (s.prev === 0n) m.delete(s.key);
-          else m.set(s.key, s.prev);
-          if (m.size === 0) this.storage.delete(s.address);
-        }
-        for (const c of rev.contracts) {
-          if (c.prev) this.contracts.set(c.address, { ...c.prev });
-          else this.contracts.delete(c.address);
-        }
-        for (const d of rev.declared) {
-          if (d.prev === null) this.declared.delete(d.class_hash);
-          else this.declared.set(d.class_hash, d.prev);
-        }
+        this.settle(
+          rev.storage.map((s) => ({ address: s.address, key: s.key, value: s.prev })),
+          rev.contracts.map((c) => ({ address: c.address, rec: c.prev ? { ...c.prev } : null })),
+          rev.declared.map((x) => ({ class_hash: x.class_hash, compiled: x.prev })),
+        );
         this.contractsRoot = BigInt(rev.roots.contracts_root);
         this.classesRoot = BigInt(rev.roots.classes_root);
       },
@@ -291,7 +468,7 @@ export class PendingState implements StateAccess {
       if (prev === 0n) diff.deployed_contracts.push({ address: a, class_hash: c });
       else diff.replaced_classes.push({ contract_address: a, class_hash: c });
     }
-    for (const [ch, compiled] of this.declaredW) if (base.declared.get(ch) !== compiled) diff.declared_classes.push({ class_hash: ch, compiled_class_hash: compiled });
+    for (const [ch, compiled] of this.declaredW) if (base.getDeclared(ch) !== compiled) diff.declared_classes.push({ class_hash: ch, compiled_class_hash: compiled });
     return diff;
   }
 
@@ -334,7 +511,7 @@ export class PendingState implements StateAccess {
     for (const address of sortedTouched) {
       const changes = storageChanges.get(address);
       if (!changes) continue;
-      const t = base.storageTrie(base.contracts.get(address)?.storageRoot ?? 0n);
+      const t = base.storageTrie(base.getContract(address)?.storageRoot ?? 0n);
       for (const c of changes) t.put(c.key, c.value);
       storageTries.push(t);
     }
@@ -344,7 +521,7 @@ export class PendingState implements StateAccess {
     const changedRecords: { address: bigint; rec: ContractRecord }[] = [];
     let si = 0;
     for (const address of sortedTouched) {
-      const prev = base.contracts.get(address);
+      const prev = base.getContract(address);
       const rec: ContractRecord = prev ? { ...prev } : { classHash: 0n, nonce: 0n, storageRoot: 0n };
       const changes = storageChanges.get(address);
       if (changes) {
@@ -383,7 +560,7 @@ export class PendingState implements StateAccess {
     let classesRoot = base.classesRoot;
     const declaredChanges: { class_hash: bigint; compiled: bigint; prev: bigint | null }[] = [];
     for (const [ch, compiled] of this.declaredW) {
-      const prev = base.declared.get(ch);
+      const prev = base.getDeclared(ch);
       if (prev !== compiled) declaredChanges.push({ class_hash: ch, compiled, prev: prev ?? null });
     }
     if (declaredChanges.length) {
@@ -411,7 +588,7 @@ export class PendingState implements StateAccess {
         if (c.value !== 0n) digest.add(entryHash.storage(address, c.key, c.value));
       }
     for (const [address, rec] of newRecords) {
-      const prev = base.contracts.get(address);
+      const prev = base.getContract(address);
       if (prev) digest.sub(entryHash.contract(address, prev.classHash, prev.nonce, prev.storageRoot));
       digest.add(entryHash.contract(address, rec.classHash, rec.nonce, rec.storageRoot));
     }
@@ -420,6 +597,8 @@ export class PendingState implements StateAccess {
       digest.add(entryHash.declared(d.class_hash, d.compiled));
     }
     ops.push({ type: 'put', key: metaKey('state_roots'), value: encodeJson({ contracts_root: contractsRoot, classes_root: classesRoot, flat_digest: digest.value }) });
+    const storageList = [...storageChanges].flatMap(([address, changes]) => changes.map((c) => ({ address, key: c.key, value: c.value, prev: c.prev })));
+    base.pin(storageList, rev.contracts, rev.declared);
 
     return {
       root: globalRoot(contractsRoot, classesRoot),
@@ -429,17 +608,11 @@ export class PendingState implements StateAccess {
       reverseDiff: rev,
       ops,
       apply: () => {
-        for (const [address, changes] of storageChanges) {
-          let m = base.storage.get(address);
-          if (!m) base.storage.set(address, (m = new Map()));
-          for (const c of changes) {
-            if (c.value === 0n) m.delete(c.key);
-            else m.set(c.key, c.value);
-          }
-          if (m.size === 0) base.storage.delete(address);
-        }
-        for (const [address, rec] of newRecords) base.contracts.set(address, rec);
-        for (const d of declaredChanges) base.declared.set(d.class_hash, d.compiled);
+        base.settle(
+          storageList,
+          [...newRecords].map(([address, rec]) => ({ address, rec })),
+          declaredChanges,
+        );
         base.contractsRoot = contractsRoot;
         base.classesRoot = classesRoot;
         base.digest.value = digest.value;

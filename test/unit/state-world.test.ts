@@ -58,7 +58,7 @@ describe('world state over LevelDB', () => {
         for (const [k, v] of c.leaves) p.setStorage(0x1000n + BigInt(i), BigInt(k), BigInt(v));
       });
     });
-    cases.forEach((c: any, i: number) => expect(world.contracts.get(0x1000n + BigInt(i))!.storageRoot).to.equal(BigInt(c.root)));
+    cases.forEach((c: any, i: number) => expect(world.getContract(0x1000n + BigInt(i))!.storageRoot).to.equal(BigInt(c.root)));
   });
 
   it('a reverted transaction leaves no trace', async () => {
@@ -111,7 +111,9 @@ describe('world state over LevelDB', () => {
             }
             const reloaded = await WorldState.load(d.db, 'poseidon');
             expect(reloaded.root).to.equal(roots[0]);
-            expect(reloaded.storage.size).to.equal(0);
+            const left = [];
+            for await (const e of reloaded.storageEntries()) left.push(e);
+            expect(left).to.deep.equal([]);
           } finally {
             await d.close();
             t.cleanup();
