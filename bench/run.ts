@@ -52,6 +52,8 @@ export interface BenchOptions {
   hashSites: boolean;
   /** Experiment: the node's block batches written through the chained form (see README). */
   chainedBatch: boolean;
+  /** The node's --state-cache-entries (undefined: its default). */
+  stateCacheEntries?: number;
 }
 
 export const defaultBenchOptions: BenchOptions = {
@@ -155,6 +157,9 @@ export function parseArgs(argv: string[]): BenchOptions {
         break;
       case '--pool-size':
         o.poolSize = Math.floor(num(v(), a, 1));
+        break;
+      case '--state-cache-entries':
+        o.stateCacheEntries = Math.floor(num(v(), a, 1));
         break;
       case '--cache-dir':
         o.cacheDir = v() ?? o.cacheDir;
@@ -272,8 +277,10 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
       blockTimeMs: o.blockTimeMs,
       log: createLogger(o.quiet ? 'silent' : 'warn', 'bench-node'),
       rpc: { perp: { accountRatePerSec: 1e9, accountBurst: 1e9 } },
+      stateCacheEntries: o.stateCacheEntries,
     });
     const startupSeconds = (performance.now() - tStart) / 1000;
+    const cache0 = node.chain.world.cacheStats();
     const rssAfterStart = process.memoryUsage().rss;
     say(`node started in ${startupSeconds.toFixed(1)} s, RSS ${(rssAfterStart / 2 ** 20).toFixed(0)} MB`);
     const producer = node.producer;
@@ -310,6 +317,7 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
     const poolStats = vpool ? { jobs: vpool.stats.jobs - pool0.jobs, invalid: vpool.stats.invalid - pool0.invalid } : { jobs: 0, invalid: 0 };
     const timings = producer.stats.recent.filter((t) => t.number > startHead);
     const bytesWritten = written.bytes;
+    const cache1 = node.chain.world.cacheStats();
     const slots = await storageSlots(node, blocks.map((b) => b.block.header.block_number));
     const contracts = (node.chain.world as { contracts?: Map<bigint, unknown> }).contracts?.size ?? o.accounts + 2;
     await node.stop();
@@ -398,6 +406,14 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
         peak_rss_mb: peakRss / 2 ** 20,
         startup_s: startupSeconds,
         rss_after_start_mb: rssAfterStart / 2 ** 20,
+        state_cache: {
+          capacity: cache1.capacity,
+          entries_after_start: cache0.entries,
+          entries: cache1.entries,
+          leveldb_reads_per_trade: trades ? (cache1.reads - cache0.reads) / trades : 0,
+          hits_per_trade: trades ? (cache1.hits - cache0.hits) / trades : 0,
+          evictions: cache1.evictions - cache0.evictions,
+        },
         storage_slots_per_trade: { created: trades ? slots.created / trades : 0, deleted: trades ? slots.deleted / trades : 0, net: trades ? (slots.created - slots.deleted) / trades : 0, written: trades ? slots.written / trades : 0 },
         db_bytes_written_per_trade: trades ? bytesWritten / trades : 0,
         touched_contracts_per_block: slots.touchedPerBlock,

@@ -51,6 +51,8 @@ export interface BenchReport {
     /** startSequencer on the snapshot copy: until it serves. */
     startup_s: number;
     rss_after_start_mb: number;
+    /** The node's flat-state cache (node/state/world.ts): reads are LevelDB getSync calls. */
+    state_cache?: { capacity: number; entries_after_start: number; entries: number; leveldb_reads_per_trade: number; hits_per_trade: number; evictions: number };
     /** Storage slots per trade: created (were 0), deleted (became 0), net, and all slots written. */
     storage_slots_per_trade: { created: number; deleted: number; net: number; written: number };
     /** Keys + values of every LevelDB batch written during the load, per trade. */
@@ -102,6 +104,10 @@ export function table(r: BenchReport): string {
   rows.push(['signatures', `${f0(u.signatures.checks_in_execution)} checks in execution, ${f0(u.signatures.cache_hits)} cache hits, ${f0(u.signatures.inline_verifies)} inline, ${f0(u.signatures.pool_jobs)} on the pool (ingress: ${p.ingress_pool})`]);
   rows.push(['peak RSS / DB size', `${f0(u.peak_rss_mb)} MB / ${f0(u.db_size_mb)} MB`]);
   rows.push(['startup', `${f1(u.startup_s)} s to serving, RSS ${f0(u.rss_after_start_mb)} MB at ${p.accounts.toLocaleString('en-US')} accounts`]);
+  if (u.state_cache) {
+    const c = u.state_cache;
+    rows.push(['state cache', `${c.entries.toLocaleString('en-US')} of ${c.capacity.toLocaleString('en-US')} entries (${c.entries_after_start} after start); per trade ${f2(c.leveldb_reads_per_trade)} LevelDB reads, ${f1(c.hits_per_trade)} hits; ${c.evictions} evictions`]);
+  }
   const sl = u.storage_slots_per_trade;
   rows.push(['storage slots per trade', `${f2(sl.created)} created, ${f2(sl.deleted)} deleted, net ${f2(sl.net)} (${f1(sl.written)} written; ${f0(u.touched_contracts_per_block)} contracts touched per block)`]);
   rows.push(['LevelDB bytes per trade', `${f0(u.db_bytes_written_per_trade)} B written (keys + values of every batch)`]);
