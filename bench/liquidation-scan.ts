@@ -10,13 +10,13 @@
  * permutations (counted, load-independent), accounts checked and milliseconds per block, and
  * checks that both propose the same transactions.
  */
-import { backend, setBackend, useBackend } from '../node/crypto/index.ts';
+
 import { findLiquidations, MemoryState, parseExchangeGenesis, applyGenesis, type ExecContext } from '../contracts-ts/index.ts';
 import { applyFill, mSet } from '../contracts-ts/exchange/ledger.ts';
 import { addCollateral } from '../contracts-ts/exchange/ledger.ts';
 import { MKT } from '../contracts-ts/layout.ts';
 import { LiquidationIndex } from '../node/sequencer/liquidation-index.ts';
-import { countingBackend } from './lib/counting.ts';
+import { useCounting } from './lib/counting.ts';
 import { readFileSync } from 'node:fs';
 
 function arg(name: string, dflt: number): number {
@@ -32,11 +32,7 @@ async function main(): Promise<void> {
     seed = (seed * 6364136223846793005n + 1442695040888963407n) & ((1n << 64n) - 1n);
     return (seed >> 16n) % n;
   };
-  try {
-    await useBackend('native');
-  } catch {
-    /* js backend */
-  }
+  const counting = await useCounting('auto'); // native when the addon loads, counted
   const dev = JSON.parse(readFileSync(new URL('../genesis/devnet.json', import.meta.url), 'utf8'));
   delete dev.exchange.dev_accounts;
   dev.exchange.vault_initial_balance = '1000000000';
@@ -68,8 +64,6 @@ async function main(): Promise<void> {
     } else inMarket(rnd(2n) === 0n ? btc : eth, 100n);
   }
   const setupS = (performance.now() - t0) / 1000;
-  const counting = countingBackend(backend());
-  setBackend(counting.backend);
   const c0 = counting.total();
   const tb = performance.now();
   const ix = LiquidationIndex.build(st, cfg);

@@ -8,7 +8,7 @@
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, loadavg } from 'node:os';
 import { join } from 'node:path';
-import { backend, setBackend, useBackend, type CryptoBackend } from '../node/crypto/index.ts';
+import type { CryptoBackend } from '../node/crypto/index.ts';
 import { startSequencer, type RunningNode } from '../node/node.ts';
 import { createLogger } from '../node/log.ts';
 import { loadGenesis } from '../node/chain/genesis.ts';
@@ -16,7 +16,7 @@ import { VerifyPool } from '../node/sequencer/verify-pool.ts';
 import { writeBatch } from '../node/storage/db.ts';
 import type { Db, DbOp } from '../node/state/index.ts';
 import type { Block } from '../node/chain/block.ts';
-import { countingBackend } from './lib/counting.ts';
+import { useCounting } from './lib/counting.ts';
 import { drive } from './lib/driver.ts';
 import { floorOf, measureCrypto } from './lib/floor.ts';
 import { minimalFloor, minimalHashes } from './lib/minimal.ts';
@@ -217,16 +217,17 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
   const progress = new Progress(o.progress && !o.quiet);
   const tPrep = performance.now();
   const loadAtStart = loadavg()[0]!;
-  // The run's backend, and the fastest one for building caches (backends are bit-exact).
+  // The run's backend, chosen once for the process with the counting wrapper around it; worker
+  // threads building caches use the fastest one (backends are bit-exact).
   let native: CryptoBackend | null = null;
   try {
-    native = (await useBackend('native')).backend;
+    native = (await import('../node/crypto/native.ts')).loadNativeBackend();
   } catch (e) {
     if (o.crypto === 'native') throw new Error(`--crypto native: ${(e as Error).message}`);
   }
   const runCrypto: 'js' | 'native' = o.crypto === 'auto' ? (native ? 'native' : 'js') : o.crypto;
   const buildCrypto: 'js' | 'native' = native ? 'native' : 'js';
-  await useBackend(buildCrypto);
+  const counting = await useCounting(runCrypto);
   mkdirSync(o.cacheDir, { recursive: true });
   let taskPool: TaskPool | null = null;
   const tasks = async () => (taskPool ??= await TaskPool.create(buildCrypto));
@@ -251,7 +252,6 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
     if (o.prepareOnly) return null as unknown as BenchReport;
 
     // ---- the crypto floor, on this machine, now ---------------------------------------------
-    await useBackend(runCrypto);
     const keyByAddr = new Map(accounts.map((a) => [a.addr, a.pk]));
     const samples = events
       .filter((e) => e.k === 'o')
@@ -263,8 +263,7 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
     // ---- the run ------------------------------------------------------------------------------
     copySnapshot(snap, runDir);
     const sites = o.hashSites ? new Map<string, number>() : undefined;
-    const counting = countingBackend(backend(), sites);
-    setBackend(counting.backend);
+    counting.sites = sites;
     if (o.pool) vpool = await VerifyPool.create({ backend: runCrypto, size: o.poolSize });
     const tStart = performance.now();
     node = await startSequencer({
@@ -322,7 +321,7 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
     const contracts = (node.chain.world as { contracts?: Map<bigint, unknown> }).contracts?.size ?? o.accounts + 2;
     await node.stop();
     node = null;
-    await useBackend(runCrypto); // the counting wrapper off again
+    counting.sites = undefined;
     const seconds = (tEnd - d.startedAt) / 1000;
     const dbBytes = dirSize(runDir);
 

@@ -7,7 +7,7 @@
  * rules means bumping its version, so the classes trie (and hence every state root) commits to
  * the code that produced it.
  */
-import { encodeShortString, pedersenArray, starknetKeccak } from '../node/crypto/index.ts';
+import { encodeShortString, pedersenArray, starknetKeccak } from './crypto.ts';
 import { ADDR_BOUND } from './math.ts';
 import { ACCOUNT_ABI, EXCHANGE_ABI, VAULT_ABI, type ClassAbi } from './starknet/abi.ts';
 import { sierraClass, sierraClassHash, type SierraClass } from './starknet/class.ts';

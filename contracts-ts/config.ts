@@ -4,7 +4,7 @@
  * into bigint fixed point. Keys starting with "_" are comments and ignored.
  * The JSON format is documented in docs/exchange.md ("Genesis").
  */
-import { encodeShortString, getStarkKey, parseFelt } from '../node/crypto/index.ts';
+import { encodeShortString, getStarkKey, parseFelt } from './crypto.ts';
 import { accountAddress } from './classes.ts';
 import { BPS, FRACTION_SCALE, NOTIONAL_DIVISOR, parseDecimal, U128_MAX } from './math.ts';
 import { MODES, type Mode } from './exchange/modes.ts';

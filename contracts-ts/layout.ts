@@ -8,7 +8,7 @@
  * Margin accounts (user accounts and the Liquidator Vault) share one layout in their own
  * contract storage, so a trade touches two small account tries and a few exchange slots.
  */
-import { poseidonHash, starknetKeccak } from '../node/crypto/index.ts';
+import { poseidonHash, starknetKeccak } from './crypto.ts';
 import { ADDR_BOUND } from './math.ts';
 
 export function snKeccak(name: string): bigint {

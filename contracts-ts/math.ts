@@ -9,7 +9,7 @@
  * - fractions:   1e-9 (FRACTION_SCALE): margin fractions, fees, penalties, funding rates
  * - funding index: price x fraction units, so a position of size s owes s * dIndex / FUNDING_DIVISOR
  */
-import { P } from '../node/crypto/index.ts';
+import { P } from './crypto.ts';
 
 export const SIZE_SCALE = 10n ** 8n;
 export const PRICE_SCALE = 10n ** 8n;

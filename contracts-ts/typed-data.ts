@@ -11,9 +11,9 @@
  * are integers below 2^128; bool is 0/1; ContractAddress is a felt.
  *
  * The builders return the TypedData object a wallet signs; the hashers compute the same hash
- * with our Poseidon (node/crypto) from already-parsed values, fast and without starknet.js.
+ * with our Poseidon (contracts-ts/crypto.ts) from already-parsed values, fast and without starknet.js.
  */
-import { encodeShortString, P, poseidonHashMany, starknetKeccak, toHex } from '../node/crypto/index.ts';
+import { encodeShortString, P, poseidonHashMany, starknetKeccak, toHex } from './crypto.ts';
 import { accountAddress } from './classes.ts';
 import type { Order } from './exchange/order.ts';
 import { U128_MAX } from './math.ts';

@@ -2,7 +2,7 @@
 import type { ContractEvent, ExecContext, StateAccess } from '../state.ts';
 import type { ExchangeConfig } from '../config.ts';
 import { EX } from '../layout.ts';
-import { encodeShortString } from '../../node/crypto/index.ts';
+import { encodeShortString } from '../crypto.ts';
 import type { SetModeTx } from '../tx.ts';
 import { revert } from './errors.ts';
 import { accrueAll } from './funding.ts';

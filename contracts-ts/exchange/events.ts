@@ -4,7 +4,7 @@
  * Signed values are felts (negative x -> p + x). Event shapes are listed in docs/exchange.md.
  */
 import type { ContractEvent } from '../state.ts';
-import { starknetKeccak } from '../../node/crypto/index.ts';
+import { starknetKeccak } from '../crypto.ts';
 
 const selectors = new Map<string, bigint>();
 

@@ -8,7 +8,7 @@ import type { ContractEvent, ExecContext, StateAccess } from '../state.ts';
 import type { ExchangeConfig, MarketConfig } from '../config.ts';
 import { checkSig, isAccount, requireAccount } from '../account/account.ts';
 import { EX, mapKey, ORDER_CANCELLED_BIT, ORDER_FILLED_MASK, ORDER_TRIGGERED_BIT, orderKey } from '../layout.ts';
-import { encodeShortString } from '../../node/crypto/index.ts';
+import { encodeShortString } from '../crypto.ts';
 import { BPS, ceilDiv, FUNDING_DIVISOR } from '../math.ts';
 import { accountRisk } from './risk.ts';
 import { isVoided } from './replay.ts';

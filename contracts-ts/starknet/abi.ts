@@ -8,7 +8,7 @@
  *   i128 (two's-complement in the field: negative x is p + x, |x| < 2^127),
  *   Array<T> (length, then the items), Call = (to, selector, Array<felt252> calldata).
  */
-import { starknetKeccak } from '../../node/crypto/index.ts';
+import { starknetKeccak } from '../crypto.ts';
 
 export type CairoType = 'felt252' | 'ContractAddress' | 'u128' | 'i128' | 'bool' | 'Array<felt252>' | 'Array<Call>' | 'Array<Span<felt252>>' | '(i128, i128, i128)';
 

@@ -17,8 +17,8 @@
  * their position in the ABI's function list; the constructor (Account only) has the index after
  * the last function. There is no CASM: starknet_getCompiledCasm answers COMPILATION_ERROR.
  */
-import { encodeShortString, poseidonHashMany } from '../../node/crypto/index.ts';
-import { starknetKeccak } from '../../node/crypto/index.ts';
+import { encodeShortString, poseidonHashMany } from '../crypto.ts';
+import { starknetKeccak } from '../crypto.ts';
 import { abiString, selectorOf, type ClassAbi } from './abi.ts';
 
 export interface SierraEntryPoint {

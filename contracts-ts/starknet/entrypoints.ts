@@ -14,7 +14,7 @@
  *
  * All calls of a transaction succeed or none does (the node undoes the whole transaction).
  */
-import { decodeShortString, encodeShortString } from '../../node/crypto/index.ts';
+import { decodeShortString, encodeShortString } from '../crypto.ts';
 import type { ContractEvent, ExecContext, StateAccess } from '../state.ts';
 import { TxRevert } from '../state.ts';
 import type { ExchangeConfig } from '../config.ts';

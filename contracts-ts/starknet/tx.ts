@@ -12,7 +12,7 @@
  * never included in a block). The chain charges no gas: resource bounds and tip are carried and
  * hashed but not enforced.
  */
-import { encodeShortString, poseidonHashMany } from '../../node/crypto/index.ts';
+import { encodeShortString, poseidonHashMany } from '../crypto.ts';
 
 export interface Bound {
   maxAmount: bigint;

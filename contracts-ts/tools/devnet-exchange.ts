@@ -10,7 +10,7 @@
  * of genesis/devnet.json (other keys are left exactly as they are); without --write it prints.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
-import { getStarkKey, starknetKeccak, toHex } from '../../node/crypto/index.ts';
+import { getStarkKey, starknetKeccak, toHex } from '../crypto.ts';
 import { accountAddress, defaultExchangeAddress, defaultVaultAddress } from '../classes.ts';
 
 export function devKey(label: string): bigint {

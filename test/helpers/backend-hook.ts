@@ -1,11 +1,13 @@
 /**
- * Mocha root hook: picks the crypto backend for in-process code under test, and seeds fast-check.
+ * Mocha root hook: picks the crypto backend for in-process code under test (once, with the
+ * counting wrapper), and seeds fast-check.
  * PERPNODE_CRYPTO=js|native|auto (default auto: native when the addon loads). `npm test` runs
  * the whole suite on the default and the trie, state and block tests again on js, so both
  * backends are exercised in CI.
  */
 import fc from 'fast-check';
 import { useBackend, type BackendChoice } from '../../node/crypto/index.ts';
+import { useCounting } from '../../bench/lib/counting.ts';
 
 // Property tests are reproducible by default (CI must not depend on luck); FC_SEED=random
 // explores new cases, FC_SEED=<n> replays a run. A failure prints its seed and path.
@@ -20,6 +22,9 @@ if (!['js', 'native', 'auto'].includes(choice)) throw new Error(`PERPNODE_CRYPTO
 
 export const mochaHooks = {
   async beforeAll(this: Mocha.Context) {
+    // The backend is chosen once per process; the counting wrapper (bench/lib/counting.ts) is
+    // installed at that selection, for the tests and in-process bench runs that count hashes.
+    await useCounting(choice);
     const r = await useBackend(choice);
     if (process.env.PERPNODE_REQUIRE_NATIVE === '1' && choice !== 'js' && r.backend.name !== 'native') throw new Error(`native crypto backend required but unavailable: ${r.note ?? ''}`);
     console.log(`  crypto backend: ${r.backend.name}${r.note ? ` (${r.note})` : ''}`);

@@ -1,7 +1,8 @@
 import { expect } from 'chai';
 import fc from 'fast-check';
 import { readFileSync } from 'node:fs';
-import { backend, P, pedersen, poseidonHash, poseidonHashMany, setBackend, type CryptoBackend } from '../../node/crypto/index.ts';
+import { P, pedersen, poseidonHash, poseidonHashMany } from '../../node/crypto/index.ts';
+import { installedCounting } from '../../bench/lib/counting.ts';
 import {
   commitmentRoot,
   createTrie,
@@ -495,26 +496,13 @@ describe('trie: height 64', function () {
 describe('trie: hashing work', function () {
   this.timeout(60_000);
 
-  /** Counts what reaches the crypto backend while `fn` runs. */
+  /** Counts what reaches the crypto backend while `fn` runs (the counting wrapper the root hook installed). */
   async function counting<T>(fn: () => Promise<T>): Promise<{ result: T; batched: number; batches: number; single: number }> {
-    const inner = backend();
-    let batched = 0;
-    let batches = 0;
-    let single = 0;
-    const wrapped: CryptoBackend = {
-      ...inner,
-      pedersen: (a, b) => (single++, inner.pedersen(a, b)),
-      poseidonHash: (a, b) => (single++, inner.poseidonHash(a, b)),
-      pedersenBatch: (as, bs) => ((batched += as.length), batches++, inner.pedersenBatch(as, bs)),
-      poseidonBatch: (as, bs) => ((batched += as.length), batches++, inner.poseidonBatch(as, bs)),
-    };
-    setBackend(wrapped);
-    try {
-      const result = await fn();
-      return { result, batched, batches, single };
-    } finally {
-      setBackend(inner);
-    }
+    const c = installedCounting();
+    if (!c) throw new Error('no counting wrapper: the test root hook (test/helpers/backend-hook.ts) installs it');
+    const before = { ...c.counts };
+    const result = await fn();
+    return { result, batched: c.counts.batchItems - before.batchItems, batches: c.counts.batchCalls - before.batchCalls, single: c.counts.singleCalls - before.singleCalls };
   }
 
   it('a commit of k changed keys hashes exactly the new nodes, each once, in one batch per rank', async () => {
