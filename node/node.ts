@@ -6,7 +6,7 @@ import { ChainStore } from './chain/store.ts';
 import { buildGenesisBlock, loadGenesis, type Genesis } from './chain/genesis.ts';
 import { quickCheck } from './chain/verify.ts';
 import { finishPendingRollback, listCertificates, type RollbackCertificate } from './chain/rollback.ts';
-import { decodeJson, encodeJson, metaKey } from './storage/schema.ts';
+import { Meta } from './storage/schema.ts';
 import { openDataDir, type OpenedDataDir, type OpenMode } from './storage/open.ts';
 import { attachSigner, SignerRecord, signerProblem } from './chain/signer-record.ts';
 import { orderDigestProblem } from './storage/order-digest.ts';
@@ -73,22 +73,22 @@ export async function openChain(opts: { dataDir: string; genesisPath: string; lo
   try {
     const db = dir.db;
     const chain = new ChainStore(db);
-    const stored = await db.get(metaKey('genesis'));
+    const stored = await Meta.genesis.get(db);
     let head = await chain.head();
     if (!head) {
       if (stored || (await chain.header(0n))) throw new StartupError(`refusing to start: the database in ${opts.dataDir} is damaged: it holds a chain but no head pointer (meta/head). Re-sync from a follower.`);
       if (mode !== 'create') throw new StartupError(`${opts.dataDir} is not a perpnode data directory (its database holds no chain); check --data-dir`);
       const { block, state } = await buildGenesisBlock(genesis, WorldState.empty(db, genesis.stateHash));
-      await writeBatch(db, [...state.ops, ...ChainStore.blockOps(block, state), { type: 'put', key: metaKey('genesis'), value: encodeJson({ chain_id: genesis.chainIdName, block_hash: block.hash, state_hash: genesis.stateHash }) }], { sync: true });
+      await writeBatch(db, [...state.ops, ...ChainStore.blockOps(block, state), Meta.genesis.put({ chain_id: genesis.chainIdName, block_hash: block.hash, state_hash: genesis.stateHash })], { sync: true });
       opts.log.info(`initialised ${opts.dataDir} from ${opts.genesisPath}: block 0 ${hex(block.hash)}, state root ${hex(block.header.new_root)}`);
       head = { number: 0n, hash: block.hash };
     } else {
       if (!stored) throw new StartupError(`refusing to start: the database in ${opts.dataDir} is damaged: its genesis record (meta/genesis) is missing. Re-sync from a follower.`);
-      const j = decodeJson(stored);
+      const j = stored;
       const g0 = await chain.header(0n);
       const { block } = await buildGenesisBlock(genesis, WorldState.empty(db, genesis.stateHash));
       if (j.chain_id !== genesis.chainIdName || !g0 || g0.hash !== block.hash)
-        throw new StartupError(`data directory ${opts.dataDir} belongs to chain ${j.chain_id} (block 0 ${j.block_hash}); ${opts.genesisPath} defines ${genesis.chainIdName} with block 0 ${hex(block.hash)}`);
+        throw new StartupError(`data directory ${opts.dataDir} belongs to chain ${j.chain_id} (block 0 ${hex(j.block_hash)}); ${opts.genesisPath} defines ${genesis.chainIdName} with block 0 ${hex(block.hash)}`);
     }
     const world = await WorldState.load(db, genesis.stateHash, { cacheEntries: opts.stateCacheEntries });
     const signer = mode === 'readonly' ? undefined : SignerRecord.load(opts.dataDir);

@@ -4,7 +4,7 @@
  * the operator's wall clock (a label, never an input to a state transition).
  */
 import { writeBatch, type Db, type DbOp } from '../storage/db.ts';
-import { decodeJson, encodeJson, tagRange, Tag, u64Key } from '../storage/schema.ts';
+import { Tables } from '../storage/schema.ts';
 import type { ChainStore } from './store.ts';
 
 export interface Checkpoint {
@@ -24,16 +24,12 @@ export function checkLabel(label: string): string {
 }
 
 export function checkpointOps(c: Checkpoint): DbOp[] {
-  return [{ type: 'put', key: u64Key(Tag.checkpoint, c.height), value: encodeJson({ ...c, height: Number(c.height) }) }];
-}
-
-function fromJson(j: any): Checkpoint {
-  return { height: BigInt(j.height), block_hash: BigInt(j.block_hash), state_root: BigInt(j.state_root), label: j.label, time: j.time };
+  return [Tables.checkpoint.put(c.height, c)];
 }
 
 export async function listCheckpoints(db: Db): Promise<Checkpoint[]> {
   const out: Checkpoint[] = [];
-  for await (const [, v] of db.iterator(tagRange(Tag.checkpoint))) out.push(fromJson(decodeJson(v)));
+  for await (const c of Tables.checkpoint.values(db)) out.push(c);
   return out;
 }
 
@@ -63,6 +59,6 @@ export async function resolveTarget(db: Db, to: string): Promise<bigint> {
 /** Checkpoints above a height are dropped when the chain is rolled back below them. */
 export async function checkpointsAbove(db: Db, height: bigint): Promise<DbOp[]> {
   const ops: DbOp[] = [];
-  for (const c of await listCheckpoints(db)) if (c.height > height) ops.push({ type: 'del', key: u64Key(Tag.checkpoint, c.height) });
+  for (const c of await listCheckpoints(db)) if (c.height > height) ops.push(Tables.checkpoint.del(c.height));
   return ops;
 }

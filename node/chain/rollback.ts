@@ -14,7 +14,7 @@
 import { encodeShortString, poseidonHashMany, sign, starknetKeccak, verify } from '../crypto/index.ts';
 import { classLeaf, contractLeaf, globalRoot, type ContractRecord, type Db, type DbOp, type ReverseDiff, type WorldState } from '../state/index.ts';
 import { blockHash } from './header.ts';
-import { decodeJson, encodeJson, metaKey, tagRange, Tag, u64Key } from '../storage/schema.ts';
+import { Meta, Tables } from '../storage/schema.ts';
 import { writeBatch } from '../storage/db.ts';
 import { ChainStore } from './store.ts';
 import type { Genesis } from './genesis.ts';
@@ -86,16 +86,8 @@ export function certificateFromJson(j: any): RollbackCertificate {
   };
 }
 
-function intentToJson(i: RollbackIntent) {
-  return { ...i };
-}
-function intentFromJson(j: any): RollbackIntent {
-  return { target: BigInt(j.target), target_hash: BigInt(j.target_hash), from: BigInt(j.from), from_hash: BigInt(j.from_hash), state_at: BigInt(j.state_at), reason: j.reason, incident_id: BigInt(j.incident_id), ...(j.certificate ? { certificate: j.certificate } : {}) };
-}
-
 export async function pendingRollback(db: Db): Promise<RollbackIntent | undefined> {
-  const raw = await db.get(metaKey('rollback_intent'));
-  return raw ? intentFromJson(decodeJson(raw)) : undefined;
+  return Meta.rollbackIntent.get(db);
 }
 
 export interface RollbackOptions {
@@ -129,8 +121,8 @@ export async function rollback(db: Db, chain: ChainStore, world: WorldState, g: 
     await writeBatch(
       db,
       [
-        { type: 'put', key: metaKey('rollback_intent'), value: encodeJson(intentToJson(intent)) },
-        { type: 'put', key: metaKey('head'), value: encodeJson({ number: target, hash: t.hash }) },
+        Meta.rollbackIntent.put(intent),
+        Meta.head.put({ number: target, hash: t.hash }),
       ],
       { sync: true },
     );
@@ -150,7 +142,7 @@ async function resumeRollback(db: Db, chain: ChainStore, world: WorldState, g: G
       ...u.ops,
       ...ChainStore.orphanOps(block, { reason: intent.reason, incident_id: hex(intent.incident_id), rolled_back_to: Number(intent.target) }),
       ...ChainStore.unlinkOps(block),
-      { type: 'put', key: metaKey('rollback_intent'), value: encodeJson(intentToJson(next)) },
+      Meta.rollbackIntent.put(next),
     ];
     await writeBatch(db, ops, { sync: true });
     u.apply();
@@ -176,9 +168,9 @@ async function resumeRollback(db: Db, chain: ChainStore, world: WorldState, g: G
     db,
     [
       ...(await checkpointsAbove(db, intent.target)),
-      { type: 'del', key: metaKey('rollback_intent') },
-      { type: 'put', key: u64Key(Tag.rollbackCert, BigInt((await listCertificates(db)).length)), value: encodeJson(certificateToJson(cert)) },
-      { type: 'put', key: metaKey('after_rollback'), value: encodeJson({ target: intent.target, incident_id: intent.incident_id }) },
+      Meta.rollbackIntent.del(),
+      Tables.rollbackCert.put(BigInt((await listCertificates(db)).length), certificateToJson(cert)),
+      Meta.afterRollback.put({ target: intent.target, incident_id: intent.incident_id }),
     ],
     { sync: true },
   );
@@ -241,6 +233,6 @@ export async function finishPendingRollback(db: Db, chain: ChainStore, world: Wo
 
 export async function listCertificates(db: Db): Promise<RollbackCertificate[]> {
   const out: RollbackCertificate[] = [];
-  for await (const [, v] of db.iterator(tagRange(Tag.rollbackCert))) out.push(certificateFromJson(decodeJson(v)));
+  for await (const j of Tables.rollbackCert.values(db)) out.push(certificateFromJson(j));
   return out;
 }

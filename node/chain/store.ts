@@ -1,13 +1,14 @@
 /**
  * Reading and writing the chain tables. Writes are returned as ops so that the caller puts a
  * whole block — header, signature, body, indexes, state, head pointer — in ONE batch.
+ * The tables and their codecs are declared in storage/schema.ts.
  */
 import type { Db, DbOp } from '../state/index.ts';
-import { decodeJson, encodeJson, feltKey, metaKey, Tag, u64Key, bytesToBigInt, bigIntToBytes32 } from '../storage/schema.ts';
-import { blockFromJson, blockToJson, chainTxFromJson, headerFromJson, headerToJson, receiptFromJson, receiptToJson, chainTxToJson, type Block, type ChainTx, type Receipt } from './block.ts';
+import { Meta, Tables, type StateDiffJson } from '../storage/schema.ts';
+import type { Block, ChainTx, Receipt } from './block.ts';
 import type { BlockHeader } from './header.ts';
 import { ChainEvents } from './events.ts';
-import { reverseDiffFromJson, reverseDiffToJson, type FinalizedState, type ReverseDiff } from '../state/world.ts';
+import type { FinalizedState, ReverseDiff } from '../state/world.ts';
 
 export interface Head {
   number: bigint;
@@ -20,37 +21,24 @@ export class ChainStore {
 
   constructor(readonly db: Db) {}
 
-  async head(): Promise<Head | undefined> {
-    const raw = await this.db.get(metaKey('head'));
-    if (!raw) return undefined;
-    const j = decodeJson(raw);
-    return { number: BigInt(j.number), hash: BigInt(j.hash) };
+  head(): Promise<Head | undefined> {
+    return Meta.head.get(this.db);
   }
 
-  async header(n: bigint): Promise<{ header: BlockHeader; hash: bigint } | undefined> {
-    const raw = await this.db.get(u64Key(Tag.header, n));
-    if (!raw) return undefined;
-    const j = decodeJson(raw);
-    return { header: headerFromJson(j.header), hash: BigInt(j.hash) };
+  header(n: bigint): Promise<{ header: BlockHeader; hash: bigint } | undefined> {
+    return Tables.header.get(this.db, n);
   }
 
-  async numberOf(hash: bigint): Promise<bigint | undefined> {
-    const raw = await this.db.get(feltKey(Tag.hashIndex, hash));
-    return raw ? bytesToBigInt(raw) : undefined;
+  numberOf(hash: bigint): Promise<bigint | undefined> {
+    return Tables.hashIndex.get(this.db, hash);
   }
 
-  async signature(n: bigint): Promise<[bigint, bigint] | undefined> {
-    const raw = await this.db.get(u64Key(Tag.signature, n));
-    if (!raw) return undefined;
-    const j = decodeJson(raw);
-    return [BigInt(j[0]), BigInt(j[1])];
+  signature(n: bigint): Promise<[bigint, bigint] | undefined> {
+    return Tables.signature.get(this.db, n);
   }
 
-  async body(n: bigint): Promise<{ transactions: ChainTx[]; receipts: Receipt[] } | undefined> {
-    const raw = await this.db.get(u64Key(Tag.body, n));
-    if (!raw) return undefined;
-    const j = decodeJson(raw);
-    return { transactions: j.transactions.map(chainTxFromJson), receipts: j.receipts.map(receiptFromJson) };
+  body(n: bigint): Promise<{ transactions: ChainTx[]; receipts: Receipt[] } | undefined> {
+    return Tables.body.get(this.db, n);
   }
 
   async block(n: bigint): Promise<Block | undefined> {
@@ -59,46 +47,37 @@ export class ChainStore {
     return { header: h.header, hash: h.hash, signature: sig, ...body };
   }
 
-  async txLocation(hash: bigint): Promise<{ block_number: bigint; index: number } | undefined> {
-    const raw = await this.db.get(feltKey(Tag.txIndex, hash));
-    if (!raw) return undefined;
-    const j = decodeJson(raw);
-    return { block_number: BigInt(j.block_number), index: j.index };
+  txLocation(hash: bigint): Promise<{ block_number: bigint; index: number } | undefined> {
+    return Tables.txIndex.get(this.db, hash);
   }
 
-  async stateDiff(n: bigint): Promise<any | undefined> {
-    const raw = await this.db.get(u64Key(Tag.stateDiff, n));
-    return raw ? decodeJson(raw) : undefined;
+  stateDiff(n: bigint): Promise<StateDiffJson | undefined> {
+    return Tables.stateDiff.get(this.db, n);
   }
 
   /** The contracts and classes trie roots after block n (for proofs and historical reads). */
-  async roots(n: bigint): Promise<{ contractsRoot: bigint; classesRoot: bigint } | undefined> {
-    const raw = await this.db.get(u64Key(Tag.blockRoots, n));
-    if (!raw) return undefined;
-    const j = decodeJson(raw);
-    return { contractsRoot: BigInt(j.contracts_root), classesRoot: BigInt(j.classes_root) };
+  roots(n: bigint): Promise<{ contractsRoot: bigint; classesRoot: bigint } | undefined> {
+    return Tables.blockRoots.get(this.db, n);
   }
 
-  async reverseDiff(n: bigint): Promise<ReverseDiff | undefined> {
-    const raw = await this.db.get(u64Key(Tag.reverseDiff, n));
-    return raw ? reverseDiffFromJson(decodeJson(raw)) : undefined;
+  reverseDiff(n: bigint): Promise<ReverseDiff | undefined> {
+    return Tables.reverseDiff.get(this.db, n);
   }
 
   /** Ops writing a sealed block and moving the head to it. */
   static blockOps(b: Block, state: Pick<FinalizedState, 'stateDiff' | 'reverseDiff' | 'contractsRoot' | 'classesRoot'>): DbOp[] {
-    const { stateDiff, reverseDiff: reverse } = state;
     const n = b.header.block_number;
     const ops: DbOp[] = [
-      { type: 'put', key: u64Key(Tag.blockRoots, n), value: encodeJson({ contracts_root: state.contractsRoot, classes_root: state.classesRoot }) },
-      { type: 'put', key: u64Key(Tag.header, n), value: encodeJson({ header: headerToJson(b.header), hash: b.hash }) },
-      { type: 'put', key: feltKey(Tag.hashIndex, b.hash), value: bigIntToBytes32(n) },
-      { type: 'put', key: u64Key(Tag.signature, n), value: encodeJson(b.signature) },
-      { type: 'put', key: u64Key(Tag.body, n), value: encodeJson({ transactions: b.transactions.map(chainTxToJson), receipts: b.receipts.map(receiptToJson) }) },
-      { type: 'put', key: u64Key(Tag.stateDiff, n), value: encodeJson(stateDiff) },
-      { type: 'put', key: u64Key(Tag.reverseDiff, n), value: encodeJson(reverseDiffToJson(reverse)) },
+      Tables.blockRoots.put(n, { contractsRoot: state.contractsRoot, classesRoot: state.classesRoot }),
+      Tables.header.put(n, { header: b.header, hash: b.hash }),
+      Tables.hashIndex.put(b.hash, n),
+      Tables.signature.put(n, b.signature),
+      Tables.body.put(n, b),
+      Tables.stateDiff.put(n, state.stateDiff),
+      Tables.reverseDiff.put(n, state.reverseDiff),
     ];
-    b.transactions.forEach((t, index) => ops.push({ type: 'put', key: feltKey(Tag.txIndex, t.hash), value: encodeJson({ block_number: n, index }) }));
-    ops.push({ type: 'put', key: metaKey('head'), value: encodeJson({ number: n, hash: b.hash }) });
+    b.transactions.forEach((t, index) => ops.push(Tables.txIndex.put(t.hash, { block_number: n, index })));
+    ops.push(Meta.head.put({ number: n, hash: b.hash }));
     return ops;
   }
 
@@ -106,35 +85,31 @@ export class ChainStore {
   static unlinkOps(b: Block): DbOp[] {
     const n = b.header.block_number;
     const ops: DbOp[] = [
-      { type: 'del', key: u64Key(Tag.header, n) },
-      { type: 'del', key: feltKey(Tag.hashIndex, b.hash) },
-      { type: 'del', key: u64Key(Tag.signature, n) },
-      { type: 'del', key: u64Key(Tag.body, n) },
-      { type: 'del', key: u64Key(Tag.stateDiff, n) },
-      { type: 'del', key: u64Key(Tag.reverseDiff, n) },
-      { type: 'del', key: u64Key(Tag.blockRoots, n) },
+      Tables.header.del(n),
+      Tables.hashIndex.del(b.hash),
+      Tables.signature.del(n),
+      Tables.body.del(n),
+      Tables.stateDiff.del(n),
+      Tables.reverseDiff.del(n),
+      Tables.blockRoots.del(n),
     ];
-    for (const t of b.transactions) ops.push({ type: 'del', key: feltKey(Tag.txIndex, t.hash) });
+    for (const t of b.transactions) ops.push(Tables.txIndex.del(t.hash));
     return ops;
   }
 
   static orphanOps(b: Block, reason: unknown): DbOp[] {
-    const ops: DbOp[] = [{ type: 'put', key: feltKey(Tag.orphan, b.hash), value: encodeJson({ block: blockToJson(b), reason }) }];
-    for (const t of b.transactions) ops.push({ type: 'put', key: feltKey(Tag.orphanTx, t.hash), value: bigIntToBytes32(b.hash) });
+    const ops: DbOp[] = [Tables.orphan.put(b.hash, { block: b, reason })];
+    for (const t of b.transactions) ops.push(Tables.orphanTx.put(t.hash, b.hash));
     return ops;
   }
 
   /** A rolled-back block kept for audit, with why it was rolled back. */
-  async orphan(hash: bigint): Promise<{ block: Block; reason: any } | undefined> {
-    const raw = await this.db.get(feltKey(Tag.orphan, hash));
-    if (!raw) return undefined;
-    const j = decodeJson(raw);
-    return { block: blockFromJson(j.block), reason: j.reason };
+  orphan(hash: bigint): Promise<{ block: Block; reason: any } | undefined> {
+    return Tables.orphan.get(this.db, hash);
   }
 
   /** The orphaned block that held a rolled-back transaction. */
-  async orphanedTx(txHash: bigint): Promise<bigint | undefined> {
-    const raw = await this.db.get(feltKey(Tag.orphanTx, txHash));
-    return raw ? bytesToBigInt(raw) : undefined;
+  orphanedTx(txHash: bigint): Promise<bigint | undefined> {
+    return Tables.orphanTx.get(this.db, txHash);
   }
 }

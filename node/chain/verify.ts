@@ -7,9 +7,9 @@
 import { P, verify } from '../crypto/index.ts';
 import { createTrie, MemoryNodeStore } from '../trie/index.ts';
 import { blockHash, stateDiffCommitment } from './header.ts';
-import { chainTxToJson, commitments, headerToJson, receiptToJson, type Block } from './block.ts';
+import { commitments, type Block } from './block.ts';
 import { checkReverseDiff } from './rollback.ts';
-import { encodeJson, Tag, u64Key } from '../storage/schema.ts';
+import { Tables } from '../storage/schema.ts';
 import { parseTx, txHash, txSignature } from '../../contracts-ts/index.ts';
 import { ChainStore } from './store.ts';
 import type { Genesis } from './genesis.ts';
@@ -220,8 +220,8 @@ async function checkBlockBody(chain: ChainStore, b: Block, g: Genesis): Promise<
   const n = b.header.block_number;
   const hh = blockHash(b.header);
   if (hh !== b.hash) out.push(`header hashes to ${hex(hh)}, stored ${hex(b.hash)}`);
-  if (!bytesEqual(await chain.db.get(u64Key(Tag.header, n)), encodeJson({ header: headerToJson(b.header), hash: b.hash }))) out.push('the stored header record is not in its canonical form (edited)');
-  if (!bytesEqual(await chain.db.get(u64Key(Tag.body, n)), encodeJson({ transactions: b.transactions.map(chainTxToJson), receipts: b.receipts.map(receiptToJson) }))) out.push('the stored body is not in its canonical form (edited)');
+  if (!bytesEqual(await chain.db.get(Tables.header.key(n)), Tables.header.encode({ header: b.header, hash: b.hash }))) out.push('the stored header record is not in its canonical form (edited)');
+  if (!bytesEqual(await chain.db.get(Tables.body.key(n)), Tables.body.encode(b))) out.push('the stored body is not in its canonical form (edited)');
   if (b.transactions.length !== b.receipts.length) out.push(`${b.transactions.length} transactions but ${b.receipts.length} receipts`);
   b.transactions.forEach((t, i) => {
     try {

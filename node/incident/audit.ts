@@ -18,12 +18,12 @@ import { accountList } from '../../contracts-ts/account/account.ts';
 import { refundPaid } from '../../contracts-ts/exchange/collateral.ts';
 import type { StateAccess } from '../../contracts-ts/state.ts';
 import { toHex } from '../crypto/index.ts';
-import { blockFromJson, type Block } from '../chain/block.ts';
+import type { Block } from '../chain/block.ts';
 import { execContext, type Genesis } from '../chain/genesis.ts';
 import { listCertificates, type RollbackCertificate, certificateToJson } from '../chain/rollback.ts';
 import type { ChainStore } from '../chain/store.ts';
 import type { Db, WorldState } from '../state/index.ts';
-import { decodeJson, feltKey, Tag } from '../storage/schema.ts';
+import { Tables } from '../storage/schema.ts';
 import { atomically, ScratchState } from './scratch.ts';
 
 export interface FaultSpec {
@@ -66,9 +66,9 @@ export async function orphanedBranch(db: Db, cert: RollbackCertificate): Promise
   const out: Block[] = [];
   let hash = cert.orphaned_head_hash;
   while (hash !== cert.target_hash) {
-    const raw = await db.get(feltKey(Tag.orphan, hash));
-    if (!raw) throw new Error(`orphaned block ${toHex(hash)} is not in the archive`);
-    const b = blockFromJson(decodeJson(raw).block);
+    const o = await Tables.orphan.get(db, hash);
+    if (!o) throw new Error(`orphaned block ${toHex(hash)} is not in the archive`);
+    const b = o.block;
     out.push(b);
     hash = b.header.parent_hash;
     if (out.length > 1_000_000) throw new Error('orphaned branch does not reach the rollback target');

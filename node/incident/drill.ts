@@ -33,7 +33,8 @@ import { getStarkKey, sign, toHex } from '../crypto/index.ts';
 import { startSequencer, type RunningNode } from '../node.ts';
 import { progress, type Logger } from '../log.ts';
 import { formatUnits } from '../client/units.ts';
-import { bigIntToBytes32, bytesToBigInt, storageKey } from '../storage/schema.ts';
+import { Tables } from '../storage/schema.ts';
+import { writeBatch } from '../storage/db.ts';
 import { audit, reportToJson } from './audit.ts';
 import { executeRefunds, parsePlan } from './refund.ts';
 
@@ -158,7 +159,7 @@ export async function runDrill(o: DrillOptions): Promise<DrillResult> {
     }
     await node.producer.sealNow();
     await node.stop();
-    const fundingKey = storageKey(cfg.exchangeAddress, marketBase(btc.id) + MKT.fundingIndex);
+    const fundingKey = { address: cfg.exchangeAddress, key: marketBase(btc.id) + MKT.fundingIndex };
     const original = await rawGet(dataDir, fundingKey);
     await rawSet(dataDir, fundingKey, 0n === original ? 1n : 0n); // "reset" the index
     let refusal = '';
@@ -274,13 +275,13 @@ async function withDb<T>(dataDir: string, fn: (db: ClassicLevel<Uint8Array, Uint
   }
 }
 
-async function rawGet(dataDir: string, key: Uint8Array): Promise<bigint> {
-  return withDb(dataDir, async (db) => {
-    const v = await db.get(key);
-    return v ? bytesToBigInt(v) : 0n;
-  });
+/** A storage slot read and written behind the node's back (the node is stopped). */
+type Slot = { address: bigint; key: bigint };
+
+async function rawGet(dataDir: string, slot: Slot): Promise<bigint> {
+  return withDb(dataDir, async (db) => (await Tables.storage.get(db, slot)) ?? 0n);
 }
 
-async function rawSet(dataDir: string, key: Uint8Array, value: bigint): Promise<void> {
-  await withDb(dataDir, async (db) => (value === 0n ? db.del(key) : db.put(key, bigIntToBytes32(value))));
+async function rawSet(dataDir: string, slot: Slot, value: bigint): Promise<void> {
+  await withDb(dataDir, (db) => writeBatch(db, [value === 0n ? Tables.storage.del(slot) : Tables.storage.put(slot, value)]));
 }

@@ -14,8 +14,7 @@ import type { Chain } from '../node.ts';
 import { importBlock, type ReplayOptions } from '../chain/replay.ts';
 import { listCertificates, rollback } from '../chain/rollback.ts';
 import { rollbackAnnounced } from '../chain/events.ts';
-import { headerFromJson } from '../chain/block.ts';
-import { decodeJson, feltKey, Tag } from '../storage/schema.ts';
+import { Tables } from '../storage/schema.ts';
 import type { P2PChain } from './service.ts';
 
 export function chainForP2P(c: Chain, replay: ReplayOptions = {}): P2PChain {
@@ -42,9 +41,7 @@ export function chainForP2P(c: Chain, replay: ReplayOptions = {}): P2PChain {
     },
     certificates: () => listCertificates(c.db),
     orphanHeader: async (hash) => {
-      const raw = await c.db.get(feltKey(Tag.orphan, hash));
-      if (!raw) return undefined;
-      return headerFromJson(decodeJson(raw).block.header);
+      return (await Tables.orphan.get(c.db, hash))?.block.header;
     },
     rollbackTo: async (cert) => {
       await rollbackAnnounced(c.chain, cert.target_height, () => rollback(c.db, c.chain, c.world, c.genesis, cert.target_height, { reason: cert.reason, incidentId: cert.incident_id, certificate: cert }));

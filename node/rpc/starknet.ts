@@ -11,7 +11,7 @@
 import { decodeShortString } from '../crypto/index.ts';
 import type { ChainTx, Receipt } from '../chain/block.ts';
 import { emptyStateDiff, type StateDiff } from '../chain/header.ts';
-import { u64Key, Tag, decodeJson } from '../storage/schema.ts';
+import { Tables } from '../storage/schema.ts';
 import { contractLeaf } from '../state/index.ts';
 import type { ProofNode } from '../trie/index.ts';
 import type { Methods } from './jsonrpc.ts';
@@ -150,11 +150,10 @@ async function blockBody(m: RpcModules, b: ResolvedBlock): Promise<{ transaction
 
 /** Scans stored state diffs from block n down for the last write of (address, key). */
 async function lastUpdateBlock(m: RpcModules, n: bigint, address: bigint, key: bigint): Promise<number> {
-  for await (const [k, v] of m.chain.db.iterator({ gte: u64Key(Tag.stateDiff, 0n), lte: u64Key(Tag.stateDiff, n), reverse: true })) {
-    const d = decodeJson(v);
+  for await (const [block, d] of Tables.stateDiff.entries(m.chain.db, Tables.stateDiff.between(0n, n, { reverse: true }))) {
     for (const s of d.storage_diffs ?? []) {
       if (BigInt(s.address) !== address) continue;
-      for (const e of s.storage_entries) if (BigInt(e.key) === key) return Number(new DataView(k.buffer, k.byteOffset, k.byteLength).getBigUint64(1));
+      for (const e of s.storage_entries) if (BigInt(e.key) === key) return Number(block);
     }
   }
   return 0;

@@ -22,11 +22,11 @@ import type { CancelAllTx, CancelTx, InvokeTx, OracleUpdateTx, PerpTx } from '..
 import { decodeMulticall } from '../../contracts-ts/starknet/entrypoints.ts';
 import { selectorOf } from '../../contracts-ts/starknet/abi.ts';
 import { encodeShortString } from '../crypto/index.ts';
-import { Matcher, recordFromJson, recordToJson, type Fill, type MatchContext, type OrderRecord } from './orderbook/index.ts';
+import { Matcher, type Fill, type MatchContext, type OrderRecord } from './orderbook/index.ts';
 import type { BlockSession, Producer } from './producer.ts';
 import { RejectedError } from './producer.ts';
 import type { Db, DbOp } from '../state/index.ts';
-import { accountOrderKey, accountOrderRange, bytesToBigInt, decodeJson, encodeJson, feltKey, metaKey, Tag, tagRange } from '../storage/schema.ts';
+import { accountOrderRange, Meta, Tables } from '../storage/schema.ts';
 import type { Receipt } from '../chain/block.ts';
 
 export interface SubmitResult {
@@ -54,13 +54,10 @@ export class ExchangeService {
   /** Restores the book from table O and registers the exchange's seal hooks on `blocks`. */
   static async create(blocks: BlockPort, cfg: ExchangeConfig, db: Db): Promise<ExchangeService> {
     const open: OrderRecord[] = [];
-    for await (const [, v] of db.iterator(tagRange(Tag.order))) {
-      const r = recordFromJson(decodeJson(v));
-      if (OPEN.has(r.status)) open.push(r);
-    }
-    const seqRaw = await db.get(metaKey('order_seq'));
-    const nextSeq = seqRaw ? BigInt(decodeJson(seqRaw)) : 1n;
-    const matcher = open.length || seqRaw ? Matcher.restore(marketSpecs(cfg), open, nextSeq) : new Matcher(marketSpecs(cfg));
+    for await (const r of Tables.order.values(db)) if (OPEN.has(r.status)) open.push(r);
+    const storedSeq = await Meta.orderSeq.get(db);
+    const nextSeq = storedSeq ?? 1n;
+    const matcher = open.length || storedSeq !== undefined ? Matcher.restore(marketSpecs(cfg), open, nextSeq) : new Matcher(marketSpecs(cfg));
     const svc = new ExchangeService(blocks, cfg, db, matcher);
     blocks.addSealHooks({ beforeSeal: (s) => (svc.expire(s), svc.unwindVault(s)), persistOps: () => svc.persistOps(), impactPrices: () => svc.impactPrices() });
     return svc;
@@ -96,12 +93,12 @@ export class ExchangeService {
     this.collect();
     const ops: DbOp[] = [];
     for (const r of this.unsealed.values()) {
-      ops.push({ type: 'put', key: feltKey(Tag.order, r.signed.hash), value: encodeJson(recordToJson(r)) });
-      ops.push({ type: 'put', key: accountOrderKey(r.signed.order.account, r.signed.hash), value: new Uint8Array(0) });
+      ops.push(Tables.order.put(r.signed.hash, r));
+      ops.push(Tables.accountOrder.put({ account: r.signed.order.account, order: r.signed.hash }, null));
     }
     this.sealing = this.unsealed;
     this.unsealed = new Map();
-    ops.push({ type: 'put', key: metaKey('order_seq'), value: encodeJson(this.matcher.nextSeq) });
+    ops.push(Meta.orderSeq.put(this.matcher.nextSeq));
     return ops;
   }
 
@@ -376,8 +373,7 @@ export class ExchangeService {
   async getOrder(hash: bigint): Promise<OrderRecord | undefined> {
     const live = this.matcher.getOrder(hash) ?? this.unsealed.get(hash) ?? this.sealing.get(hash);
     if (live) return live;
-    const raw = await this.db.get(feltKey(Tag.order, hash));
-    return raw ? recordFromJson(decodeJson(raw)) : undefined;
+    return Tables.order.get(this.db, hash);
   }
 
   /** An account's orders: open ones from the book, then closed ones from history (newest first). */
@@ -390,12 +386,10 @@ export class ExchangeService {
         closed.push(r);
         seen.add(r.signed.hash);
       }
-    for await (const k of this.db.keys(accountOrderRange(account))) {
-      const hash = bytesToBigInt(k.subarray(33, 65));
+    for await (const { order: hash } of Tables.accountOrder.keys(this.db, accountOrderRange(account))) {
       if (seen.has(hash)) continue;
-      const raw = await this.db.get(feltKey(Tag.order, hash));
-      if (!raw) continue;
-      const r = recordFromJson(decodeJson(raw));
+      const r = await Tables.order.get(this.db, hash);
+      if (!r) continue;
       if (!OPEN.has(r.status)) closed.push(r);
     }
     closed.sort((a, b) => (a.seq > b.seq ? -1 : 1));

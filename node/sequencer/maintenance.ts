@@ -17,8 +17,8 @@ import type { ChainStore } from '../chain/store.ts';
 import type { Genesis } from '../chain/genesis.ts';
 import type { WorldState, Db } from '../state/index.ts';
 import type { Logger } from '../log.ts';
-import { accountOrderKey, decodeJson, encodeJson, feltKey, metaKey, Tag, tagRange } from '../storage/schema.ts';
-import { Matcher, recordFromJson, recordToJson, type OrderRecord } from './orderbook/index.ts';
+import { Meta, Tables } from '../storage/schema.ts';
+import { Matcher, type OrderRecord } from './orderbook/index.ts';
 import { marketSpecs, type ExchangeService } from './exchange.ts';
 import type { Producer } from './producer.ts';
 
@@ -96,8 +96,8 @@ export class Maintenance {
       // an earlier one's VOID_SIGNED). Orders an orphaned CANCEL / CANCEL_ALL named stay
       // cancelled: the owner's last word on them is not revived.
       const orphaned: PerpTx[] = [];
-      for await (const [, v] of db.iterator(tagRange(Tag.orphan))) {
-        for (const t of (decodeJson(v) as { block: { transactions: { body: unknown }[] } }).block.transactions) {
+      for await (const { block } of Tables.orphan.values(db)) {
+        for (const t of block.transactions) {
           try {
             orphaned.push(parseTx(t.body));
           } catch {
@@ -111,10 +111,7 @@ export class Maintenance {
         if (tx.type === 'CANCEL_ALL') for (const h of tx.orderHashes) ownerCancelled.add(h);
       }
       const all = new Map<bigint, OrderRecord>();
-      for await (const [, v] of db.iterator(tagRange(Tag.order))) {
-        const r = recordFromJson(decodeJson(v));
-        all.set(r.signed.hash, r);
-      }
+      for await (const r of Tables.order.values(db)) all.set(r.signed.hash, r);
       for (const r of exchange.matcher.openOrders()) all.set(r.signed.hash, r);
       const kept: OrderRecord[] = [];
       const cancelled: OrderRecord[] = [];
@@ -145,10 +142,10 @@ export class Maintenance {
         blk.execute({ type: 'VOID_SIGNED', hashes: voidList.slice(i, i + batch), nonces: nonces.slice(i, i + batch) });
       exchange.resetBook(Matcher.restore(marketSpecs(cfg), kept, exchange.matcher.nextSeq));
       const ops = [...cancelled, ...kept].flatMap((r) => [
-        { type: 'put' as const, key: feltKey(Tag.order, r.signed.hash), value: encodeJson(recordToJson(r)) },
-        { type: 'put' as const, key: accountOrderKey(r.signed.order.account, r.signed.hash), value: new Uint8Array(0) },
+        Tables.order.put(r.signed.hash, r),
+        Tables.accountOrder.put({ account: r.signed.order.account, order: r.signed.hash }, null),
       ]);
-      ops.push({ type: 'put', key: metaKey('after_rollback'), value: encodeJson(null) });
+      ops.push(Meta.afterRollback.put(null));
       blk.persistWithBlock(ops);
       this.m.log.warn(`after rollback: ${cancelled.length} orders cancelled, ${kept.length} take-profit/stop-loss orders kept, ${voidList.length} orphaned signed messages voided; mode CANCEL_ONLY`);
       for (const r of cancelled) producer.emit('order', r);
@@ -158,7 +155,7 @@ export class Maintenance {
 
   /** True when a rollback happened (offline) and its order clean-up has not run yet. */
   async pendingAfterRollback(): Promise<boolean> {
-    const raw = await this.m.db.get(metaKey('after_rollback'));
-    return !!raw && decodeJson(raw) !== null;
+    const v = await Meta.afterRollback.get(this.m.db);
+    return v !== undefined && v !== null;
   }
 }

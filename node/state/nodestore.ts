@@ -4,16 +4,11 @@
  * One NodeCache is shared by every trie the state opens; a block's new nodes go into it once
  * the block is durable.
  */
-import type { Db } from '../storage/db.ts';
-import { decodeNode, encodeNode, NodeCache, type NodeStore, type TrieNode } from '../trie/index.ts';
-import { nodeDbKey } from '../trie/store.ts';
-import { writeFelt } from '../trie/codec.ts';
-import { Tag } from '../storage/schema.ts';
+import type { Db, DbOp } from '../storage/db.ts';
+import { NodeCache, type NodeStore, type TrieNode } from '../trie/index.ts';
+import { Tables } from '../storage/schema.ts';
 
 export type { Db } from '../storage/db.ts';
-
-/** Table T's key prefix; nodeDbKey(prefix, hash) = feltKey(Tag.trieNode, hash), written without a per-byte bigint loop. */
-const NODE_PREFIX = Uint8Array.of(Tag.trieNode);
 
 export class LevelNodeStore implements NodeStore {
   readonly cache: NodeCache;
@@ -30,13 +25,12 @@ export class LevelNodeStore implements NodeStore {
    * the trie merge then stays synchronous); asynchronous otherwise.
    */
   get(hash: bigint): TrieNode | undefined | Promise<TrieNode | undefined> {
-    const key = nodeDbKey(NODE_PREFIX, hash);
     const db = this.db as Db & { getSync?: (k: Uint8Array) => Uint8Array | undefined };
     if (typeof db.getSync === 'function' && db.status === 'open') {
-      const raw = db.getSync(key);
-      return raw ? decodeNode(raw) : undefined;
+      const raw = db.getSync(Tables.trieNode.key(hash));
+      return raw ? Tables.trieNode.decode(raw) : undefined;
     }
-    return db.get(key).then((raw) => (raw ? decodeNode(raw) : undefined));
+    return Tables.trieNode.get(db, hash);
   }
 
   /** Called after a block's batch landed: its new nodes are hot. */
@@ -45,16 +39,10 @@ export class LevelNodeStore implements NodeStore {
   }
 
   /** Batch ops that persist new nodes. */
-  static ops(nodes: Map<bigint, TrieNode>): { type: 'put'; key: Uint8Array; value: Uint8Array }[] {
-    const out: { type: 'put'; key: Uint8Array; value: Uint8Array }[] = new Array(nodes.size);
+  static ops(nodes: Map<bigint, TrieNode>): DbOp[] {
+    const out: DbOp[] = new Array(nodes.size);
     let i = 0;
-    for (const [h, n] of nodes) {
-      // The key's felt is written in place (no intermediate 32-byte array).
-      const key = new Uint8Array(33);
-      key[0] = Tag.trieNode;
-      writeFelt(new DataView(key.buffer), 1, h);
-      out[i++] = { type: 'put', key, value: encodeNode(n) };
-    }
+    for (const [h, n] of nodes) out[i++] = Tables.trieNode.put(h, n);
     return out;
   }
 }

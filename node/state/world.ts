@@ -11,9 +11,8 @@
  */
 import type { StateAccess } from '../../contracts-ts/state.ts';
 import { createTrie, Trie, type TrieNode } from '../trie/index.ts';
-import { feltBytes } from '../trie/codec.ts';
 import { backend } from '../crypto/index.ts';
-import { decodeJson, decodeStorageKey, decodeFeltKey, encodeJson, feltKey, metaKey, storageKey, Tag, tagRange, bigIntToBytes32, bytesToBigInt } from '../storage/schema.ts';
+import { Meta, Tables, type Range } from '../storage/schema.ts';
 import { classLeaf, globalRoot, type TrieHash } from './commitment.ts';
 import { LevelNodeStore, type Db } from './nodestore.ts';
 import { emptyStateDiff, type StateDiff } from '../chain/header.ts';
@@ -45,15 +44,6 @@ export interface FinalizedState {
   ops: DbOp[];
   /** Applies the block to the in-memory head; call only after the batch is durable. */
   apply(): void;
-}
-
-const hex = (x: bigint) => '0x' + x.toString(16);
-
-function recordJson(r: ContractRecord) {
-  return { class_hash: hex(r.classHash), nonce: hex(r.nonce), storage_root: hex(r.storageRoot) };
-}
-function recordFromJson(j: { class_hash: string; nonce: string; storage_root: string }): ContractRecord {
-  return { classHash: BigInt(j.class_hash), nonce: BigInt(j.nonce), storageRoot: BigInt(j.storage_root) };
 }
 
 /** Flat entries the state cache holds by default (~60 MB of heap at ~240 B an entry). */
@@ -124,12 +114,9 @@ class FlatCache {
   }
 }
 
-/** [gte, lt) of one contract's flat storage keys (s + address32 + key32). */
-function storageRangeOf(address: bigint): { gte: Uint8Array; lte: Uint8Array } {
-  const gte = storageKey(address, 0n);
-  const lte = new Uint8Array(65).fill(0xff);
-  lte.set(gte.subarray(0, 33), 0);
-  return { gte, lte };
+/** One contract's flat storage keys (table s). */
+function storageRangeOf(address: bigint): Range {
+  return Tables.storage.between({ address, key: 0n }, { address, key: (1n << 256n) - 1n });
 }
 
 type SyncDb = Db & { getSync(key: Uint8Array): Uint8Array | undefined };
@@ -177,12 +164,11 @@ export class WorldState {
    */
   static async load(db: Db, hash: TrieHash, opts: WorldStateOptions = {}): Promise<WorldState> {
     const w = new WorldState(hash, new LevelNodeStore(db, opts.trieCacheNodes ?? DEFAULT_TRIE_CACHE_NODES), db, opts);
-    const roots = await db.get(metaKey('state_roots'));
+    const roots = await Meta.stateRoots.get(db);
     if (roots) {
-      const j = decodeJson(roots);
-      w.contractsRoot = BigInt(j.contracts_root);
-      w.classesRoot = BigInt(j.classes_root);
-      w.storedDigest = j.flat_digest === undefined ? undefined : BigInt(j.flat_digest);
+      w.contractsRoot = roots.contracts_root;
+      w.classesRoot = roots.classes_root;
+      w.storedDigest = roots.flat_digest;
     }
     // A record without a digest (edited: quickCheck refuses it) still gets the true one to
     // build on when the check is skipped.
@@ -211,16 +197,16 @@ export class WorldState {
   getStorage(address: bigint, key: bigint): bigint {
     return this.read(
       storageCk(address, key),
-      () => storageKey(address, key),
-      (raw) => (raw ? bytesToBigInt(raw) : 0n),
+      () => Tables.storage.key({ address, key }),
+      (raw) => (raw ? Tables.storage.decode(raw) : 0n),
     ) as bigint;
   }
   /** The flat contract record at the head (undefined: no contract there). */
   getContract(address: bigint): ContractRecord | undefined {
     const r = this.read(
       contractCk(address),
-      () => feltKey(Tag.contract, address),
-      (raw) => (raw ? recordFromJson(decodeJson(raw)) : null),
+      () => Tables.contract.key(address),
+      (raw) => (raw ? Tables.contract.decode(raw) : null),
     ) as ContractRecord | null;
     return r ?? undefined;
   }
@@ -228,8 +214,8 @@ export class WorldState {
   getDeclared(classHash: bigint): bigint | undefined {
     const r = this.read(
       declaredCk(classHash),
-      () => feltKey(Tag.declaredClass, classHash),
-      (raw) => (raw ? bytesToBigInt(raw) : null),
+      () => Tables.declaredClass.key(classHash),
+      (raw) => (raw ? Tables.declaredClass.decode(raw) : null),
     ) as bigint | null;
     return r ?? undefined;
   }
@@ -252,24 +238,21 @@ export class WorldState {
    * block's batch and its `apply` that is already the new block.
    */
   async *contractEntries(): AsyncGenerator<[bigint, ContractRecord]> {
-    for await (const [k, v] of this.db.iterator(tagRange(Tag.contract))) yield [decodeFeltKey(k), recordFromJson(decodeJson(v))];
+    yield* Tables.contract.entries(this.db);
   }
   /** Every flat storage entry [address, key, value] (of one contract when given), in key order, streamed. */
   async *storageEntries(address?: bigint): AsyncGenerator<[bigint, bigint, bigint]> {
-    const range = address === undefined ? tagRange(Tag.storage) : storageRangeOf(address);
-    for await (const [k, v] of this.db.iterator(range)) {
-      const d = decodeStorageKey(k);
-      yield [d.address, d.key, bytesToBigInt(v)];
-    }
+    const range = address === undefined ? Tables.storage.all() : storageRangeOf(address);
+    for await (const [d, value] of Tables.storage.entries(this.db, range)) yield [d.address, d.key, value];
   }
   /** Every declared class [class_hash, compiled_class_hash] at the head, streamed. */
   async *declaredEntries(): AsyncGenerator<[bigint, bigint]> {
-    for await (const [k, v] of this.db.iterator(tagRange(Tag.declaredClass))) yield [decodeFeltKey(k), bytesToBigInt(v)];
+    yield* Tables.declaredClass.entries(this.db);
   }
   /** How many contracts the head holds (one streamed pass over table c's keys). */
   async countContracts(): Promise<number> {
     let n = 0;
-    for await (const _ of this.db.keys(tagRange(Tag.contract))) n++;
+    for await (const _ of this.db.keys(Tables.contract.all())) n++;
     return n;
   }
 
@@ -319,9 +302,8 @@ export class WorldState {
   }
 
   /** The contract record behind a contract leaf (content-addressed table C). */
-  async contractStateByLeaf(leaf: bigint): Promise<ContractRecord | undefined> {
-    const raw = await this.db.get(feltKey(Tag.contractState, leaf));
-    return raw ? recordFromJson(decodeJson(raw)) : undefined;
+  contractStateByLeaf(leaf: bigint): Promise<ContractRecord | undefined> {
+    return Tables.contractState.get(this.db, leaf);
   }
 
   /**
@@ -331,16 +313,14 @@ export class WorldState {
   unwind(rev: ReverseDiff): { ops: DbOp[]; apply(): void } {
     const ops: DbOp[] = [];
     for (const s of rev.storage) {
-      const k = storageKey(s.address, s.key);
-      ops.push(s.prev === 0n ? { type: 'del', key: k } : { type: 'put', key: k, value: bigIntToBytes32(s.prev) });
+      const k = { address: s.address, key: s.key };
+      ops.push(s.prev === 0n ? Tables.storage.del(k) : Tables.storage.put(k, s.prev));
     }
     for (const c of rev.contracts) {
-      const k = feltKey(Tag.contract, c.address);
-      ops.push(c.prev ? { type: 'put', key: k, value: encodeJson(recordJson(c.prev)) } : { type: 'del', key: k });
+      ops.push(c.prev ? Tables.contract.put(c.address, c.prev) : Tables.contract.del(c.address));
     }
     for (const d of rev.declared) {
-      const k = feltKey(Tag.declaredClass, d.class_hash);
-      ops.push(d.prev === null ? { type: 'del', key: k } : { type: 'put', key: k, value: bigIntToBytes32(d.prev) });
+      ops.push(d.prev === null ? Tables.declaredClass.del(d.class_hash) : Tables.declaredClass.put(d.class_hash, d.prev));
     }
     const d = new FlatDigest(this.digest.value);
     for (const s of rev.storage) {
@@ -358,7 +338,7 @@ export class WorldState {
       if (cur !== undefined) d.sub(entryHash.declared(x.class_hash, cur));
       if (x.prev !== null) d.add(entryHash.declared(x.class_hash, x.prev));
     }
-    ops.push({ type: 'put', key: metaKey('state_roots'), value: encodeJson({ ...rev.roots, flat_digest: d.value }) });
+    ops.push(Meta.stateRoots.put({ ...rev.roots, flat_digest: d.value }));
     this.pin(
       rev.storage.map((s) => ({ address: s.address, key: s.key, prev: this.getStorage(s.address, s.key) })),
       rev.contracts.map((c) => ({ address: c.address, prev: this.getContract(c.address) ?? null })),
@@ -550,9 +530,9 @@ export class PendingState implements StateAccess {
     changedRecords.forEach(({ address, rec }, i) => {
       const leaf = leaves[i]!;
       contractsTrie.put(address, leaf);
-      const json = encodeJson(recordJson(rec));
-      ops.push({ type: 'put', key: feltKey(Tag.contractState, leaf), value: json });
-      ops.push({ type: 'put', key: feltKey(Tag.contract, address), value: json });
+      const value = Tables.contract.encode(rec); // tables C and c store the same record bytes
+      ops.push(Tables.contractState.putEncoded(leaf, value));
+      ops.push(Tables.contract.putEncoded(address, value));
     });
     const contractsRoot = newRecords.size ? await contractsTrie.commit() : base.contractsRoot;
     for (const [h, n] of contractsTrie.takeWrites()) newNodes.set(h, n);
@@ -569,7 +549,7 @@ export class PendingState implements StateAccess {
         await ct.put(d.class_hash, classLeaf(d.compiled));
         diff.declared_classes.push({ class_hash: d.class_hash, compiled_class_hash: d.compiled });
         rev.declared.push({ class_hash: d.class_hash, prev: d.prev });
-        ops.push({ type: 'put', key: feltKey(Tag.declaredClass, d.class_hash), value: bigIntToBytes32(d.compiled) });
+        ops.push(Tables.declaredClass.put(d.class_hash, d.compiled));
       }
       classesRoot = await ct.commit();
       for (const [h, n] of ct.takeWrites()) newNodes.set(h, n);
@@ -577,8 +557,8 @@ export class PendingState implements StateAccess {
 
     for (const [address, changes] of storageChanges)
       for (const c of changes) {
-        const k = storageKey(address, c.key);
-        ops.push(c.value === 0n ? { type: 'del', key: k } : { type: 'put', key: k, value: feltBytes(c.value) });
+        const k = { address, key: c.key };
+        ops.push(c.value === 0n ? Tables.storage.del(k) : Tables.storage.put(k, c.value));
       }
     for (const op of LevelNodeStore.ops(newNodes)) ops.push(op); // not push(...): a large block has more nodes than the call stack has room for arguments
     const digest = new FlatDigest(base.digest.value);
@@ -596,7 +576,7 @@ export class PendingState implements StateAccess {
       if (d.prev !== null) digest.sub(entryHash.declared(d.class_hash, d.prev));
       digest.add(entryHash.declared(d.class_hash, d.compiled));
     }
-    ops.push({ type: 'put', key: metaKey('state_roots'), value: encodeJson({ contracts_root: contractsRoot, classes_root: classesRoot, flat_digest: digest.value }) });
+    ops.push(Meta.stateRoots.put({ contracts_root: contractsRoot, classes_root: classesRoot, flat_digest: digest.value }));
     const storageList = [...storageChanges].flatMap(([address, changes]) => changes.map((c) => ({ address, key: c.key, value: c.value, prev: c.prev })));
     base.pin(storageList, rev.contracts, rev.declared);
 
@@ -640,22 +620,4 @@ function contractLeaves(kind: TrieHash, recs: readonly ContractRecord[]): bigint
     l2,
     recs.map(() => 0n),
   );
-}
-
-export function reverseDiffToJson(r: ReverseDiff): unknown {
-  return {
-    storage: r.storage,
-    contracts: r.contracts.map((c) => ({ address: c.address, prev: c.prev ? recordJson(c.prev) : null })),
-    declared: r.declared,
-    roots: r.roots,
-  };
-}
-
-export function reverseDiffFromJson(j: any): ReverseDiff {
-  return {
-    storage: j.storage.map((s: any) => ({ address: BigInt(s.address), key: BigInt(s.key), prev: BigInt(s.prev) })),
-    contracts: j.contracts.map((c: any) => ({ address: BigInt(c.address), prev: c.prev ? recordFromJson(c.prev) : null })),
-    declared: j.declared.map((d: any) => ({ class_hash: BigInt(d.class_hash), prev: d.prev === null ? null : BigInt(d.prev) })),
-    roots: { contracts_root: BigInt(j.roots.contracts_root), classes_root: BigInt(j.roots.classes_root) },
-  };
 }

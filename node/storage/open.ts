@@ -15,8 +15,8 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node
 import { join } from 'node:path';
 import { ClassicLevel } from 'classic-level';
 import { lockDataDir, type DataDirLock } from './lock.ts';
-import { decodeJson, encodeJson, metaKey, SCHEMA_VERSION } from './schema.ts';
-import type { Db } from '../state/index.ts';
+import { Meta, SCHEMA_VERSION } from './schema.ts';
+import { writeBatch, type Db } from './db.ts';
 
 export class SchemaError extends Error {
   constructor(message: string) {
@@ -77,16 +77,15 @@ export async function openDataDir(dataDir: string, opts: { mode?: OpenMode } = {
   try {
     db = new ClassicLevel<Uint8Array, Uint8Array>(join(dataDir, 'db'), { keyEncoding: 'view', valueEncoding: 'view', createIfMissing: !exists });
     await db.open();
-    const v = await db.get(metaKey('schema_version'));
-    if (v) {
-      const version = decodeJson(v);
+    const version = await Meta.schemaVersion.get(db);
+    if (version !== undefined) {
       if (version !== SCHEMA_VERSION) throw new SchemaError(`data directory ${dataDir} has schema version ${version}; this perpnode reads version ${SCHEMA_VERSION} only`);
     } else if (!(await isEmpty(db))) {
       throw new SchemaError(`data directory ${dataDir} is damaged: its database has no schema_version record (every perpnode database has one from its first start). Not opening it; re-sync from a follower`);
     } else if (mode !== 'create') {
       throw new DataDirError(`${dataDir} is not a perpnode data directory (its database is empty); check --data-dir`);
     } else {
-      await db.put(metaKey('schema_version'), encodeJson(SCHEMA_VERSION), { sync: true });
+      await writeBatch(db, [Meta.schemaVersion.put(SCHEMA_VERSION)], { sync: true });
     }
   } catch (e) {
     if (db) await db.close().catch(() => undefined);

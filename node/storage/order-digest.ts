@@ -7,24 +7,22 @@
  */
 import { createHash } from 'node:crypto';
 import type { Db, DbOp } from '../state/index.ts';
-import { decodeJson, encodeJson, metaKey, Tag, tagRange } from './schema.ts';
+import { Meta, Tables } from './schema.ts';
 
 const MOD = 1n << 256n;
-const KEY = metaKey('order_digest');
 
 function entry(key: Uint8Array, value: Uint8Array): bigint {
-  return BigInt('0x' + createHash('sha256').update(Uint8Array.of(Tag.order)).update(key).update(value).digest('hex'));
+  return BigInt('0x' + createHash('sha256').update(Uint8Array.of(Tables.order.tag)).update(key).update(value).digest('hex'));
 }
 
-async function stored(db: Db): Promise<bigint | undefined> {
-  const raw = await db.get(KEY);
-  return raw ? BigInt(decodeJson(raw)) : undefined;
+function stored(db: Db): Promise<bigint | undefined> {
+  return Meta.orderDigest.get(db);
 }
 
 /** The op updating the digest for a block's batch (undefined when the batch writes no order record). */
 export async function orderDigestOp(db: Db, ops: readonly DbOp[]): Promise<DbOp | undefined> {
   const last = new Map<string, DbOp>();
-  for (const o of ops) if (o.key[0] === Tag.order) last.set(Buffer.from(o.key).toString('hex'), o);
+  for (const o of ops) if (o.key[0] === Tables.order.tag) last.set(Buffer.from(o.key).toString('hex'), o);
   if (last.size === 0) return undefined;
   const touched = [...last.values()];
   const old = await db.getMany(touched.map((o) => o.key));
@@ -34,14 +32,14 @@ export async function orderDigestOp(db: Db, ops: readonly DbOp[]): Promise<DbOp 
     if (prev) d = (d - entry(o.key, prev) + MOD) % MOD;
     if (o.type === 'put') d = (d + entry(o.key, o.value)) % MOD;
   });
-  return { type: 'put', key: KEY, value: encodeJson('0x' + d.toString(16)) };
+  return Meta.orderDigest.put(d);
 }
 
 /** Why the order records cannot be trusted, or undefined (one pass over table O). */
 export async function orderDigestProblem(db: Db, dataDir: string): Promise<string | undefined> {
   let d = 0n;
   let n = 0;
-  for await (const [k, v] of db.iterator(tagRange(Tag.order))) {
+  for await (const [k, v] of db.iterator(Tables.order.all())) {
     d = (d + entry(k, v)) % MOD;
     n++;
   }
