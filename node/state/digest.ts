@@ -8,7 +8,7 @@
  * million entries at startup takes about a second.
  */
 import { createHash } from 'node:crypto';
-import { bigIntToBytes32 } from '../storage/schema.ts';
+import { bigIntToBytes32 } from '../crypto/index.ts';
 
 const MOD = 1n << 256n;
 
