@@ -1,3 +1,3 @@
 export * from './world.ts';
 export * from './commitment.ts';
-export { LevelNodeStore, type Db } from './nodestore.ts';
+export { StateNodeStore, type Db } from './nodestore.ts';

@@ -1,6 +1,8 @@
 /**
- * Trie nodes in LevelDB, content-addressed by hash (table T). Nodes are never deleted, so
- * every historical root stays readable: historical RPC reads and rollback need no trie work.
+ * The chain state's trie nodes in LevelDB, content-addressed by hash (table T of
+ * storage/schema.ts). The trie package's own LevelNodeStore is the standalone store for users
+ * of `perpnode/trie`; the node uses this one. Nodes are never deleted, so every historical root
+ * stays readable: historical RPC reads and rollback need no trie work.
  * One NodeCache is shared by every trie the state opens; a block's new nodes go into it once
  * the block is durable.
  */
@@ -10,7 +12,7 @@ import { Tables } from '../storage/schema.ts';
 
 export type { Db } from '../storage/db.ts';
 
-export class LevelNodeStore implements NodeStore {
+export class StateNodeStore implements NodeStore {
   readonly cache: NodeCache;
   constructor(
     private readonly db: Db,

@@ -14,7 +14,7 @@ import { createTrie, Trie, type TrieNode } from '../trie/index.ts';
 import { backend } from '../crypto/index.ts';
 import { Meta, Tables, type Range } from '../storage/schema.ts';
 import { classLeaf, globalRoot, type TrieHash } from './commitment.ts';
-import { LevelNodeStore, type Db } from './nodestore.ts';
+import { StateNodeStore, type Db } from './nodestore.ts';
 import { emptyStateDiff, type StateDiff } from '../chain/header.ts';
 import { entryHash, FlatDigest } from './digest.ts';
 
@@ -54,7 +54,7 @@ export const DEFAULT_TRIE_CACHE_NODES = 1_000_000;
 export interface WorldStateOptions {
   /** Flat entries (storage slots, contract records, declared classes) kept in memory; >= 1. */
   cacheEntries?: number;
-  /** Trie nodes kept in memory (LevelNodeStore's cache). */
+  /** Trie nodes kept in memory (StateNodeStore's cache). */
   trieCacheNodes?: number;
 }
 
@@ -138,7 +138,7 @@ export class WorldState {
 
   private constructor(
     readonly hash: TrieHash,
-    readonly nodes: LevelNodeStore,
+    readonly nodes: StateNodeStore,
     readonly db: Db,
     opts: WorldStateOptions,
   ) {
@@ -151,7 +151,7 @@ export class WorldState {
 
   /** An empty world over a database (genesis construction; reads nothing). */
   static empty(db: Db, hash: TrieHash, opts: WorldStateOptions = {}): WorldState {
-    const w = new WorldState(hash, new LevelNodeStore(db, opts.trieCacheNodes ?? DEFAULT_TRIE_CACHE_NODES), db, opts);
+    const w = new WorldState(hash, new StateNodeStore(db, opts.trieCacheNodes ?? DEFAULT_TRIE_CACHE_NODES), db, opts);
     w.emptyHead = true;
     return w;
   }
@@ -163,7 +163,7 @@ export class WorldState {
    * Cost and memory do not depend on how many accounts the state holds.
    */
   static async load(db: Db, hash: TrieHash, opts: WorldStateOptions = {}): Promise<WorldState> {
-    const w = new WorldState(hash, new LevelNodeStore(db, opts.trieCacheNodes ?? DEFAULT_TRIE_CACHE_NODES), db, opts);
+    const w = new WorldState(hash, new StateNodeStore(db, opts.trieCacheNodes ?? DEFAULT_TRIE_CACHE_NODES), db, opts);
     const roots = await Meta.stateRoots.get(db);
     if (roots) {
       w.contractsRoot = roots.contracts_root;
@@ -560,7 +560,7 @@ export class PendingState implements StateAccess {
         const k = { address, key: c.key };
         ops.push(c.value === 0n ? Tables.storage.del(k) : Tables.storage.put(k, c.value));
       }
-    for (const op of LevelNodeStore.ops(newNodes)) ops.push(op); // not push(...): a large block has more nodes than the call stack has room for arguments
+    for (const op of StateNodeStore.ops(newNodes)) ops.push(op); // not push(...): a large block has more nodes than the call stack has room for arguments
     const digest = new FlatDigest(base.digest.value);
     for (const [address, changes] of storageChanges)
       for (const c of changes) {
