@@ -69,7 +69,7 @@ const hex = (x: bigint) => '0x' + x.toString(16);
 export async function openChain(opts: { dataDir: string; genesisPath: string; log: Logger; skipCheck?: boolean; mode?: OpenMode; signs?: boolean; stateCacheEntries?: number }): Promise<Chain> {
   const genesis = loadGenesis(opts.genesisPath);
   const mode = opts.mode ?? 'create';
-  const dir = await openDataDir(opts.dataDir, { mode });
+  const dir = await openDataDir(opts.dataDir, { mode, log: (line) => opts.log.warn(line) });
   try {
     const db = dir.db;
     const chain = new ChainStore(db);

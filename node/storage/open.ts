@@ -17,6 +17,7 @@ import { ClassicLevel } from 'classic-level';
 import { lockDataDir, type DataDirLock } from './lock.ts';
 import { Meta, SCHEMA_VERSION } from './schema.ts';
 import { writeBatch, type Db } from './db.ts';
+import { MIGRATIONS, MigrationError, migrate, planMigrations, type Migration } from './migrations.ts';
 
 export class SchemaError extends Error {
   constructor(message: string) {
@@ -67,8 +68,17 @@ async function isEmpty(db: Db): Promise<boolean> {
   return true;
 }
 
-export async function openDataDir(dataDir: string, opts: { mode?: OpenMode } = {}): Promise<OpenedDataDir> {
+export interface OpenOptions {
+  mode?: OpenMode;
+  /** Hears one line per migration step run at this open. */
+  log?: (line: string) => void;
+  /** The layout to bring the directory to; default SCHEMA_VERSION and MIGRATIONS (tests of future steps set it). */
+  layout?: { version: number; migrations: readonly Migration[] };
+}
+
+export async function openDataDir(dataDir: string, opts: OpenOptions = {}): Promise<OpenedDataDir> {
   const mode = opts.mode ?? 'create';
+  const layout = opts.layout ?? { version: SCHEMA_VERSION, migrations: MIGRATIONS };
   const exists = inspectDataDir(dataDir);
   if (!exists && mode !== 'create') throw new DataDirError(`${dataDir} is not a perpnode data directory (${existsSync(dataDir) ? 'it has no db/ database' : 'it does not exist'}); check --data-dir`);
   mkdirSync(dataDir, { recursive: true });
@@ -79,13 +89,26 @@ export async function openDataDir(dataDir: string, opts: { mode?: OpenMode } = {
     await db.open();
     const version = await Meta.schemaVersion.get(db);
     if (version !== undefined) {
-      if (version !== SCHEMA_VERSION) throw new SchemaError(`data directory ${dataDir} has schema version ${version}; this perpnode reads version ${SCHEMA_VERSION} only`);
+      if (version !== layout.version) {
+        try {
+          planMigrations(version, layout.version, layout.migrations);
+        } catch (e) {
+          throw new SchemaError(`data directory ${dataDir} has schema version ${version}; this perpnode reads version ${layout.version}: ${(e as Error).message}`);
+        }
+        if (mode === 'readonly') throw new SchemaError(`data directory ${dataDir} has schema version ${version} and this perpnode reads version ${layout.version}; a read-only command does not migrate it: run \`perpnode start\` on it once (it migrates at open), then retry`);
+        try {
+          await migrate(db, version, { target: layout.version, list: layout.migrations, log: opts.log });
+        } catch (e) {
+          if (e instanceof MigrationError) throw new SchemaError(`data directory ${dataDir}: ${e.message}`);
+          throw e;
+        }
+      }
     } else if (!(await isEmpty(db))) {
       throw new SchemaError(`data directory ${dataDir} is damaged: its database has no schema_version record (every perpnode database has one from its first start). Not opening it; re-sync from a follower`);
     } else if (mode !== 'create') {
       throw new DataDirError(`${dataDir} is not a perpnode data directory (its database is empty); check --data-dir`);
     } else {
-      await writeBatch(db, [Meta.schemaVersion.put(SCHEMA_VERSION)], { sync: true });
+      await writeBatch(db, [Meta.schemaVersion.put(layout.version)], { sync: true });
     }
   } catch (e) {
     if (db) await db.close().catch(() => undefined);
