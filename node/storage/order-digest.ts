@@ -8,6 +8,7 @@
 import { createHash } from 'node:crypto';
 import type { Db, DbOp } from '../state/index.ts';
 import { Meta, Tables } from './schema.ts';
+import { Sha256Sum } from '../state/digest.ts';
 
 const MOD = 1n << 256n;
 
@@ -37,12 +38,15 @@ export async function orderDigestOp(db: Db, ops: readonly DbOp[]): Promise<DbOp 
 
 /** Why the order records cannot be trusted, or undefined (one pass over table O). */
 export async function orderDigestProblem(db: Db, dataDir: string): Promise<string | undefined> {
-  let d = 0n;
+  const sum = new Sha256Sum();
+  const tag = Uint8Array.of(Tables.order.tag);
   let n = 0;
-  for await (const [k, v] of db.iterator(Tables.order.all())) {
-    d = (d + entry(k, v)) % MOD;
-    n++;
-  }
+  for await (const batch of Tables.order.rawBatches(db))
+    for (const [k, v] of batch) {
+      sum.add(tag, k, v); // = entry(k, v)
+      n++;
+    }
+  const d = sum.value;
   const s = await stored(db);
   if (s === undefined ? n === 0 : s === d) return undefined;
   return `the order book's records in ${dataDir} (table O, ${n} records) were altered after the last block was committed: ${s === undefined ? 'their digest (meta/order_digest) is missing' : `they digest to 0x${d.toString(16)}, the head's batch recorded 0x${s.toString(16)}`}. An edited order would be served and matched. The book is sequencer state (followers do not hold it): restore db/ from a backup taken while the node was stopped`;

@@ -216,6 +216,19 @@ export class Table<K, V> {
   async *values(db: Reader, range: Range = this.all()): AsyncGenerator<V> {
     for await (const [, v] of db.iterator(range)) yield this.codec.decode(v);
   }
+  /** Stored bytes [key, value] in key order, `size` at a time (passes over whole tables: one call per batch, nothing decoded). */
+  async *rawBatches(db: Pick<Db, 'iterator'>, range: Range = this.all(), size = 1024): AsyncGenerator<[Key, Uint8Array][]> {
+    const it = db.iterator(range);
+    try {
+      for (;;) {
+        const batch = await it.nextv(size);
+        if (batch.length === 0) return;
+        yield batch;
+      }
+    } finally {
+      await it.close();
+    }
+  }
   async *keys(db: Pick<Db, 'keys'>, range: Range = this.all()): AsyncGenerator<K> {
     for await (const k of db.keys(range)) yield this.layout.decode(k);
   }
