@@ -5,7 +5,7 @@
  *
  *   npx tsx bench/flat-digest.ts --contracts 200000 --slots 5
  *
- * Prints the entries visited, the digest and the pass's time (measure A/B with farm-bench).
+ * Prints the entries visited, the digest and the pass's time (time A/B as whole processes, alternating the two trees).
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
