@@ -33,6 +33,21 @@ export interface ExecContext {
    * stays deterministic.
    */
   verify(msgHash: bigint, starkKey: bigint, r: bigint, s: bigint): boolean;
+  /**
+   * Message hashes already computed where the signatures were verified (the sequencer's verify
+   * pool), answered only for the exact message object and content they were computed from
+   * (contracts-ts/message-hashes.ts has the rule). Optional: without it (followers, tools) or on
+   * a miss the contract computes the hash itself, with the same result.
+   */
+  messageHashes?: MessageHashes;
+}
+
+/** The signed messages whose hash may be carried into execution (typed-data.ts TYPES). */
+export type MessageKind = 'Order' | 'Cancel';
+
+export interface MessageHashes {
+  /** The SNIP-12 hash of `msg` under `chainId` if it was computed from exactly this object as it is now; else undefined. */
+  lookup(kind: MessageKind, msg: object, chainId: bigint): bigint | undefined;
 }
 
 export interface ContractEvent {

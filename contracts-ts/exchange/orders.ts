@@ -12,7 +12,8 @@ import { encodeShortString } from '../crypto.ts';
 import { BPS, ceilDiv, FUNDING_DIVISOR } from '../math.ts';
 import { accountRisk } from './risk.ts';
 import { isVoided } from './replay.ts';
-import { cancelAllHash, cancelHash, orderHash, shortStringFelt } from '../typed-data.ts';
+import { cancelAllHash, shortStringFelt } from '../typed-data.ts';
+import { cancelMessageHash, orderMessageHash } from '../message-hashes.ts';
 import type { CancelAllTx, CancelTx, SystemCancelTx, TriggerTx } from '../tx.ts';
 import { canRest, cancelOwnerOk, isConditional, orderShapeFault, isMarketKind, isTriggered, reducible, withinBand, type Order, type SignedOrder } from './order.ts';
 import { revert } from './errors.ts';
@@ -80,10 +81,13 @@ export function checkOrderStatic(o: Order, cfg: ExchangeConfig, party?: 'maker' 
   return m;
 }
 
-/** Recomputes the hash, checks it matches, and verifies the signature with the account's key. */
+/**
+ * Computes the hash (or takes the one carried for exactly this order: message-hashes.ts), checks
+ * it matches, and verifies the signature with the account's key.
+ */
 export function checkOrderSignature(s: SignedOrder, st: StateAccess, ctx: ExecContext, party?: 'maker' | 'taker'): bigint {
   const key = requireAccount(st, s.order.account, party);
-  const h = orderHash(s.order, ctx.block.chainId);
+  const h = orderMessageHash(ctx, s.order);
   if (h !== s.hash) revert('BAD_ORDER_HASH', `expected 0x${h.toString(16)}`, party);
   checkSig(ctx, h, key, s.signature, 'Order', party);
   return h;
@@ -144,7 +148,7 @@ function cancelOne(st: StateAccess, cfg: ExchangeConfig, account: bigint, hash: 
 
 export function execCancel(tx: CancelTx, st: StateAccess, ctx: ExecContext, cfg: ExchangeConfig): ContractEvent[] {
   const key = requireAccount(st, tx.account);
-  checkSig(ctx, cancelHash(tx, ctx.block.chainId), key, tx.signature, 'Cancel');
+  checkSig(ctx, cancelMessageHash(ctx, tx), key, tx.signature, 'Cancel');
   const events: ContractEvent[] = [];
   cancelOne(st, cfg, tx.account, tx.orderHash, shortStringFelt('user'), events, true);
   return events;
