@@ -15,7 +15,7 @@
  * is policy, not the block.
  */
 import { checkInvariants, executeTransaction, txHash, txSignature, txToJson, type PerpTx } from '../../contracts-ts/index.ts';
-import type { ContractEvent, ExecContext } from '../../contracts-ts/state.ts';
+import type { ContractEvent, ExecContext, MessageHashes } from '../../contracts-ts/state.ts';
 import type { FinalizedState, PendingState, WorldState } from '../state/index.ts';
 import { commitments, type ChainTx, type Receipt } from './block.ts';
 import { execContext, makeHeader, type Genesis } from './genesis.ts';
@@ -77,16 +77,22 @@ export class BlockBuilder {
     readonly timestamp: bigint,
     world: WorldState,
     verifier: Verifier | undefined,
+    messageHashes: MessageHashes | undefined,
   ) {
     this.number = parent.header.block_number + 1n;
     this.pending = world.newBlock();
-    this.ctx = execContext(genesis, this.number, timestamp, verifier);
+    const ctx = execContext(genesis, this.number, timestamp, verifier);
+    this.ctx = messageHashes ? { ...ctx, messageHashes } : ctx;
   }
 
-  /** Opens the block after `parent` at `timestamp` (never before the parent's: throws). */
-  static open(world: WorldState, genesis: Genesis, parent: Parent, timestamp: bigint, verifier?: Verifier): BlockBuilder {
+  /**
+   * Opens the block after `parent` at `timestamp` (never before the parent's: throws).
+   * `messageHashes`: order/cancel hashes already computed by the signature pool (the sequencer;
+   * a follower passes none and the contracts hash): the block is the same either way.
+   */
+  static open(world: WorldState, genesis: Genesis, parent: Parent, timestamp: bigint, verifier?: Verifier, messageHashes?: MessageHashes): BlockBuilder {
     if (timestamp < parent.header.timestamp) throw new Error(`block ${parent.header.block_number + 1n}: timestamp ${timestamp} is before its parent's ${parent.header.timestamp}`);
-    return new BlockBuilder(genesis, parent, timestamp, world, verifier);
+    return new BlockBuilder(genesis, parent, timestamp, world, verifier, messageHashes);
   }
 
   /** Nothing added and no state written yet. */

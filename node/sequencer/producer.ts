@@ -206,7 +206,7 @@ export class Producer extends EventEmitter {
       this.stats.cur.sigChecks++;
       this.stats.cur.sigMs += performance.now() - t0;
       return ok;
-    });
+    }, this.sigCache.messageHashes); // + the order/cancel hashes the pool computed (contracts-ts/message-hashes.ts)
     this.open = { b, openedAtMs: this.now() };
     return b;
   }

@@ -9,6 +9,7 @@
  * young one fills up, and a hit in the old one moves to the young one).
  */
 import { verify } from '../crypto/index.ts';
+import { MessageHashCache } from '../../contracts-ts/message-hashes.ts';
 import type { SigJob, VerifyPool } from './verify-pool.ts';
 
 interface Entry {
@@ -34,6 +35,11 @@ export class SignatureCache {
   private old = new Map<bigint, Entry>();
   private readonly half: number;
   private pool: VerifyPool | null = null;
+  /**
+   * The order and cancel message hashes the pool computed, for execution (ctx.messageHashes):
+   * answered only for the message object each was computed for, while its fields are unchanged.
+   */
+  readonly messageHashes = new MessageHashCache();
   readonly stats: SignatureCacheStats = { hits: 0, misses: 0, inline: 0, recorded: 0 };
 
   constructor(max = 200_000) {
@@ -96,18 +102,36 @@ export class SignatureCache {
     this.store(msgHash, starkKey, sig[0], sig[1], ok);
   }
 
+  /** True when the job's answer (and for an order or cancel, its carried hash) is already here. */
+  private done(j: SigJob): boolean {
+    if (j.kind === 'raw') return this.has(j.msgHash, j.key, j.sig);
+    if (j.kind === 'tx') return false;
+    const h = j.kind === 'order' ? this.messageHashes.peek('Order', j.order, j.chainId) : this.messageHashes.peek('Cancel', j.tx, j.chainId);
+    return h !== undefined && this.has(h, j.key, j.sig);
+  }
+
   /**
    * Verifies the jobs on the attached pool (skipping checks already cached) and records the
-   * answers. Without a pool it returns at once. Never throws for a bad signature (that is an
-   * answer like any other); a pool failure is thrown, and execution would then verify inline.
+   * answers, and the hashes computed for orders and cancels against their message objects (each
+   * bound to the copy of the fields its job took, which is what the worker hashed). Without a
+   * pool it returns at once. Never throws for a bad signature (that is an answer like any
+   * other); a pool failure is thrown, and execution would then verify inline.
    */
   async prepare(jobs: readonly SigJob[]): Promise<void> {
     const pool = this.pool;
     if (!pool || jobs.length === 0) return;
-    const todo = jobs.filter((j) => j.kind !== 'raw' || !this.has(j.msgHash, j.key, j.sig));
+    const todo = jobs.filter((j) => !this.done(j));
     if (todo.length === 0) return;
     const results = await pool.run(todo);
-    for (const r of results) if (r.msgHash >= 0n) this.record(r.msgHash, r.key, r.sig, r.ok);
+    if (results.length !== todo.length) throw new Error(`verify pool answered ${results.length} of ${todo.length} jobs`);
+    for (let i = 0; i < results.length; i++) {
+      const r = results[i]!;
+      if (r.msgHash < 0n) continue;
+      this.record(r.msgHash, r.key, r.sig, r.ok);
+      const j = todo[i]!;
+      if (j.kind === 'order') this.messageHashes.record('Order', j.order, j.content, j.chainId, r.msgHash);
+      else if (j.kind === 'cancel') this.messageHashes.record('Cancel', j.tx, j.content, j.chainId, r.msgHash);
+    }
   }
 
   get size(): number {
