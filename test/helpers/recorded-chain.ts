@@ -15,6 +15,7 @@ import { sign } from '../../node/crypto/index.ts';
 import { blockToJson } from '../../node/chain/block.ts';
 import { ROOT } from './proc.ts';
 import { startTestSequencer } from './sequencer.ts';
+import type { RunningNode } from '../../node/node.ts';
 import { tempDir } from './tmp.ts';
 
 const E8 = 10n ** 8n;
@@ -35,13 +36,18 @@ export function recordedGenesis(): any {
   return g;
 }
 
-export async function recordChain(): Promise<Recording> {
+/**
+ * `verifyWorkers`: signature workers for the sequencer (default none: execution verifies and
+ * hashes inline; with workers the order and cancel hashes are carried from the pool, and the
+ * blocks must not change). `inspect` sees the node after the script, before it stops.
+ */
+export async function recordChain(opts: { verifyWorkers?: number; inspect?: (node: RunningNode) => void } = {}): Promise<Recording> {
   const t = tempDir('perpnode-record-');
   const genesis = recordedGenesis();
   const genesisPath = join(t.path, 'genesis.json');
   writeFileSync(genesisPath, JSON.stringify(genesis));
   let nowMs = (genesis.genesis_timestamp + 10) * 1000;
-  const node = await startTestSequencer(t.path, { genesisPath, clock: () => nowMs, verifyWorkers: 0 });
+  const node = await startTestSequencer(t.path, { genesisPath, clock: () => nowMs, verifyWorkers: opts.verifyWorkers ?? 0 });
   try {
     const g = node.chain.genesis;
     const cfg = g.exchange;
@@ -103,6 +109,7 @@ export async function recordChain(): Promise<Recording> {
 
     const blocks: any[] = [];
     for (let n = 1n; n <= node.producer.head.number; n++) blocks.push(blockToJson((await node.chain.chain.block(n))!));
+    opts.inspect?.(node);
     return { genesis, blocks };
   } finally {
     await node.stop();

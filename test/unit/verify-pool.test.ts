@@ -59,10 +59,16 @@ describe('verify pool and signature cache', function () {
     const maker = { order: o(1n, 'SELL'), hash: orderHash(o(1n, 'SELL'), CHAIN), signature: [1n, 2n] as [bigint, bigint] };
     const taker = { order: o(2n, 'BUY'), hash: orderHash(o(2n, 'BUY'), CHAIN), signature: [3n, 4n] as [bigint, bigint] };
     const jobs = signatureJobs({ type: 'TRADE', maker, taker, size: 100n, price: 5n }, (a) => (a === 1n ? 11n : a === 2n ? 22n : undefined), CHAIN, opPk);
+    // Order jobs carry the order and a frozen copy of its fields: the worker hashes the copy (not the claimed hash).
     expect(jobs).to.deep.equal([
-      { kind: 'raw', msgHash: maker.hash, key: 11n, sig: maker.signature },
-      { kind: 'raw', msgHash: taker.hash, key: 22n, sig: taker.signature },
+      { kind: 'order', order: maker.order, content: maker.order, chainId: CHAIN, key: 11n, sig: maker.signature },
+      { kind: 'order', order: taker.order, content: taker.order, chainId: CHAIN, key: 22n, sig: taker.signature },
     ]);
+    for (const j of jobs) {
+      if (j.kind !== 'order') continue;
+      expect(j.content).to.not.equal(j.order);
+      expect(Object.isFrozen(j.content)).to.equal(true);
+    }
     expect(signatureJobs({ type: 'FUNDING', timestamp: 1n, markets: [] }, () => 1n, CHAIN, opPk)).to.deep.equal([]);
     expect(signatureJobs({ type: 'CANCEL', account: 5n, orderHash: 1n, signature: [1n, 1n] }, () => undefined, CHAIN, opPk)).to.deep.equal([]);
   });
