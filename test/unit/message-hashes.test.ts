@@ -91,6 +91,33 @@ describe('carried message hashes: computed where the signature is verified, not 
     expect(pool.stats.jobs).to.equal(jobs0);
   });
 
+  it('packed and structured-cloned order jobs: the worker hash equals orderHash for every kind of order; malformed ones get none', async () => {
+    const h = new Harness();
+    const key = h.st.getStorage(alice.address, ACC.publicKey);
+    const P = 2n ** 251n + 17n * 2n ** 192n + 1n;
+    const shapes: Partial<Order>[] = [
+      {},
+      { reduceOnly: true, side: 'SELL', timeInForce: 'FOK' },
+      { orderType: 'STOP_MARKET', triggerPrice: 60_000n * E8, price: 0n },
+      { orderType: 'TAKE_PROFIT_LIMIT', triggerPrice: 70_000n * E8, timeInForce: 'POST_ONLY' },
+      { salt: P - 1n, expiry: 2n ** 64n - 1n, size: 2n ** 128n - 1n },
+      { market: 'ETH-USD-PERP' },
+    ];
+    const orders = shapes.map((f) => h.order(alice, { side: 'BUY', size: TENTH, price: P65K, ...f }));
+    const jobs = orders.flatMap((s) => signatureJobs({ type: 'TRIGGER', order: s }, () => key, CHAIN_ID, 0n));
+    // Not packable (a field above 256 bits, a number instead of a bigint): cloned; hashing fails in the worker, no hash.
+    const huge = { ...orders[0]!.order, salt: 1n << 300n };
+    const typed = { ...orders[0]!.order, size: 5 as unknown as bigint };
+    const bad = [huge, typed].flatMap((order) => signatureJobs({ type: 'TRIGGER', order: { order, hash: 1n, signature: [1n, 1n] } }, () => key, CHAIN_ID, 0n));
+    const res = await pool.run([...jobs, ...bad]);
+    expect(res.slice(0, orders.length).map((r) => r.msgHash)).to.deep.equal(orders.map((s) => orderHash(s.order, CHAIN_ID)));
+    expect(res.slice(0, orders.length).map((r) => r.ok)).to.deep.equal(orders.map(() => true));
+    expect(res.slice(orders.length).map((r) => [r.msgHash, r.ok])).to.deep.equal([
+      [-1n, false],
+      [-1n, false],
+    ]);
+  });
+
   it('a TRADE with carried hashes hashes neither order on the main thread, and writes exactly what it writes without them', async function () {
     if (!installedCounting()) this.skip();
     const h = new Harness();
