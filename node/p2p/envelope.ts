@@ -7,7 +7,7 @@
  *   (`block`) unless it is too big for gossip: then the message is an announcement and the
  *   block travels over blocks_by_range.
  * - `rollback`: a rollback certificate as chain/rollback.ts signs it (`certificateToJson`).
- *   Followers check its signature and chain id, then follow it (service.ts).
+ *   Followers check its signature and chain id, then follow it (rollbacks.ts).
  * - `mode`: a maintenance-mode change, a hint naming the block that records it on-chain (the
  *   block itself is what followers trust).
  */

@@ -11,6 +11,7 @@ import { P2PService, type P2PChain, type StartP2POptions } from './service.ts';
 export { P2PService, isRejection, type P2PChain, type P2PStatus, type P2PPeerStatus, type P2PStats, type StartP2POptions } from './service.ts';
 export { defaultP2POptions, resolveP2POptions, wireNames, MAX_RANGE_COUNT, MAX_CERTIFICATES, MAX_ORPHAN_HEADERS, type P2POptions, type Role } from './options.ts';
 export { blockMessage, certificateFromWire, decodeEnvelope, encodeEnvelope, EnvelopeError, ENVELOPE_VERSION, type Envelope, type BlockEnvelope, type RollbackEnvelope, type RollbackCertificate, type ModeEnvelope } from './envelope.ts';
+export { BlockError, BLOCK_ERROR_ACTIONS, BLOCK_ERROR_CODES, ProtocolError, peerOffence, type BlockErrorCode, type PeerAction, type ProtocolErrorCode, type OffenceReason } from './errors.ts';
 export { FrameError, FrameReader, frame, jsonFrame } from './framing.ts';
 export { createHost, type Host, type HostOptions } from './host.ts';
 export { loadOrCreatePeerKey, KEY_FILE } from './key.ts';

@@ -6,21 +6,14 @@
 import { getStarkKey, poseidonHash, poseidonHashMany, sign } from '../../node/crypto/index.ts';
 import { blockHash, type BlockHeader } from '../../node/chain/header.ts';
 import type { Block } from '../../node/chain/block.ts';
-import type { P2PChain } from '../../node/p2p/index.ts';
+import { BlockError, type BlockErrorCode, type P2PChain } from '../../node/p2p/index.ts';
 import { createLogger, type Logger } from '../../node/log.ts';
 
 export const SEQ_KEY = 0x1234567890abcdefn;
 export const ROGUE_KEY = 0xdeadbeefn;
 
-export class FakeRejected extends Error {
-  constructor(
-    readonly reason: string,
-    message: string,
-  ) {
-    super(message);
-    this.name = 'BlockRejected';
-  }
-}
+/** What the real chain's import throws for an invalid block (p2p/chain.ts): a typed BlockError. */
+const reject = (code: BlockErrorCode, message: string) => new BlockError(code, message);
 
 function header(number: bigint, parent: bigint, root: bigint, txCount: bigint): BlockHeader {
   const gp = { price_in_wei: 1n, price_in_fri: 1n };
@@ -98,14 +91,14 @@ export class FakeChain implements P2PChain {
   async importBlock(b: Block): Promise<void> {
     this.imports++;
     const { verify } = await import('../../node/crypto/index.ts');
-    if (!verify(b.hash, this.sequencerKey, b.signature)) throw new FakeRejected('bad_signature', 'signature');
-    if (blockHash(b.header) !== b.hash) throw new FakeRejected('bad_hash', 'hash');
-    if (b.header.block_number !== this.tip.header.block_number + 1n) throw new FakeRejected('not_next', 'number');
-    if (b.header.parent_hash !== this.tip.hash) throw new FakeRejected('bad_parent', 'parent');
-    if (b.header.transaction_count !== BigInt(b.transactions.length)) throw new FakeRejected('bad_commitment', 'tx count');
+    if (!verify(b.hash, this.sequencerKey, b.signature)) throw reject('BAD_SIGNATURE', 'signature');
+    if (blockHash(b.header) !== b.hash) throw reject('BAD_HASH', 'hash');
+    if (b.header.block_number !== this.tip.header.block_number + 1n) throw reject('NOT_NEXT', 'number');
+    if (b.header.parent_hash !== this.tip.hash) throw reject('BAD_PARENT', 'parent');
+    if (b.header.transaction_count !== BigInt(b.transactions.length)) throw reject('BAD_COMMITMENT', 'tx count');
     for (let i = 0; i < b.transactions.length; i++)
-      if (b.transactions[i]!.hash !== poseidonHash(b.header.block_number, BigInt(i))) throw new FakeRejected('bad_tx_hash', `tx ${i}`);
-    if (nextRoot(this.tip.header.new_root, b.header.block_number, b.transactions.length) !== b.header.new_root) throw new FakeRejected('bad_state_root', 'root');
+      if (b.transactions[i]!.hash !== poseidonHash(b.header.block_number, BigInt(i))) throw reject('BAD_TX_HASH', `tx ${i}`);
+    if (nextRoot(this.tip.header.new_root, b.header.block_number, b.transactions.length) !== b.header.new_root) throw reject('BAD_STATE_ROOT', 'root');
     await new Promise((r) => setImmediate(r));
     this.blocks.push(b);
   }
