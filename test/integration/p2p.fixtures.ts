@@ -6,7 +6,7 @@
 import { getStarkKey, poseidonHash, poseidonHashMany, sign } from '../../node/crypto/index.ts';
 import { blockHash, type BlockHeader } from '../../node/chain/header.ts';
 import type { Block } from '../../node/chain/block.ts';
-import { BlockError, type BlockErrorCode, type P2PChain } from '../../node/p2p/index.ts';
+import { BlockError, type BlockErrorCode, type P2PChain, type P2PService } from '../../node/p2p/index.ts';
 import { createLogger, type Logger } from '../../node/log.ts';
 
 export const SEQ_KEY = 0x1234567890abcdefn;
@@ -115,4 +115,15 @@ export async function until(cond: () => boolean | Promise<boolean>, timeoutMs: n
     if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 25));
   }
+}
+
+/**
+ * Resolves once `from` knows that peer `to` subscribes to the blocks topic, i.e. once a message
+ * `from` publishes goes to `to` (gossipsub sends to the topic peers it knows of). Replaces a
+ * fixed wait for gossipsub to exchange subscriptions.
+ */
+export async function gossipReady(from: P2PService, to: P2PService | string, timeoutMs = 30_000): Promise<void> {
+  const id = typeof to === 'string' ? to : to.peerId;
+  const topic = from.names.blocksTopic;
+  await until(() => from.host.services.pubsub.getSubscribers(topic).some((p) => p.toString() === id), timeoutMs, `${from.peerId} to see ${id} subscribed to ${topic}`);
 }
