@@ -12,7 +12,7 @@ import { expect } from 'chai';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PerpClient, createSigner, type Signer } from '../../node/client/index.ts';
-import { ROOT, rpc, sleep, startNodeProc, waitFor, type NodeProc } from '../helpers/proc.ts';
+import { ROOT, rpc, startNodeProc, waitFor, type NodeProc } from '../helpers/proc.ts';
 import { tempDir } from '../helpers/tmp.ts';
 
 const ADDR_RE = /p2p (?:sequencer|follower) listening on (\/ip4\/127\.0\.0\.1\/tcp\/\d+\/p2p\/(\w+))/;
@@ -29,7 +29,8 @@ async function head(url: string): Promise<{ block_number: number; block_hash: st
 }
 
 describe('followers (e2e, separate processes through the CLI)', function () {
-  this.timeout(180_000);
+  // A ceiling for a loaded machine, not an expectation: every wait below is for a condition.
+  this.timeout(900_000);
   const tmp = tempDir('perpnode-followers-');
   const procs: NodeProc[] = [];
   let trading = false;
@@ -75,11 +76,14 @@ describe('followers (e2e, separate processes through the CLI)', function () {
         const client = new PerpClient(url);
         for (let i = 0; trading; i++) {
           const [maker, taker] = i % 2 ? pair : [pair[1], pair[0]];
+          const before: number = await rpc(url, 'starknet_blockNumber');
           await client.submitOrder(maker, { market: 'BTC-USD-PERP', side: 'SELL', size: '0.001', price: '65000' });
           const r = await client.submitOrder(taker, { market: 'BTC-USD-PERP', side: 'BUY', size: '0.001', price: '65000', timeInForce: 'IOC' });
           fills += r.fills.length;
           if (forwarded) forwardedFills += r.fills.length;
-          await sleep(40);
+          // Paced by the chain, not a clock: the next trade once this one's block is sealed (and,
+          // through follower A, imported there).
+          await waitFor(async () => !trading || (await rpc(url, 'starknet_blockNumber')) > before, 60_000);
         }
       })();
     trading = true;
