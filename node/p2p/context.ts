@@ -117,10 +117,6 @@ export class P2PContext {
     this.peers = new PeerBook(opts);
   }
 
-  get role() {
-    return this.opts.role;
-  }
-
   emit(event: string, payload: unknown): void {
     this.events.emit(event, payload);
   }
