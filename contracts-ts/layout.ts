@@ -80,7 +80,6 @@ export const EX = {
   socializedLoss: snKeccak('socialized_loss'),
   /** Every amount ever written off (monotone; the audit trail of socialized losses). */
   socializedLossTotal: snKeccak('socialized_loss_total'),
-  orderOwner: snKeccak('order_owner'),
   /** voided[message_hash] = 1: signed on a rolled-back branch, refused on this one (VOID_SIGNED). */
   voided: snKeccak('voided'),
   voidedCount: snKeccak('voided_count'),

@@ -71,9 +71,11 @@ export function reducible(side: Side, pos: bigint): bigint {
 
 /**
  * Cancel ownership: a cancel acts only on orders of its signer. `owner` is the account the
- * order belongs to (0 when nobody knows it: an order never seen on chain nor in the book, whose
- * cancel then only marks the signer's own storage). The contracts pass the on-chain owner index,
- * the sequencer the book's record; both refuse NOT_OWNER through this one rule.
+ * order belongs to (0 when nobody knows it: an order the node has never seen, whose cancel then
+ * only marks the signer's own storage). The chain keeps no owner index (an order's state lives in
+ * its owner's account, so a CANCEL can only ever mark its signer's storage); the sequencer refuses
+ * another account's order NOT_OWNER through this rule, from its order table, and the matcher
+ * leaves another account's order in the book.
  */
 export function cancelOwnerOk(owner: bigint, signer: bigint): boolean {
   return owner === 0n || owner === signer;

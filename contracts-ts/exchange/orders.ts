@@ -7,7 +7,7 @@
 import type { ContractEvent, ExecContext, StateAccess } from '../state.ts';
 import type { ExchangeConfig, MarketConfig } from '../config.ts';
 import { checkSig, isAccount, requireAccount } from '../account/account.ts';
-import { EX, mapKey, ORDER_CANCELLED_BIT, ORDER_FILLED_MASK, ORDER_TRIGGERED_BIT, orderKey } from '../layout.ts';
+import { ORDER_CANCELLED_BIT, ORDER_FILLED_MASK, ORDER_TRIGGERED_BIT, orderKey } from '../layout.ts';
 import { encodeShortString } from '../crypto.ts';
 import { BPS, ceilDiv, FUNDING_DIVISOR } from '../math.ts';
 import { accountRisk } from './risk.ts';
@@ -15,7 +15,7 @@ import { isVoided } from './replay.ts';
 import { cancelAllHash, shortStringFelt } from '../typed-data.ts';
 import { cancelMessageHash, orderMessageHash } from '../message-hashes.ts';
 import type { CancelAllTx, CancelTx, SystemCancelTx, TriggerTx } from '../tx.ts';
-import { canRest, cancelOwnerOk, isConditional, orderShapeFault, isMarketKind, isTriggered, reducible, withinBand, type Order, type SignedOrder } from './order.ts';
+import { canRest, isConditional, orderShapeFault, isMarketKind, isTriggered, reducible, withinBand, type Order, type SignedOrder } from './order.ts';
 import { revert } from './errors.ts';
 import { event } from './events.ts';
 import { markPriceOf, positionOf } from './ledger.ts';
@@ -41,16 +41,6 @@ export function readOrderState(st: StateAccess, account: bigint, hash: bigint, k
 /** `key` may be passed when the caller already computed orderKey(hash) (one Poseidon saved). */
 export function writeOrderState(st: StateAccess, account: bigint, hash: bigint, s: OrderState, key = orderKey(hash)): void {
   st.setStorage(account, key, s.filled | (s.cancelled ? ORDER_CANCELLED_BIT : 0n) | (s.triggered ? ORDER_TRIGGERED_BIT : 0n) | (s.fillBlock << FILL_BLOCK_SHIFT));
-}
-
-/** Records which account owns an order hash (first fill or trigger), for getOrderState(hash). */
-export function recordOwner(st: StateAccess, cfg: ExchangeConfig, hash: bigint, account: bigint): void {
-  const k = mapKey(EX.orderOwner, hash);
-  if (st.getStorage(cfg.exchangeAddress, k) === 0n) st.setStorage(cfg.exchangeAddress, k, account);
-}
-
-export function orderOwner(st: StateAccess, cfg: ExchangeConfig, hash: bigint): bigint {
-  return st.getStorage(cfg.exchangeAddress, mapKey(EX.orderOwner, hash));
 }
 
 /** Rules that depend only on the order and its market. */
@@ -128,13 +118,12 @@ export function validateOrderForBook(s: SignedOrder, st: StateAccess, cfg: Excha
 
 // ---- cancels --------------------------------------------------------------------------------------------
 
-/** NOT_OWNER unless the order is the signer's (or unknown on chain: then only the signer's storage is marked). */
-export function checkCancelOwner(owner: bigint, signer: bigint): void {
-  if (!cancelOwnerOk(owner, signer)) revert('NOT_OWNER', `order of 0x${owner.toString(16)}, cancel signed by 0x${signer.toString(16)}`);
-}
-
-function cancelOne(st: StateAccess, cfg: ExchangeConfig, account: bigint, hash: bigint, reason: bigint, events: ContractEvent[], strict: boolean, signed = true): boolean {
-  if (signed) checkCancelOwner(orderOwner(st, cfg, hash), account);
+/**
+ * Marks `hash` cancelled in `account`'s own storage. The chain keeps no owner index: an order's
+ * state lives only in its owner's account, so a cancel signed by another account marks that
+ * account's storage and cannot touch the order (the sequencer refuses it NOT_OWNER at ingress).
+ */
+function cancelOne(st: StateAccess, cfg: ExchangeConfig, account: bigint, hash: bigint, reason: bigint, events: ContractEvent[], strict: boolean): boolean {
   const key = orderKey(hash);
   const os = readOrderState(st, account, hash, key);
   if (os.cancelled) {
@@ -183,7 +172,7 @@ export function execSystemCancel(tx: SystemCancelTx, st: StateAccess, _ctx: Exec
   const reason = encodeShortString(tx.reason);
   for (const x of tx.orders) {
     if (!isAccount(st, x.account)) revert('ACCOUNT_NOT_DEPLOYED', `0x${x.account.toString(16)}`);
-    cancelOne(st, cfg, x.account, x.orderHash, reason, events, false, false);
+    cancelOne(st, cfg, x.account, x.orderHash, reason, events, false);
   }
   // A no-op would only repeat an earlier transaction (and its hash).
   if (events.length === 0) revert('ORDER_CANCELLED', 'every listed order is already cancelled');
@@ -203,7 +192,6 @@ export function execTrigger(tx: TriggerTx, st: StateAccess, ctx: ExecContext, cf
   const mark = markPriceOf(st, cfg, m);
   if (!isTriggered(o, mark)) revert('NOT_TRIGGERED', `mark ${mark}, trigger ${o.triggerPrice}`);
   writeOrderState(st, o.account, hash, { ...os, triggered: true });
-  recordOwner(st, cfg, hash, o.account);
   return [event(cfg.exchangeAddress, 'OrderTriggered', [o.account, hash], [mark])];
 }
 

@@ -30,7 +30,7 @@ import { revert } from './errors.ts';
 import { event } from './events.ts';
 import { addCollateral, applyFill, collectFees, markPriceOf, mGet, notional, positionOf } from './ledger.ts';
 import { getMode } from './modes.ts';
-import { checkOrderSignature, checkOrderStatic, readOrderState, recordOwner, writeOrderState } from './orders.ts';
+import { checkOrderSignature, checkOrderStatic, readOrderState, writeOrderState } from './orders.ts';
 import { accountRisk } from './risk.ts';
 
 export type Party = 'maker' | 'taker';
@@ -48,8 +48,8 @@ export function checkLimit(o: Order, price: bigint, party: Party): void {
 
 /**
  * Rule 5 for one order: not cancelled, no overfill, FOK fills in one block, a conditional order
- * triggered (on-chain flag or the current mark); records the fill (and the owner index at the
- * order's first on-chain touch). Shared by TRADE and VAULT_UNWIND (the maker side).
+ * triggered (on-chain flag or the current mark); records the fill in the owner's account.
+ * Shared by TRADE and VAULT_UNWIND (the maker side).
  */
 export function recordFill(st: StateAccess, cfg: ExchangeConfig, ctx: ExecContext, s: SignedOrder, hash: bigint, size: bigint, mark: bigint, party: Party): void {
   const o = s.order;
@@ -68,8 +68,6 @@ export function recordFill(st: StateAccess, cfg: ExchangeConfig, ctx: ExecContex
     triggered = true;
   }
   writeOrderState(st, o.account, hash, { filled: os.filled + size, cancelled: false, triggered, fillBlock }, key);
-  // The owner index is written once, at the order's first on-chain touch.
-  if (os.filled === 0n && !os.triggered) recordOwner(st, cfg, hash, o.account);
 }
 
 export function execTrade(tx: TradeTx, st: StateAccess, ctx: ExecContext, cfg: ExchangeConfig): ContractEvent[] {

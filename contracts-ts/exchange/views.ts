@@ -10,7 +10,7 @@ import { ACC, EX, MKT } from '../layout.ts';
 import { abs, floorDiv, FRACTION_SCALE, FUNDING_DIVISOR, NOTIONAL_DIVISOR } from '../math.ts';
 import { collateralOf, exGet, holderCount, markPriceOf, mGet } from './ledger.ts';
 import { getMode, getModeSeq, type Mode } from './modes.ts';
-import { orderOwner, readOrderState } from './orders.ts';
+import { readOrderState } from './orders.ts';
 import { accountRisk, isLiquidatable, withdrawable, type AccountRisk, type PositionRisk } from './risk.ts';
 
 export interface PositionView {
@@ -189,14 +189,12 @@ export interface OrderStateView {
 }
 
 /**
- * On-chain state of an order. Without `account`, the owner recorded at its first fill or trigger
- * is used; an order never filled nor triggered needs its account (else null).
+ * On-chain state of an order in its owner's account (the order's `account`: the chain keeps no
+ * owner index; the node's order table knows every order's account).
  */
-export function getOrderState(st: StateAccess, cfg: ExchangeConfig, orderHash: bigint, account?: bigint): OrderStateView | null {
-  const owner = account ?? orderOwner(st, cfg, orderHash);
-  if (owner === 0n) return null;
-  const { filled, cancelled, triggered } = readOrderState(st, owner, orderHash);
-  return { account: owner, filled, cancelled, triggered };
+export function getOrderState(st: StateAccess, _cfg: ExchangeConfig, orderHash: bigint, account: bigint): OrderStateView {
+  const { filled, cancelled, triggered } = readOrderState(st, account, orderHash);
+  return { account, filled, cancelled, triggered };
 }
 
 export function markPrice(st: StateAccess, cfg: ExchangeConfig, symbol: string): bigint {

@@ -12,12 +12,13 @@ import { OverlayState, TxRevert, type ExecContext, type StateAccess } from '../.
 import { executeTransaction } from '../../contracts-ts/execute.ts';
 import type { ExchangeConfig, MarketConfig } from '../../contracts-ts/config.ts';
 import type { SignedOrder } from '../../contracts-ts/exchange/order.ts';
-import { isTpSl, withinBand } from '../../contracts-ts/exchange/order.ts';
+import { cancelOwnerOk, isTpSl, withinBand } from '../../contracts-ts/exchange/order.ts';
 import { vaultUnwindTargets } from '../../contracts-ts/exchange/proposers.ts';
 import { markPriceOf, positionOf } from '../../contracts-ts/exchange/ledger.ts';
 import { getMode } from '../../contracts-ts/exchange/modes.ts';
 import { impactPrice } from '../../contracts-ts/exchange/funding.ts';
-import { checkCancelOwner, checkOrderBacking, readOrderState, validateOrderForBook } from '../../contracts-ts/exchange/orders.ts';
+import { checkOrderBacking, readOrderState, validateOrderForBook } from '../../contracts-ts/exchange/orders.ts';
+import { revert } from '../../contracts-ts/exchange/errors.ts';
 import type { CancelAllTx, CancelTx, InvokeTx, OracleUpdateTx, PerpTx } from '../../contracts-ts/tx.ts';
 import { decodeMulticall } from '../../contracts-ts/starknet/entrypoints.ts';
 import { selectorOf } from '../../contracts-ts/starknet/abi.ts';
@@ -203,15 +204,28 @@ export class ExchangeService {
   }
 
   /**
+   * The owner rule of cancels, sequencer-side (the chain keeps no owner index): a cancel acts
+   * only on orders of its signer. The node's order table knows every order's account (the book,
+   * the records of unsealed blocks, then table O); another account's order is refused with
+   * NOT_OWNER before anything executes. An order the node has never seen passes: its CANCEL can
+   * only mark the signer's own account storage, never another account's order.
+   */
+  private async checkCancelOwner(hashes: readonly bigint[], signer: bigint): Promise<void> {
+    for (const h of hashes) {
+      const r = await this.getOrder(h);
+      if (r && !cancelOwnerOk(r.signed.order.account, signer)) revert('NOT_OWNER', `order of 0x${r.signed.order.account.toString(16)}, cancel signed by 0x${signer.toString(16)}`);
+    }
+  }
+
+  /**
    * perp_cancelOrder: the signed CANCEL goes on-chain, then leaves the book. Only the signer's
-   * own order: the book's owner is checked first (NOT_OWNER, nothing executed), the contract
-   * checks the chain's owner index with the same rule.
+   * own order: the node's order table names the owner (NOT_OWNER, nothing executed); on chain
+   * the CANCEL marks only the signer's own account storage.
    */
   async cancel(tx: CancelTx): Promise<{ hash: bigint; receipt: Receipt; record?: OrderRecord }> {
     await this.blocks.precheck(tx);
+    await this.checkCancelOwner([tx.orderHash], tx.account);
     return this.blocks.inOpenBlock((s) => {
-      const open = this.matcher.getOrder(tx.orderHash);
-      if (open) checkCancelOwner(open.signed.order.account, tx.account);
       const r = s.execute(tx);
       const record = this.matcher.cancel(tx.orderHash, undefined, tx.account);
       this.collect();
@@ -249,12 +263,9 @@ export class ExchangeService {
    */
   async invoke(tx: InvokeTx): Promise<{ hash: bigint; receipt: Receipt }> {
     await this.blocks.precheck(tx);
+    const calls = this.exchangeCalls(tx);
+    await this.checkCancelOwner(calls.filter((c) => c.name === 'cancel_order').map((c) => c.arg), tx.sender); // as perp_cancelOrder
     return this.blocks.inOpenBlock((s) => {
-      const calls = this.exchangeCalls(tx);
-      for (const c of calls) {
-        const open = c.name === 'cancel_order' ? this.matcher.getOrder(c.arg) : undefined;
-        if (open) checkCancelOwner(open.signed.order.account, tx.sender); // as perp_cancelOrder
-      }
       const r = s.execute({ ...tx, cancelAllHashes: this.cancelAllHints(tx) });
       for (const c of calls) {
         if (c.name === 'cancel_order') this.matcher.cancel(c.arg, undefined, tx.sender);

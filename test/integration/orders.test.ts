@@ -60,18 +60,21 @@ describe('order and cancel rules (matcher and contracts agree)', function () {
   }
   const pos = (n: RunningNode, who: number) => getAccountView(n.producer.readState(), n.chain.genesis.exchange, dev(n, who).address).positions.find((p) => p.market === 'BTC-USD-PERP')?.size ?? 0n;
 
-  it('defect 1: B cannot cancel A\'s order (NOT_OWNER); A\'s order stays in the book and on chain, across a restart', async () => {
+  it('defect 1: B cannot cancel A\'s order (NOT_OWNER, sequencer-side); A\'s order stays in the book and on chain, across a restart', async () => {
     let n = await start();
+    const a = dev(n, 0).address;
     const ask = order(n, 0, { side: 'SELL', size: 2n * TENTH });
     expect((await n.exchange.submitOrder(ask)).record.status).to.equal('OPEN');
     // Hostile: B signs a cancel of A's (never touched on chain) order.
     const err = await refused(n.exchange.cancel(cancelTx(n, 1, ask.hash)));
     expect(err.code).to.equal('NOT_OWNER');
     expect(n.exchange.matcher.getOrder(ask.hash)?.status).to.equal('OPEN');
-    // After a partial fill the chain knows the owner: the contract itself refuses B's cancel.
+    // After a partial fill the sequencer still refuses B's cancel (its order table knows the owner).
     expect((await n.exchange.submitOrder(order(n, 2, { side: 'BUY', timeInForce: 'IOC' }))).fills).to.have.length(1);
-    const onChain = await refused(n.producer.submit(cancelTx(n, 1, ask.hash)));
-    expect((onChain as { code?: string }).code).to.equal('NOT_OWNER');
+    expect((await refused(n.exchange.cancel(cancelTx(n, 1, ask.hash)))).code).to.equal('NOT_OWNER');
+    // A CANCEL sent past the book straight to the chain executes, but marks only B's own storage.
+    await n.producer.submit(cancelTx(n, 1, ask.hash));
+    expect(getOrderState(n.producer.readState(), n.chain.genesis.exchange, ask.hash, a).cancelled).to.equal(false);
     // A CANCEL_ALL signed by B never reaches A's orders either.
     const b = dev(n, 1);
     const bn = n.producer.readState().getNonce(b.address);
@@ -81,11 +84,17 @@ describe('order and cancel rules (matcher and contracts agree)', function () {
     await n.stop();
     n = await start();
     expect(n.exchange.matcher.getOrder(ask.hash)?.status).to.equal('PARTIALLY_FILLED');
-    expect(getOrderState(n.producer.readState(), n.chain.genesis.exchange, ask.hash)?.cancelled).to.equal(false);
+    expect(getOrderState(n.producer.readState(), n.chain.genesis.exchange, ask.hash, a).cancelled).to.equal(false);
+    // The node still knows the owner after the restart (table O).
+    expect((await refused(n.exchange.cancel(cancelTx(n, 1, ask.hash)))).code).to.equal('NOT_OWNER');
     // The owner's own cancel works.
     const own = await n.exchange.cancel(cancelTx(n, 0, ask.hash));
     expect(own.record?.status).to.equal('CANCELLED');
-    expect(getOrderState(n.producer.readState(), n.chain.genesis.exchange, ask.hash)?.cancelled).to.equal(true);
+    expect(getOrderState(n.producer.readState(), n.chain.genesis.exchange, ask.hash, a).cancelled).to.equal(true);
+    // A closed order (out of the book, in table O): B's cancel is still NOT_OWNER.
+    await n.producer.sealNow(true);
+    expect(n.exchange.matcher.getOrder(ask.hash)).to.equal(undefined);
+    expect((await refused(n.exchange.cancel(cancelTx(n, 1, ask.hash)))).code).to.equal('NOT_OWNER');
   });
 
   it('a cancelled order reads CANCELLED while its block is being written (no fall-back to the older stored record)', async () => {

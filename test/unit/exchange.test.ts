@@ -25,7 +25,7 @@ import {
   TxRevert,
   type PerpTx,
 } from '../../contracts-ts/index.ts';
-import { ACC, EX, marketBase, MKT } from '../../contracts-ts/layout.ts';
+import { ACC, EX, mapKey, marketBase, MKT, orderKey, snKeccak } from '../../contracts-ts/layout.ts';
 import { typedData as snTypedData } from 'starknet';
 import { toFelt } from '../../contracts-ts/math.ts';
 import { CHAIN, E8, Harness, key, user, USDC, USERS, walletSign } from './exchange-fixtures.ts';
@@ -117,7 +117,7 @@ describe('exchange: trades', () => {
     expect(mv.shortOpenInterest).to.equal(TENTH);
     expect(ev[0]!.keys.slice(1)).to.deep.equal([bob.address, alice.address]);
     expect(ev[0]!.data).to.deep.equal([encodeShortString(BTC), mk.hash, tk.hash, TENTH, P65K, encodeShortString('BUY'), toFelt(-650_000n), 3_250_000n]);
-    expect(getOrderState(h.st, h.cfg, mk.hash)).to.deep.equal({ account: bob.address, filled: TENTH, cancelled: false, triggered: false });
+    expect(getOrderState(h.st, h.cfg, mk.hash, bob.address)).to.deep.equal({ account: bob.address, filled: TENTH, cancelled: false, triggered: false });
     expect(h.st.getStorage(h.cfg.exchangeAddress, EX.feeBalance)).to.equal(2_600_000n);
     h.expectInvariants();
   });
@@ -142,7 +142,7 @@ describe('exchange: trades', () => {
     const mk = h.order(bob, { side: 'SELL', size: 3n * TENTH, price: P65K });
     h.exec(h.trade(mk, h.order(alice, { side: 'BUY', size: 2n * TENTH, price: P65K }), 2n * TENTH, P65K));
     h.exec(h.trade(mk, h.order(carol, { side: 'BUY', size: TENTH, price: P65K }), TENTH, P65K));
-    expect(getOrderState(h.st, h.cfg, mk.hash)!.filled).to.equal(3n * TENTH);
+    expect(getOrderState(h.st, h.cfg, mk.hash, bob.address).filled).to.equal(3n * TENTH);
     h.expectRevert(h.trade(mk, h.order(dave, { side: 'BUY', size: TENTH, price: P65K }), 1_000_000n, P65K), 'OVERFILL', 'maker');
     const tk = h.order(dave, { side: 'BUY', size: TENTH, price: P65K });
     h.expectRevert(h.trade(h.order(bob, { side: 'SELL', size: E8, price: P65K }), tk, 2n * TENTH, P65K), 'OVERFILL', 'taker');
@@ -242,7 +242,7 @@ describe('exchange: trades', () => {
     h.expectRevert({ type: 'TRIGGER', order: stop }, 'NOT_TRIGGERED');
     h.setPrice({ [BTC]: 62_950n * E8 });
     h.exec({ type: 'TRIGGER', order: stop });
-    expect(getOrderState(h.st, h.cfg, stop.hash)!.triggered).to.equal(true);
+    expect(getOrderState(h.st, h.cfg, stop.hash, stop.order.account).triggered).to.equal(true);
     h.setPrice({ [BTC]: 64_000n * E8 }); // back above the trigger: the on-chain flag keeps it triggered
     const bid2 = h.order(carol, { side: 'BUY', size: E8, price: 63_000n * E8 });
     h.exec(h.trade(bid2, stop, TENTH, 63_000n * E8));
@@ -510,16 +510,23 @@ describe('exchange: issue 11 order rules', () => {
     return 'ok';
   };
 
-  it('defect 1: CANCEL and CANCEL_ALL act only on orders of the signer (NOT_OWNER); the order keeps trading', () => {
+  it('defect 1: a hostile CANCEL or CANCEL_ALL marks only its signer\'s storage (no owner index on chain); the order keeps trading', () => {
     const h = new Harness();
     const ask = h.order(alice, { side: 'SELL', size: 3n * TENTH, price: P65K });
     h.exec(h.trade(ask, h.order(bob, { side: 'BUY', size: TENTH, price: P65K, timeInForce: 'IOC' }), TENTH, P65K));
-    h.expectRevert(h.cancelTx(bob, ask.hash), 'NOT_OWNER');
-    h.expectRevert(h.cancelAllTx(bob, 'ALL', [ask.hash]), 'NOT_OWNER');
-    expect(getOrderState(h.st, h.cfg, ask.hash)?.cancelled).to.equal(false);
+    // Bob signs cancels of alice's order: they execute, but only ever write bob's own account.
+    const aliceRoot = () => h.st.getStorage(alice.address, orderKey(ask.hash));
+    const before = aliceRoot();
+    h.exec(h.cancelTx(bob, ask.hash));
+    h.exec(h.cancelAllTx(bob, 'ALL', [ask.hash]));
+    expect(aliceRoot()).to.equal(before);
+    expect(getOrderState(h.st, h.cfg, ask.hash, alice.address).cancelled).to.equal(false);
+    expect(getOrderState(h.st, h.cfg, ask.hash, bob.address).cancelled).to.equal(true);
+    expect(h.st.getStorage(h.cfg.exchangeAddress, mapKey(snKeccak('order_owner'), ask.hash))).to.equal(0n); // no owner index
     h.exec(h.trade(ask, h.order(carol, { side: 'BUY', size: TENTH, price: P65K, timeInForce: 'IOC' }), TENTH, P65K));
     h.exec(h.cancelTx(alice, ask.hash));
-    expect(getOrderState(h.st, h.cfg, ask.hash)?.cancelled).to.equal(true);
+    expect(getOrderState(h.st, h.cfg, ask.hash, alice.address).cancelled).to.equal(true);
+    h.expectRevert(h.trade(ask, h.order(carol, { side: 'BUY', size: TENTH, price: P65K, timeInForce: 'IOC' }), TENTH, P65K), 'ORDER_CANCELLED', 'maker');
     h.expectInvariants();
   });
 
