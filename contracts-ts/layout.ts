@@ -2,7 +2,8 @@
  * Storage layout of the perpnode contracts, Starknet style (documented in docs/exchange.md):
  * - a plain variable lives at sn_keccak(name);
  * - a mapping entry lives at poseidon(sn_keccak(name), key) mod (2^251 - 256)
- *   (Cairo uses Pedersen for `LegacyMap`; we use Poseidon, the cheaper hash of this chain);
+ *   (Cairo uses Pedersen for `LegacyMap`; we use Poseidon, the cheaper hash of this chain),
+ *   except where the key is already a hash: an order's fill slot is the order hash mod 2^251 - 256;
  * - a struct's members live at consecutive offsets from its base address (as Cairo lays them out).
  *
  * Margin accounts (user accounts and the Liquidator Vault) share one layout in their own
@@ -28,8 +29,6 @@ export const ACC = {
   collateral: snKeccak('collateral'),
   /** positions: LegacyMap<market, Position{size, cost, funding_snapshot}> */
   positions: snKeccak('positions'),
-  /** orders: LegacyMap<order_hash, packed(filled | cancelled << 128 | triggered << 129)> */
-  orders: snKeccak('orders'),
 } as const;
 
 /** Offsets of Position members from the position's base address. */
@@ -50,8 +49,14 @@ export function positionBase(marketId: bigint): bigint {
   return b;
 }
 
+/**
+ * An order's fill slot in its owner's account: the order hash itself, reduced to the storage
+ * address range. The key is already a Poseidon hash (the SNIP-12 message hash), so hashing it
+ * again with the map's base adds nothing but a permutation. Collisions with the account's other
+ * slots (sn_keccak names, Poseidon map bases) would need a preimage of one of them.
+ */
 export function orderKey(orderHash: bigint): bigint {
-  return mapKey(ACC.orders, orderHash);
+  return orderHash % ADDR_BOUND;
 }
 
 // ---- exchange contract storage ---------------------------------------------------------------

@@ -38,7 +38,7 @@ export function readOrderState(st: StateAccess, account: bigint, hash: bigint, k
   return { filled: v & ORDER_FILLED_MASK, cancelled: (v & ORDER_CANCELLED_BIT) !== 0n, triggered: (v & ORDER_TRIGGERED_BIT) !== 0n, fillBlock: v >> FILL_BLOCK_SHIFT };
 }
 
-/** `key` may be passed when the caller already computed orderKey(hash) (one Poseidon saved). */
+/** `key` may be passed when the caller already has orderKey(hash). */
 export function writeOrderState(st: StateAccess, account: bigint, hash: bigint, s: OrderState, key = orderKey(hash)): void {
   st.setStorage(account, key, s.filled | (s.cancelled ? ORDER_CANCELLED_BIT : 0n) | (s.triggered ? ORDER_TRIGGERED_BIT : 0n) | (s.fillBlock << FILL_BLOCK_SHIFT));
 }
