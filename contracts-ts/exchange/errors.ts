@@ -59,6 +59,7 @@ export const ERROR_CODES = {
   MODE_SEQUENCE: { rpc: 10060, message: 'mode change sequence number is not the next one' },
   INVALID_MODE: { rpc: 10061, message: 'invalid mode change' },
   ORPHANED_MESSAGE: { rpc: 10070, message: 'signed on a rolled-back branch: sign it anew' },
+  ORDER_NOT_EXPIRED: { rpc: 10072, message: 'the order has not expired: its on-chain record is still needed' },
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

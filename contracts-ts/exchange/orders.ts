@@ -12,9 +12,9 @@ import { encodeShortString } from '../crypto.ts';
 import { BPS, ceilDiv, FUNDING_DIVISOR } from '../math.ts';
 import { accountRisk } from './risk.ts';
 import { isVoided } from './replay.ts';
-import { cancelAllHash, shortStringFelt } from '../typed-data.ts';
+import { cancelAllHash, orderHash, shortStringFelt } from '../typed-data.ts';
 import { cancelMessageHash, orderMessageHash } from '../message-hashes.ts';
-import type { CancelAllTx, CancelTx, SystemCancelTx, TriggerTx } from '../tx.ts';
+import type { CancelAllTx, CancelTx, PruneOrdersTx, SystemCancelTx, TriggerTx } from '../tx.ts';
 import { canRest, isConditional, orderShapeFault, isMarketKind, isTriggered, reducible, withinBand, type Order, type SignedOrder } from './order.ts';
 import { revert } from './errors.ts';
 import { event } from './events.ts';
@@ -28,19 +28,50 @@ export interface OrderState {
   triggered: boolean;
   /** FOK orders only: the block of the first fill (every fill of a FOK is in that block); else 0. */
   fillBlock: bigint;
+  /**
+   * The order's expiry as the chain learnt it from the signed order (a fill or a trigger),
+   * saturated at EXPIRY_UNKNOWN; EXPIRY_UNKNOWN also when only a CANCEL (which names a hash, not
+   * an order) wrote the slot; 0 for an empty slot. PRUNE_ORDERS deletes a slot once this is past.
+   */
+  expiry: bigint;
 }
 
-/** Bits 130.. of the order word hold OrderState.fillBlock (a FOK's first-fill block number). */
-const FILL_BLOCK_SHIFT = 130n;
+/**
+ * The order word: filled (bits 0..127) | cancelled (128) | triggered (129) | expiry (130..193,
+ * 64 bits, saturating) | FOK first-fill block (194..250). It exists while the order can still
+ * matter: from its first on-chain touch until PRUNE_ORDERS deletes it after the expiry (until
+ * then it is the replay protection of a filled or cancelled order; afterwards every rule refuses
+ * the order ORDER_EXPIRED, so the slot is no longer needed).
+ */
+const EXPIRY_SHIFT = 130n;
+const FILL_BLOCK_SHIFT = 194n;
+/** An expiry the chain does not know, or one beyond 64 bits: such a slot is pruned only with its order. */
+export const EXPIRY_UNKNOWN = (1n << 64n) - 1n;
+const FILL_BLOCK_MAX = (1n << 57n) - 1n;
+
+/** The expiry field for an order's expiry (saturated: an expiry past 2^64 - 1 s never comes). */
+export function expiryField(expiry: bigint): bigint {
+  return expiry >= EXPIRY_UNKNOWN ? EXPIRY_UNKNOWN : expiry;
+}
+
+export function decodeOrderWord(v: bigint): OrderState {
+  return {
+    filled: v & ORDER_FILLED_MASK,
+    cancelled: (v & ORDER_CANCELLED_BIT) !== 0n,
+    triggered: (v & ORDER_TRIGGERED_BIT) !== 0n,
+    expiry: (v >> EXPIRY_SHIFT) & EXPIRY_UNKNOWN,
+    fillBlock: v >> FILL_BLOCK_SHIFT,
+  };
+}
 
 export function readOrderState(st: StateAccess, account: bigint, hash: bigint, key = orderKey(hash)): OrderState {
-  const v = st.getStorage(account, key);
-  return { filled: v & ORDER_FILLED_MASK, cancelled: (v & ORDER_CANCELLED_BIT) !== 0n, triggered: (v & ORDER_TRIGGERED_BIT) !== 0n, fillBlock: v >> FILL_BLOCK_SHIFT };
+  return decodeOrderWord(st.getStorage(account, key));
 }
 
 /** `key` may be passed when the caller already has orderKey(hash). */
 export function writeOrderState(st: StateAccess, account: bigint, hash: bigint, s: OrderState, key = orderKey(hash)): void {
-  st.setStorage(account, key, s.filled | (s.cancelled ? ORDER_CANCELLED_BIT : 0n) | (s.triggered ? ORDER_TRIGGERED_BIT : 0n) | (s.fillBlock << FILL_BLOCK_SHIFT));
+  if (s.fillBlock > FILL_BLOCK_MAX) throw new Error(`block number ${s.fillBlock} does not fit the order word`);
+  st.setStorage(account, key, s.filled | (s.cancelled ? ORDER_CANCELLED_BIT : 0n) | (s.triggered ? ORDER_TRIGGERED_BIT : 0n) | (expiryField(s.expiry) << EXPIRY_SHIFT) | (s.fillBlock << FILL_BLOCK_SHIFT));
 }
 
 /** Rules that depend only on the order and its market. */
@@ -130,7 +161,9 @@ function cancelOne(st: StateAccess, cfg: ExchangeConfig, account: bigint, hash: 
     if (strict) revert('ORDER_CANCELLED', 'already cancelled');
     return false;
   }
-  writeOrderState(st, account, hash, { ...os, cancelled: true }, key);
+  // A CANCEL names a hash, not an order: a slot it creates has no known expiry (EXPIRY_UNKNOWN).
+  const fresh = os.filled === 0n && !os.triggered && os.expiry === 0n;
+  writeOrderState(st, account, hash, { ...os, cancelled: true, expiry: fresh ? EXPIRY_UNKNOWN : os.expiry }, key);
   events.push(event(cfg.exchangeAddress, 'OrderCancelled', [account, hash], [reason]));
   return true;
 }
@@ -191,8 +224,43 @@ export function execTrigger(tx: TriggerTx, st: StateAccess, ctx: ExecContext, cf
   if (os.triggered) revert('DUPLICATE', 'already triggered');
   const mark = markPriceOf(st, cfg, m);
   if (!isTriggered(o, mark)) revert('NOT_TRIGGERED', `mark ${mark}, trigger ${o.triggerPrice}`);
-  writeOrderState(st, o.account, hash, { ...os, triggered: true });
+  writeOrderState(st, o.account, hash, { ...os, triggered: true, expiry: o.expiry });
   return [event(cfg.exchangeAddress, 'OrderTriggered', [o.account, hash], [mark])];
+}
+
+/**
+ * PRUNE_ORDERS (system): deletes the order words of expired orders, so an account's storage holds
+ * a record only while its order can still trade. Safe because expiry is final: block timestamps
+ * never decrease, and TRADE, VAULT_UNWIND, TRIGGER and the ingress all refuse an order whose
+ * expiry is not after the block's (ORDER_EXPIRED): a filled or cancelled order replayed after its
+ * word is gone is refused by its expiry, as it was by its word before.
+ *  - `slots` [{account, orderHash}]: the word's own expiry (learnt from the signed order at a fill
+ *    or trigger) must be <= the block timestamp;
+ *  - `orders` [SignedOrder]: for a word whose expiry the chain never learnt (written by a CANCEL
+ *    before any fill): the order itself, its hash recomputed, proves the expiry; its account's
+ *    word is deleted. The signature is not needed (the hash binds the order; nothing is executed).
+ * Every entry must delete a word (an empty or live one reverts), so a proposal is exact.
+ */
+export function execPruneOrders(tx: PruneOrdersTx, st: StateAccess, ctx: ExecContext, cfg: ExchangeConfig): ContractEvent[] {
+  const n = tx.slots.length + tx.orders.length;
+  if (n === 0) revert('INVALID_ORDER', 'nothing to prune');
+  if (n > cfg.limits.maxSystemCancelOrders) revert('TOO_MANY', `at most ${cfg.limits.maxSystemCancelOrders} orders`);
+  const now = ctx.block.timestamp;
+  const prune = (account: bigint, hash: bigint, expiry: (w: OrderState) => bigint): void => {
+    const key = orderKey(hash);
+    const w = st.getStorage(account, key);
+    if (w === 0n) revert('INVALID_ORDER', `no record of 0x${hash.toString(16)} in 0x${account.toString(16)}`);
+    const e = expiry(decodeOrderWord(w));
+    if (e > now) revert('ORDER_NOT_EXPIRED', `0x${hash.toString(16)} expires at ${e}, now ${now}`);
+    st.setStorage(account, key, 0n);
+  };
+  for (const x of tx.slots) prune(x.account, x.orderHash, (w) => w.expiry);
+  for (const s of tx.orders) {
+    const h = orderHash(s.order, ctx.block.chainId);
+    if (h !== s.hash) revert('BAD_ORDER_HASH', `expected 0x${h.toString(16)}`);
+    prune(s.order.account, h, () => s.order.expiry);
+  }
+  return [];
 }
 
 /**

@@ -67,7 +67,7 @@ export function recordFill(st: StateAccess, cfg: ExchangeConfig, ctx: ExecContex
     if (!isTriggered(o, mark)) revert('NOT_TRIGGERED', `mark ${mark}, trigger ${o.triggerPrice}`, party);
     triggered = true;
   }
-  writeOrderState(st, o.account, hash, { filled: os.filled + size, cancelled: false, triggered, fillBlock }, key);
+  writeOrderState(st, o.account, hash, { filled: os.filled + size, cancelled: false, triggered, fillBlock, expiry: o.expiry }, key);
 }
 
 export function execTrade(tx: TradeTx, st: StateAccess, ctx: ExecContext, cfg: ExchangeConfig): ContractEvent[] {

@@ -20,6 +20,7 @@ import { REFUND } from './refund.ts';
 import { SYSTEM_CANCEL } from './system-cancel.ts';
 import { TRIGGER } from './trigger.ts';
 import { VOID_SIGNED } from './void-signed.ts';
+import { PRUNE_ORDERS } from './prune-orders.ts';
 import { INVOKE } from './invoke.ts';
 import { DEPLOY_ACCOUNT_V3 } from './deploy-account-v3.ts';
 import type { TxDescriptor } from './define.ts';
@@ -45,6 +46,7 @@ export const TX_DESCRIPTORS = [
   INVOKE,
   DEPLOY_ACCOUNT_V3,
   FUNDING_SAMPLE,
+  PRUNE_ORDERS,
 ] as const;
 
 type Tx<D> = D extends TxDescriptor<infer T> ? T : never;
@@ -81,3 +83,4 @@ export type { RefundTx } from './refund.ts';
 export type { SystemCancelTx } from './system-cancel.ts';
 export type { TriggerTx } from './trigger.ts';
 export type { VoidSignedTx } from './void-signed.ts';
+export type { PruneOrdersTx } from './prune-orders.ts';

@@ -17,13 +17,14 @@ import { vaultUnwindTargets } from '../../contracts-ts/exchange/proposers.ts';
 import { markPriceOf, positionOf } from '../../contracts-ts/exchange/ledger.ts';
 import { getMode } from '../../contracts-ts/exchange/modes.ts';
 import { impactPrice } from '../../contracts-ts/exchange/funding.ts';
-import { checkOrderBacking, readOrderState, validateOrderForBook } from '../../contracts-ts/exchange/orders.ts';
+import { checkOrderBacking, EXPIRY_UNKNOWN, readOrderState, validateOrderForBook } from '../../contracts-ts/exchange/orders.ts';
 import { revert } from '../../contracts-ts/exchange/errors.ts';
 import type { CancelAllTx, CancelTx, InvokeTx, OracleUpdateTx, PerpTx } from '../../contracts-ts/tx.ts';
 import { decodeMulticall } from '../../contracts-ts/starknet/entrypoints.ts';
 import { selectorOf } from '../../contracts-ts/starknet/abi.ts';
 import { encodeShortString } from '../crypto/index.ts';
 import { Matcher, type Fill, type MatchContext, type OrderRecord } from './orderbook/index.ts';
+import { MinHeap } from './orderbook/heap.ts';
 import type { BlockSession, Producer } from './producer.ts';
 import { RejectedError } from './producer.ts';
 import type { Db, DbOp } from '../state/index.ts';
@@ -40,6 +41,15 @@ export interface SubmitResult {
 const OPEN = new Set(['OPEN', 'UNTRIGGERED', 'PARTIALLY_FILLED']);
 /** Book levels an impact price may walk (a side deeper than this counts as unable to fill). */
 const IMPACT_LEVELS = 500;
+/** Order records a seal prunes at most (the rest wait for the next block). */
+const PRUNE_PER_BLOCK = 10_000;
+
+/** A closed order whose on-chain record (if any) PRUNE_ORDERS deletes once it expired. */
+interface PruneEntry {
+  expiry: bigint;
+  account: bigint;
+  hash: bigint;
+}
 
 /** The part of the producer the exchange uses: sessions in the open block, seal hooks, reads. */
 export type BlockPort = Pick<Producer, 'inOpenBlock' | 'precheck' | 'addSealHooks' | 'readState'>;
@@ -60,7 +70,9 @@ export class ExchangeService {
     const nextSeq = storedSeq ?? 1n;
     const matcher = open.length || storedSeq !== undefined ? Matcher.restore(marketSpecs(cfg), open, nextSeq) : new Matcher(marketSpecs(cfg));
     const svc = new ExchangeService(blocks, cfg, db, matcher);
-    blocks.addSealHooks({ beforeSeal: (s) => (svc.expire(s), svc.unwindVault(s)), persistOps: () => svc.persistOps(), impactPrices: () => svc.impactPrices() });
+    // Closed orders may still hold an on-chain record until their expiry (table O lists them all).
+    for await (const r of Tables.order.values(db)) svc.queuePrune(r);
+    blocks.addSealHooks({ beforeSeal: (s) => (svc.expire(s), svc.unwindVault(s), svc.pruneExpired(s)), persistOps: () => svc.persistOps(), impactPrices: () => svc.impactPrices() });
     return svc;
   }
 
@@ -74,7 +86,89 @@ export class ExchangeService {
   private sealing = new Map<bigint, OrderRecord>();
 
   private collect(): void {
-    for (const r of this.matcher.takeDirty()) this.unsealed.set(r.signed.hash, r);
+    for (const r of this.matcher.takeDirty()) {
+      this.unsealed.set(r.signed.hash, r);
+      this.queuePrune(r);
+    }
+  }
+
+  /**
+   * Closed orders by expiry: once an order expired nothing can execute it again, so its on-chain
+   * record (a fill, trigger or cancel word in its account) is deleted by PRUNE_ORDERS at a seal.
+   * Each order closes once; an entry whose slot is empty by then (never touched, already pruned,
+   * a rolled-back branch) is dropped.
+   */
+  private readonly pruneQueue = new MinHeap<PruneEntry>((x, y) => x.expiry < y.expiry || (x.expiry === y.expiry && x.hash < y.hash));
+  /** Hashes whose record only the order can prove expired (a CANCEL wrote it), loaded from table O. */
+  private proveQueue: PruneEntry[] = [];
+  private proving = false;
+
+  private queuePrune(r: OrderRecord): void {
+    if (OPEN.has(r.status) || r.status === 'REJECTED') return;
+    const o = r.signed.order;
+    if (o.expiry >= EXPIRY_UNKNOWN) return; // never expires
+    this.pruneQueue.push({ expiry: o.expiry, account: o.account, hash: r.signed.hash });
+  }
+
+  /**
+   * Runs under the lock at seal time: PRUNE_ORDERS of the records of closed orders that expired
+   * by this block's timestamp. A record whose expiry the chain learnt (a fill or trigger) goes by
+   * its slot; one written by a CANCEL alone needs the signed order as proof (loaded from table O
+   * and pruned in a later block).
+   */
+  pruneExpired(s: BlockSession): { slots: number; proven: number } {
+    const now = s.ctx.block.timestamp;
+    const st = s.state;
+    const slots: { account: bigint; orderHash: bigint }[] = [];
+    const seen = new Set<bigint>();
+    for (let top = this.pruneQueue.peek(); top && top.expiry <= now && slots.length + this.proveQueue.length < PRUNE_PER_BLOCK; top = this.pruneQueue.peek()) {
+      this.pruneQueue.pop();
+      if (seen.has(top.hash)) continue;
+      seen.add(top.hash);
+      const w = readOrderState(st, top.account, top.hash);
+      if (w.expiry === 0n) continue; // no record
+      if (w.expiry === EXPIRY_UNKNOWN) this.proveQueue.push(top);
+      else if (w.expiry <= now) slots.push({ account: top.account, orderHash: top.hash });
+    }
+    const batch = this.cfg.limits.maxSystemCancelOrders;
+    for (let i = 0; i < slots.length; i += batch) {
+      const part = slots.slice(i, i + batch);
+      try {
+        s.execute({ type: 'PRUNE_ORDERS', slots: part, orders: [] });
+      } catch (e) {
+        if (!(e instanceof TxRevert || e instanceof RejectedError)) throw e;
+        // HALTED refuses it: the records wait for a later block.
+        for (const x of slots.slice(i)) this.pruneQueue.push({ expiry: now, account: x.account, hash: x.orderHash });
+        break;
+      }
+    }
+    if (this.proveQueue.length && !this.proving) void this.pruneProven().catch(() => undefined);
+    return { slots: slots.length, proven: this.proveQueue.length };
+  }
+
+  /** PRUNE_ORDERS with the signed orders of expired records a CANCEL wrote (outside the seal: table O is read asynchronously). */
+  private async pruneProven(): Promise<void> {
+    this.proving = true;
+    try {
+      while (this.proveQueue.length) {
+        const part = this.proveQueue.splice(0, this.cfg.limits.maxSystemCancelOrders);
+        const orders: SignedOrder[] = [];
+        for (const e of part) {
+          const r = await this.getOrder(e.hash);
+          if (r) orders.push(r.signed);
+        }
+        if (!orders.length) continue;
+        await this.blocks.inOpenBlock((s) => {
+          const live = orders.filter((o) => readOrderState(s.state, o.order.account, o.hash).expiry === EXPIRY_UNKNOWN && o.order.expiry <= s.ctx.block.timestamp);
+          if (live.length) s.execute({ type: 'PRUNE_ORDERS', slots: [], orders: live });
+        });
+      }
+    } catch (e) {
+      // Not fatal: the records stay (a halted or maintenance chain); they are queued again after a restart.
+      if (!(e instanceof TxRevert || e instanceof RejectedError)) throw e;
+    } finally {
+      this.proving = false;
+    }
   }
 
   /** Replaces the book (after a rollback); unsealed changes belonged to a discarded block. */

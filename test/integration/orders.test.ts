@@ -8,6 +8,7 @@ import { startTestSequencer } from '../helpers/sequencer.ts';
 import { cancelAllHash, cancelHash, deployAccountHash, accountAddress, getAccountView, getOrderState, oracleUpdateHash, orderHash, withdrawHash, type Order, type PerpTx, type SignedOrder } from '../../contracts-ts/index.ts';
 import { getStarkKey, sign, starknetKeccak } from '../../node/crypto/index.ts';
 import { tempDir } from '../helpers/tmp.ts';
+import { EXPIRY_UNKNOWN, readOrderState } from '../../contracts-ts/exchange/orders.ts';
 
 const E8 = 10n ** 8n;
 const TENTH = E8 / 10n;
@@ -215,5 +216,55 @@ describe('order and cancel rules (matcher and contracts agree)', function () {
     expect(stop.record.status).to.equal('UNTRIGGERED');
     // POST_ONLY: still no taking and no MARKET orders.
     expect((await refused(n.exchange.submitOrder(order(n, 1, { orderType: 'MARKET', timeInForce: 'IOC', price: 70_000n * E8 })))).code).to.equal('MODE_POST_ONLY');
+  });
+
+  it('issue 14: the sequencer prunes the records of expired orders at its seals (fills by slot, a cancel-only word with its order), also after a restart', async () => {
+    let nowMs = Date.now();
+    const clock = () => nowMs;
+    let n = await (node = await startTestSequencer(t.path, { clock }));
+    const sec = () => BigInt(Math.floor(nowMs / 1000));
+    const word = (who: number, h: bigint) => readOrderState(n.producer.readState(), dev(n, who).address, h);
+    const ask = order(n, 0, { side: 'SELL', expiry: sec() + 30n });
+    expect((await n.exchange.submitOrder(ask)).record.status).to.equal('OPEN');
+    const bid = order(n, 2, { side: 'BUY', timeInForce: 'IOC', expiry: sec() + 30n });
+    expect((await n.exchange.submitOrder(bid)).fills).to.have.length(1);
+    const rest = order(n, 0, { side: 'SELL', price: P + 1000n * E8, expiry: sec() + 30n });
+    expect((await n.exchange.submitOrder(rest)).record.status).to.equal('OPEN');
+    await n.exchange.cancel(cancelTx(n, 0, rest.hash));
+    const late = order(n, 0, { side: 'SELL', price: P + 2000n * E8, expiry: sec() + 90n });
+    expect((await n.exchange.submitOrder(late)).record.status).to.equal('OPEN');
+    await n.exchange.cancel(cancelTx(n, 0, late.hash));
+    await n.producer.sealNow(true);
+    expect(word(0, ask.hash).filled).to.equal(TENTH);
+    expect(word(2, bid.hash).filled).to.equal(TENTH);
+    expect(word(0, rest.hash)).to.deep.include({ cancelled: true, expiry: EXPIRY_UNKNOWN });
+    // Before the expiry nothing is pruned.
+    nowMs += 10_000;
+    await n.producer.sealNow(true);
+    expect(word(0, ask.hash).filled).to.equal(TENTH);
+    // After it: the fill words go at the next seal, the cancel-only word (proved by its order) soon after.
+    nowMs += 30_000;
+    for (let i = 0; i < 20 && word(0, rest.hash).cancelled; i++) {
+      nowMs += 1000;
+      await n.producer.sealNow(true);
+    }
+    expect(word(0, ask.hash).expiry).to.equal(0n);
+    expect(word(2, bid.hash).expiry).to.equal(0n);
+    expect(word(0, rest.hash).expiry).to.equal(0n);
+    // A replay of the pruned orders is refused by their expiry.
+    expect((await refused(n.exchange.submitOrder(ask))).code).to.equal('ORDER_EXPIRED');
+    expect((await refused(n.producer.submit({ type: 'TRADE', maker: ask, taker: bid, size: TENTH, price: P }))).code).to.equal('DUPLICATE_TX');
+    const fresh = order(n, 3, { side: 'BUY', timeInForce: 'IOC' });
+    expect((await refused(n.producer.submit({ type: 'TRADE', maker: ask, taker: fresh, size: TENTH, price: P }))).code).to.equal('ORDER_EXPIRED');
+    // Restart before `late` expires: table O queues it again.
+    await n.stop();
+    n = node = await startTestSequencer(t.path, { clock });
+    expect(word(0, late.hash).cancelled).to.equal(true);
+    nowMs += 60_000;
+    for (let i = 0; i < 20 && word(0, late.hash).cancelled; i++) {
+      nowMs += 1000;
+      await n.producer.sealNow(true);
+    }
+    expect(word(0, late.hash).expiry).to.equal(0n);
   });
 });

@@ -207,6 +207,7 @@ const txArb: fc.Arbitrary<PerpTx> = fc.oneof(
   fc.record({ type: fc.constant('SYSTEM_CANCEL' as const), reason: fc.constantFrom('rollback', 'expired'), orders: fc.array(fc.record({ account: felt, orderHash: felt }), { maxLength: 3 }) }),
   fc.record({ type: fc.constant('TRIGGER' as const), order: signedOrder }),
   fc.record({ type: fc.constant('VOID_SIGNED' as const), hashes: fc.array(felt, { maxLength: 3 }), nonces: fc.array(fc.record({ account: felt, nonce: felt }), { maxLength: 3 }) }),
+  fc.record({ type: fc.constant('PRUNE_ORDERS' as const), slots: fc.array(fc.record({ account: felt, orderHash: felt }), { maxLength: 3 }), orders: fc.array(signedOrder, { maxLength: 2 }) }),
   fc.record({
     type: fc.constant('INVOKE' as const),
     sender: fc.bigInt({ min: 0n, max: 2n ** 251n - 1n }),
