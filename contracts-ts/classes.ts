@@ -1,7 +1,7 @@
 /**
  * The TypeScript "contracts" and their class hashes. Each is served as a Starknet Sierra class
  * (contracts-ts/starknet/class.ts: its ABI, entry points and a sierra_program naming the
- * versioned TypeScript implementation, e.g. "perpnode.Account.v2"); the class hash is Starknet's
+ * versioned TypeScript implementation, e.g. "perpnode.Account.v3"); the class hash is Starknet's
  * Sierra class hash of that class. There is no CASM: the compiled class hash is sn_keccak of
  * the versioned name + ".compiled", a commitment to the same version. Changing a contract's
  * rules means bumping its version, so the classes trie (and hence every state root) commits to
@@ -28,9 +28,11 @@ function cls(name: string, version: number, abi: ClassAbi): ContractClass {
   return { name, versionedName, classHash: sierraClassHash(sierra), compiledClassHash: starknetKeccak(versionedName + '.compiled'), abi, sierra };
 }
 
-export const ACCOUNT_CLASS = cls('Account', 2, ACCOUNT_ABI);
-export const EXCHANGE_CLASS = cls('Exchange', 2, EXCHANGE_ABI);
-export const VAULT_CLASS = cls('LiquidatorVault', 2, VAULT_ABI);
+// v3 (issue 14, the compact order layout): order words at the order hash mod 2^251 - 256 holding
+// the expiry, pruned after it (PRUNE_ORDERS); no order_owner index; cancels mark only the signer.
+export const ACCOUNT_CLASS = cls('Account', 3, ACCOUNT_ABI);
+export const EXCHANGE_CLASS = cls('Exchange', 3, EXCHANGE_ABI);
+export const VAULT_CLASS = cls('LiquidatorVault', 3, VAULT_ABI);
 
 /** The class with this hash, or undefined. */
 export function classByHash(classHash: bigint): ContractClass | undefined {

@@ -11,7 +11,7 @@
  * `sierra_program` is NOT executable Sierra: the code is the TypeScript in contracts-ts/, and
  * the program only commits to which version of it runs. It holds exactly three felts:
  *   [ short string "PERPNODE_TS_NOT_SIERRA",   (says what this is)
- *     short string of the versioned name, e.g. "perpnode.Exchange.v2",
+ *     short string of the versioned name, e.g. "perpnode.Exchange.v3",
  *     the version number ]
  * Entry points are the ABI's functions sorted by selector (as Starknet requires), function_idx
  * their position in the ABI's function list; the constructor (Account only) has the index after

@@ -175,9 +175,9 @@ describe('exchange classes and account addresses', () => {
   });
   it('classes name their versioned TypeScript implementation; class hashes are distinct', () => {
     for (const c of CONTRACT_CLASSES) {
-      expect(c.versionedName).to.equal(`perpnode.${c.name}.v2`);
-      expect(c.sierra.sierra_program).to.deep.equal([encodeShortString('PERPNODE_TS_NOT_SIERRA'), encodeShortString(c.versionedName), 2n]);
-      expect(c.compiledClassHash).to.equal(starknetKeccak(`perpnode.${c.name}.v2.compiled`));
+      expect(c.versionedName).to.equal(`perpnode.${c.name}.v3`);
+      expect(c.sierra.sierra_program).to.deep.equal([encodeShortString('PERPNODE_TS_NOT_SIERRA'), encodeShortString(c.versionedName), 3n]);
+      expect(c.compiledClassHash).to.equal(starknetKeccak(`perpnode.${c.name}.v3.compiled`));
     }
     expect(new Set(CONTRACT_CLASSES.map((c) => c.classHash)).size).to.equal(3);
   });
