@@ -51,6 +51,14 @@ interface PruneEntry {
   hash: bigint;
 }
 
+/** The prune-queue entry of a closed order (none for open, rejected or never-expiring ones). */
+function pruneEntry(r: OrderRecord): PruneEntry | undefined {
+  if (OPEN.has(r.status) || r.status === 'REJECTED') return undefined;
+  const o = r.signed.order;
+  if (o.expiry >= EXPIRY_UNKNOWN) return undefined; // never expires
+  return { expiry: o.expiry, account: o.account, hash: r.signed.hash };
+}
+
 /** The part of the producer the exchange uses: sessions in the open block, seal hooks, reads. */
 export type BlockPort = Pick<Producer, 'inOpenBlock' | 'precheck' | 'addSealHooks' | 'readState'>;
 
@@ -65,13 +73,20 @@ export class ExchangeService {
   /** Restores the book from table O and registers the exchange's seal hooks on `blocks`. */
   static async create(blocks: BlockPort, cfg: ExchangeConfig, db: Db): Promise<ExchangeService> {
     const open: OrderRecord[] = [];
-    for await (const r of Tables.order.values(db)) if (OPEN.has(r.status)) open.push(r);
+    // Closed orders may still hold an on-chain record until their expiry (table O lists them all).
+    const closed: PruneEntry[] = [];
+    for await (const r of Tables.order.values(db)) {
+      if (OPEN.has(r.status)) open.push(r);
+      else {
+        const e = pruneEntry(r);
+        if (e) closed.push(e);
+      }
+    }
     const storedSeq = await Meta.orderSeq.get(db);
     const nextSeq = storedSeq ?? 1n;
     const matcher = open.length || storedSeq !== undefined ? Matcher.restore(marketSpecs(cfg), open, nextSeq) : new Matcher(marketSpecs(cfg));
     const svc = new ExchangeService(blocks, cfg, db, matcher);
-    // Closed orders may still hold an on-chain record until their expiry (table O lists them all).
-    for await (const r of Tables.order.values(db)) svc.queuePrune(r);
+    for (const e of closed) svc.pruneQueue.push(e);
     blocks.addSealHooks({ beforeSeal: (s) => (svc.expire(s), svc.unwindVault(s), svc.pruneExpired(s)), persistOps: () => svc.persistOps(), impactPrices: () => svc.impactPrices() });
     return svc;
   }
@@ -104,10 +119,8 @@ export class ExchangeService {
   private proving = false;
 
   private queuePrune(r: OrderRecord): void {
-    if (OPEN.has(r.status) || r.status === 'REJECTED') return;
-    const o = r.signed.order;
-    if (o.expiry >= EXPIRY_UNKNOWN) return; // never expires
-    this.pruneQueue.push({ expiry: o.expiry, account: o.account, hash: r.signed.hash });
+    const e = pruneEntry(r);
+    if (e) this.pruneQueue.push(e);
   }
 
   /**
@@ -159,7 +172,8 @@ export class ExchangeService {
         }
         if (!orders.length) continue;
         await this.blocks.inOpenBlock((s) => {
-          const live = orders.filter((o) => readOrderState(s.state, o.order.account, o.hash).expiry === EXPIRY_UNKNOWN && o.order.expiry <= s.ctx.block.timestamp);
+          const seen = new Set<bigint>();
+          const live = orders.filter((o) => !seen.has(o.hash) && seen.add(o.hash) && readOrderState(s.state, o.order.account, o.hash).expiry === EXPIRY_UNKNOWN && o.order.expiry <= s.ctx.block.timestamp);
           if (live.length) s.execute({ type: 'PRUNE_ORDERS', slots: [], orders: live });
         });
       }
