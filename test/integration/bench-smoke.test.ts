@@ -39,8 +39,10 @@ describe('bench smoke', function () {
     expect(m.minimal_hashes_per_trade).to.equal(m.main_thread + m.off_thread);
     expect(m.main_thread).to.be.closeTo(Object.values(m.terms).reduce((x, y) => x + y, 0), 1e-9);
     if (r.run.trades > 0) {
-      // The layout today is not the compact one: it hashes more than the minimal count.
-      expect(r.run.hashes_per_trade.poseidon_permutations).to.be.greaterThan(m.main_thread);
+      // Every trade hashes. (Since the compact order layout a small run hashes fewer than the
+      // minimal model's main-thread count: bench/lib/minimal.ts is an estimate with fixed trie
+      // sizes and per-transaction terms, not a lower bound for a run this small.)
+      expect(r.run.hashes_per_trade.poseidon_permutations).to.be.greaterThan(0);
       expect(r.run.storage_slots_per_trade.written).to.be.greaterThan(0);
       expect(r.run.db_bytes_written_per_trade).to.be.greaterThan(0);
     }
