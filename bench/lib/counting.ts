@@ -29,16 +29,20 @@ export interface Counting {
 }
 
 /**
- * With `sites`, each counted hash is also attributed to the first caller outside node/crypto and
- * node/trie (function and file, from a stack trace: slow, for diagnosis only).
+ * With `sites`, each counted hash is also attributed to the first caller outside the hashing
+ * layers (node/crypto, contracts-ts/crypto.ts through which the contracts hash, node/trie's core
+ * and trie; function and file, from a stack trace: slow, for diagnosis only).
  */
+/** Stack frames that are hashing layers, not call sites (SKIP_FRAME.test(frame line)). */
+export const SKIP_FRAME = /node\/crypto\/|contracts-ts\/crypto(\.ts|\/)|bench\/lib\/counting|node\/trie\/(core|trie)\.ts/;
+
 export function countingBackend(inner: CryptoBackend, sites?: Map<string, number>): Counting {
   const counts: HashCounts = { poseidon: 0, poseidonManyCalls: 0, pedersen: 0, verify: 0, singleCalls: 0, batchCalls: 0, batchItems: 0 };
   const at = (n: number) => {
     const sites = self.sites;
     if (!sites) return;
     const lines = (new Error().stack ?? '').split('\n').slice(2);
-    const frame = lines.find((l) => !/node\/crypto\/|bench\/lib\/counting|node\/trie\/(core|trie)\.ts/.test(l)) ?? '?';
+    const frame = lines.find((l) => !SKIP_FRAME.test(l)) ?? '?';
     const m = /at (?:async )?([^ ]+) \(.*?([^/]+\/[^/]+\.ts)/.exec(frame);
     const k = m ? `${m[1]} (${m[2]})` : frame.trim();
     sites.set(k, (sites.get(k) ?? 0) + n);
