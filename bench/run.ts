@@ -52,6 +52,8 @@ export interface BenchOptions {
   hashSites: boolean;
   /** Experiment: the node's block batches written through the chained form (see README). */
   chainedBatch: boolean;
+  /** Write a CPU profile of the main thread during the load to this file. */
+  cpuProf: string | undefined;
   /** The node's --state-cache-entries (undefined: its default). */
   stateCacheEntries?: number;
 }
@@ -77,6 +79,7 @@ export const defaultBenchOptions: BenchOptions = {
   chunk: 2000,
   hashSites: false,
   chainedBatch: false,
+  cpuProf: undefined,
 };
 
 const USAGE = `usage: npm run bench -- [options]
@@ -99,6 +102,7 @@ const USAGE = `usage: npm run bench -- [options]
   --chunk K             actions per cached workload chunk (default 2000)
   --chained-batch       experiment: write each block's batch with classic-level's chained form
   --hash-sites          attribute every hash to its call site (slow: diagnosis only)
+  --cpu-prof FILE       write a CPU profile of the main thread (the node and the driver) during the load (.cpuprofile)
   --quiet               no log lines (the table is still printed)`;
 
 export function parseArgs(argv: string[]): BenchOptions {
@@ -178,6 +182,10 @@ export function parseArgs(argv: string[]): BenchOptions {
         break;
       case '--hash-sites':
         o.hashSites = true;
+        break;
+      case '--cpu-prof':
+        o.cpuProf = v();
+        if (!o.cpuProf) throw new Error(`--cpu-prof needs a path\n${USAGE}`);
         break;
       case '--quiet':
         o.quiet = true;
@@ -275,7 +283,10 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
       feeder: 'off',
       blockTimeMs: o.blockTimeMs,
       log: createLogger(o.quiet ? 'silent' : 'warn', 'bench-node'),
-      rpc: { perp: { accountRatePerSec: 1e9, accountBurst: 1e9 } },
+      // The bench is one client (127.0.0.1) playing thousands of wallets: lift the per-client
+      // and per-account trading limits and the per-IP HTTP rate, which would otherwise bound it.
+      rpc: { perp: { accountRatePerSec: 1e9, accountBurst: 1e9, clientRatePerSec: 1e9, clientBurst: 1e9 } },
+      http: { ratePerSec: 1e9, burst: 1e9 },
       stateCacheEntries: o.stateCacheEntries,
     });
     const startupSeconds = (performance.now() - tStart) / 1000;
@@ -298,6 +309,7 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
     const pool0 = vpool ? { ...vpool.stats } : { jobs: 0, invalid: 0, batches: 0 };
     say(`running ${o.duration} s (${o.mode}, crypto ${runCrypto}, block time ${o.blockTimeMs} ms, ${o.window} in flight${o.pool ? `, ${o.poolSize} signature workers` : ''})`);
     if (progress.enabled) progress.start('load', o.duration * 1000);
+    const prof = o.cpuProf ? await startProfile() : null;
     const d = await drive(node, events, {
       mode: o.mode,
       durationMs: o.duration * 1000,
@@ -308,6 +320,10 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
     });
     progress.done();
     await producer.sealNow();
+    if (prof && o.cpuProf) {
+      writeFileSync(o.cpuProf, JSON.stringify(await prof.stop()));
+      say(`CPU profile of the load written to ${o.cpuProf}`);
+    }
     const tEnd = blocks.length ? blocks[blocks.length - 1]!.at : d.endedAt;
     clearInterval(rssTimer);
     peakRss = Math.max(peakRss, process.memoryUsage().rss);
@@ -463,6 +479,23 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
       rmSync(replayDir, { recursive: true, force: true });
     }
   }
+}
+
+/** A CPU profile of this thread from now until stop() (the inspector's sampling profiler). */
+async function startProfile(): Promise<{ stop: () => Promise<unknown> }> {
+  const { Session } = await import('node:inspector/promises');
+  const session = new Session();
+  session.connect();
+  await session.post('Profiler.enable');
+  await session.post('Profiler.setSamplingInterval', { interval: 500 });
+  await session.post('Profiler.start');
+  return {
+    stop: async () => {
+      const { profile } = await session.post('Profiler.stop');
+      session.disconnect();
+      return profile;
+    },
+  };
 }
 
 /**

@@ -6,8 +6,10 @@
  * over the head state), has the verify pool check the signatures of the next batch before the
  * actions reach the producer lock (SignatureCache.prepare), then calls ExchangeService.
  * rpc: orders and cancels go through JSON-RPC (perp_submitOrder, perp_cancelOrder) over
- * keep-alive HTTP; the latency of each answer is the acknowledgement latency. Oracle updates
- * stay in-process (the oracle is a privileged feed; the node's own feeder is in-process too).
+ * keep-alive HTTP, sent by a client worker thread (lib/rpc-client.ts: the wallets' HTTP and
+ * JSON work stays off the node's main thread); the latency of each answer is the
+ * acknowledgement latency. Oracle updates stay in-process (the oracle is a privileged feed; the
+ * node's own feeder is in-process too).
  */
 import type { RunningNode } from '../../node/node.ts';
 import { TxRevert } from '../../contracts-ts/state.ts';
@@ -16,6 +18,7 @@ import { ACC } from '../../contracts-ts/layout.ts';
 import { RejectedError } from '../../node/sequencer/producer.ts';
 import { signatureJobs, type SigJob } from '../../node/sequencer/verify-pool.ts';
 import type { BenchEvent } from './workload.ts';
+import { RpcClientWorker } from './rpc-client.ts';
 
 export interface DriveOptions {
   mode: 'inprocess' | 'rpc';
@@ -43,16 +46,6 @@ export interface DriveCounters {
 }
 
 const hex = (x: bigint) => '0x' + x.toString(16);
-
-class RpcClient {
-  private id = 1;
-  constructor(private readonly url: string) {}
-  async call(method: string, params: unknown): Promise<{ result?: any; error?: { code: number; message: string; data?: any } }> {
-    const res = await fetch(this.url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ jsonrpc: '2.0', id: this.id++, method, params }) });
-    if (res.status === 429) return { error: { code: 429, message: 'HTTP 429 rate limited' } };
-    return (await res.json()) as { result?: any; error?: { code: number; message: string } };
-  }
-}
 
 export async function drive(node: RunningNode, events: BenchEvent[], o: DriveOptions): Promise<DriveCounters> {
   const c: DriveCounters = {
@@ -82,7 +75,8 @@ export async function drive(node: RunningNode, events: BenchEvent[], o: DriveOpt
   };
   const reject = (why: string) => (c.rejected[why] = (c.rejected[why] ?? 0) + 1);
   const reason = (e: unknown): string => (e instanceof TxRevert ? e.code : e instanceof RejectedError ? e.code : `ERROR ${(e as Error)?.message ?? e}`);
-  const rpc = o.mode === 'rpc' ? new RpcClient(node.rpcUrl) : null;
+  const rpc = o.mode === 'rpc' ? await RpcClientWorker.create(node.rpcUrl, o.window) : null;
+  c.startedAt = performance.now(); // the load starts once the client worker is up
 
   const dispatch = (e: BenchEvent): Promise<void> => {
     if (e.k === 'o') {
@@ -90,12 +84,12 @@ export async function drive(node: RunningNode, events: BenchEvent[], o: DriveOpt
       const t0 = performance.now();
       if (rpc) {
         return rpc.call('perp_submitOrder', { order: orderMessage(e.signed.order), signature: e.signed.signature.map(hex) }).then((r) => {
-          c.ackMs.push(performance.now() - t0);
-          if (r.error) reject(r.error.data?.reason ?? `RPC ${r.error.code} ${r.error.message}`);
-          else if (r.result.status === 'REJECTED') reject(`book: ${r.result.reason}`);
+          c.ackMs.push(r.ms);
+          if (r.error) reject(r.error.reason ?? `RPC ${r.error.code} ${r.error.message}`);
+          else if (r.result!.status === 'REJECTED') reject(`book: ${r.result!.reason}`);
           else {
             c.accepted.orders++;
-            c.fills += r.result.fills.length;
+            c.fills += r.result!.fills;
           }
         });
       }
@@ -118,7 +112,7 @@ export async function drive(node: RunningNode, events: BenchEvent[], o: DriveOpt
       c.submitted.cancels++;
       if (rpc) {
         return rpc.call('perp_cancelOrder', { cancel: { account: hex(e.tx.account), orderHash: hex(e.tx.orderHash) }, signature: e.tx.signature.map(hex) }).then((r) => {
-          if (r.error) reject(`cancel: ${r.error.data?.reason ?? r.error.message}`);
+          if (r.error) reject(`cancel: ${r.error.reason ?? r.error.message}`);
           else c.accepted.cancels++;
         });
       }
@@ -181,5 +175,6 @@ export async function drive(node: RunningNode, events: BenchEvent[], o: DriveOpt
   }
   await Promise.all(inflight);
   c.endedAt = performance.now();
+  await rpc?.close();
   return c;
 }
