@@ -50,6 +50,10 @@ import { ACC, positionBase, POS } from '../../contracts-ts/layout.ts';
 import { fromFelt } from '../../contracts-ts/math.ts';
 import { decodeShortString, P, sign, verify } from '../crypto/index.ts';
 import { cancelAllHash, cancelHash, deployAccountHash, transferHash, withdrawHash } from '../../contracts-ts/typed-data.ts';
+import { messageContent } from '../../contracts-ts/message-hashes.ts';
+import type { Order } from '../../contracts-ts/exchange/order.ts';
+import type { SignatureCache } from '../sequencer/sigcache.ts';
+import type { SigJob } from '../sequencer/verify-pool.ts';
 import type { Receipt } from '../chain/block.ts';
 import { RejectedError } from '../sequencer/producer.ts';
 import type { OrderRecord } from '../sequencer/orderbook/index.ts';
@@ -326,6 +330,35 @@ function push<T>(map: Map<string, T[]>, k: string, v: T, max: number): void {
   if (l.length > max) l.splice(0, l.length - max);
 }
 
+// ---- signature checks on the pool, batched across requests ------------------------------------------------
+
+/**
+ * Hands the signature jobs of concurrent trading calls to the verify pool together: the jobs of
+ * every request that arrives before the event loop's next check phase (setImmediate) go in one
+ * `SignatureCache.prepare` call, i.e. one message per worker instead of one per request. Without
+ * an attached pool `check` returns at once (execution, or the limiter, verifies inline). A pool
+ * failure is not thrown: the checks then run inline, as without a pool.
+ */
+export class PoolBatcher {
+  private jobs: SigJob[] = [];
+  private flushed: Promise<void> | null = null;
+
+  constructor(readonly cache: SignatureCache) {}
+
+  check(job: SigJob): Promise<void> {
+    if (!this.cache.attachedPool) return Promise.resolve();
+    this.jobs.push(job);
+    return (this.flushed ??= new Promise<void>((resolve) =>
+      setImmediate(() => {
+        const jobs = this.jobs;
+        this.jobs = [];
+        this.flushed = null;
+        this.cache.prepare(jobs).then(resolve, () => resolve());
+      }),
+    ));
+  }
+}
+
 // ---- the methods ---------------------------------------------------------------------------------------------
 
 /** Change notifications for WebSocket subscribers (order book and account views). */
@@ -363,6 +396,8 @@ export function createPerpApi(m: RpcModules, options: Partial<PerpOptions> = {})
 
   const clients = new TokenBuckets(opts.clientRatePerSec, opts.clientBurst, opts.now ?? Date.now);
   const checkSig = (msgHash: bigint, key: bigint, sig: readonly [bigint, bigint]) => (m.producer ? m.producer.sigCache.verify(msgHash, key, sig) : verify(msgHash, key, sig));
+  const batcher = m.producer ? new PoolBatcher(m.producer.sigCache) : null;
+  const keyOf = (account: bigint) => liveState(m).getStorage(account, ACC.publicKey);
   /**
    * Trading-call limits. The client address is charged first (before any signature work), so
    * one client cannot spend the node's verification time. The account is charged only when the
@@ -370,14 +405,52 @@ export function createPerpApi(m: RpcModules, options: Partial<PerpOptions> = {})
    * does not check it again); a request with a bad or unverifiable signature costs its client,
    * never the account it names, so nobody can drain another account's budget.
    */
-  const limit = (ctx: CallContext | undefined, account: bigint, signed?: { msgHash: bigint; sig: readonly [bigint, bigint]; key?: bigint }) => {
+  const chargeClient = (ctx: CallContext | undefined) => {
     const ip = ctx?.ip ?? 'local';
     if (!clients.take(ip)) throw new RpcError(11004, 'Rate limit exceeded', `client ${ip}: at most ${opts.clientRatePerSec} trading calls per second (burst ${opts.clientBurst})`);
-    if (signed) {
-      const key = signed.key ?? liveState(m).getStorage(account, ACC.publicKey);
-      if (key === 0n || !checkSig(signed.msgHash, key, signed.sig)) return; // refused on its signature later, uncharged
-    }
+  };
+  /** The account's charge, once the client's is paid: only when `ok` (the signature verified, or nothing is signed). */
+  const chargeAccount = (account: bigint, ok: boolean) => {
+    if (!ok) return; // refused on its signature later, uncharged
     if (!limiter.take(hex(account))) throw new RpcError(11004, 'Rate limit exceeded', `account ${hex(account)}: at most ${opts.accountRatePerSec} trading calls per second (burst ${opts.accountBurst})`);
+  };
+  /** Whether `sig` verifies for `msgHash` under `key` (0n: no account, never). Answered from the signature cache when the pool checked it. */
+  const sigOk = (msgHash: bigint, key: bigint, sig: readonly [bigint, bigint]) => key !== 0n && checkSig(msgHash, key, sig);
+  /**
+   * A message whose hash is known here (deploy, withdraw, transfer, cancel-all): the client is
+   * charged, the signature is checked on the verify pool when one is attached (else inline),
+   * then the account is charged if it verified.
+   */
+  const limit = async (ctx: CallContext | undefined, account: bigint, signed?: { msgHash: bigint; sig: readonly [bigint, bigint]; key?: bigint }) => {
+    chargeClient(ctx);
+    if (!signed) return chargeAccount(account, true);
+    const key = signed.key ?? keyOf(account);
+    if (key !== 0n && batcher) await batcher.check({ kind: 'raw', msgHash: signed.msgHash, key, sig: signed.sig });
+    chargeAccount(account, sigOk(signed.msgHash, key, signed.sig));
+  };
+  /**
+   * An order: the client is charged, then the verify pool (when attached) hashes the order from
+   * its fields and checks the signature off the main thread; the hash it computed is read back
+   * from the signature cache's carried hashes (the same object, fields unchanged), so the main
+   * thread neither hashes nor verifies it; without a pool (or for an account not deployed) it
+   * hashes and verifies here, as before. Returns the order hash.
+   */
+  const limitOrder = async (ctx: CallContext | undefined, order: Order, sig: readonly [bigint, bigint]): Promise<bigint> => {
+    chargeClient(ctx);
+    const key = keyOf(order.account);
+    if (key !== 0n && batcher) await batcher.check({ kind: 'order', order, content: messageContent('Order', order), chainId: g.chainId, key, sig });
+    const hash = batcher?.cache.messageHashes.peek('Order', order, g.chainId) ?? orderHash(order, g.chainId);
+    chargeAccount(order.account, sigOk(hash, key, sig));
+    return hash;
+  };
+  /** A cancel: as an order (the pool's cancel hash is carried for the same CancelTx object). */
+  const limitCancel = async (ctx: CallContext | undefined, tx: CancelTx) => {
+    chargeClient(ctx);
+    const key = keyOf(tx.account);
+    const sig = tx.signature as [bigint, bigint];
+    if (key !== 0n && batcher) await batcher.check({ kind: 'cancel', tx, content: messageContent('Cancel', tx), chainId: g.chainId, key, sig });
+    const hash = batcher?.cache.messageHashes.peek('Cancel', tx, g.chainId) ?? cancelHash(tx, g.chainId);
+    chargeAccount(tx.account, sigOk(hash, key, sig));
   };
   const producer = () => {
     if (!m.producer) throw E.notOnThisRole('this call submits a transaction: send it to the sequencer');
@@ -456,7 +529,7 @@ export function createPerpApi(m: RpcModules, options: Partial<PerpOptions> = {})
         if (publicKey === 0n || publicKey >= 1n << 251n) throw E.invalidParams('public_key must be a nonzero stark key below 2^251');
         const sig = signature(p.signature);
         const addr = accountAddress(publicKey);
-        limit(ctx, addr, { msgHash: deployAccountHash(publicKey, g.chainId), sig, key: publicKey });
+        await limit(ctx, addr, { msgHash: deployAccountHash(publicKey, g.chainId), sig, key: publicKey });
         const r = await submit({ type: 'DEPLOY_ACCOUNT', publicKey, signature: sig }, addr);
         return { transaction_hash: hex(r.hash), address: hex(addr), public_key: hex(publicKey) };
       },
@@ -472,8 +545,7 @@ export function createPerpApi(m: RpcModules, options: Partial<PerpOptions> = {})
           throw E.invalidParams((e as Error).message);
         }
         const sig = signature(p.signature);
-        const hash = orderHash(order, g.chainId);
-        limit(ctx, order.account, { msgHash: hash, sig });
+        const hash = await limitOrder(ctx, order, sig);
         const res = await guarded(() => exchange().submitOrder({ order, hash, signature: sig }));
         const r = res.record;
         if (r.status === 'REJECTED' && r.reason === 'duplicate') throw new RpcError(59, 'A transaction with the same hash already exists', { reason: 'DUPLICATE_ORDER', message: 'this order hash is already open or was already processed', order_hash: hex(hash) });
@@ -498,7 +570,7 @@ export function createPerpApi(m: RpcModules, options: Partial<PerpOptions> = {})
         const c = message(p.cancel, 'cancel', ['account', 'orderHash']);
         const account = walletNumber(c.account, 'cancel.account', ADDR);
         const tx: CancelTx = { type: 'CANCEL', account, orderHash: walletNumber(c.orderHash, 'cancel.orderHash', ADDR), signature: signature(p.signature) };
-        limit(ctx, account, { msgHash: cancelHash(tx, g.chainId), sig: tx.signature as [bigint, bigint] });
+        await limitCancel(ctx, tx);
         const r = await guarded(() => exchange().cancel(tx));
         if (r.record) events.bookChanged(r.record.signed.order.market);
         events.accountChanged(account);
@@ -513,7 +585,7 @@ export function createPerpApi(m: RpcModules, options: Partial<PerpOptions> = {})
         const account = walletNumber(c.account, 'cancel_all.account', ADDR);
         if (typeof c.market !== 'string' || c.market.length > 31 || !SYMBOL.test(c.market)) throw E.invalidParams('cancel_all.market must be a market symbol or "ALL"');
         const tx: Omit<CancelAllTx, 'orderHashes'> = { type: 'CANCEL_ALL', account, market: c.market, nonce: walletNumber(c.nonce, 'cancel_all.nonce', ADDR), signature: signature(p.signature) };
-        limit(ctx, account, { msgHash: cancelAllHash(tx, g.chainId), sig: tx.signature as [bigint, bigint] });
+        await limit(ctx, account, { msgHash: cancelAllHash(tx, g.chainId), sig: tx.signature as [bigint, bigint] });
         const r = await guarded(() => exchange().cancelAll(tx));
         for (const mk of new Set(r.cancelled.map((x) => x.signed.order.market))) events.bookChanged(mk);
         events.accountChanged(account);
@@ -550,7 +622,7 @@ export function createPerpApi(m: RpcModules, options: Partial<PerpOptions> = {})
           nonce: walletNumber(w.nonce, 'withdraw.nonce', ADDR),
           signature: signature(p.signature),
         };
-        limit(ctx, account, { msgHash: withdrawHash(tx, g.chainId), sig: tx.signature as [bigint, bigint] });
+        await limit(ctx, account, { msgHash: withdrawHash(tx, g.chainId), sig: tx.signature as [bigint, bigint] });
         const r = await submit(tx, account);
         return { transaction_hash: hex(r.hash) };
       },
@@ -569,7 +641,7 @@ export function createPerpApi(m: RpcModules, options: Partial<PerpOptions> = {})
           nonce: walletNumber(t.nonce, 'transfer.nonce', ADDR),
           signature: signature(p.signature),
         };
-        limit(ctx, account, { msgHash: transferHash(tx, g.chainId), sig: tx.signature as [bigint, bigint] });
+        await limit(ctx, account, { msgHash: transferHash(tx, g.chainId), sig: tx.signature as [bigint, bigint] });
         const r = await submit(tx, account);
         events.accountChanged(tx.recipient);
         return { transaction_hash: hex(r.hash) };
@@ -668,7 +740,7 @@ export function createPerpApi(m: RpcModules, options: Partial<PerpOptions> = {})
         const recipient = address(p.address, 'address');
         const amount = walletNumber(p.amount, 'amount', U128_MAX);
         if (amount === 0n) throw E.invalidParams('amount must be positive');
-        limit(ctx, recipient); // no wallet signature (the operator signs): the client, then the account
+        await limit(ctx, recipient); // no wallet signature (the operator signs): the client, then the account
         // A fresh random deposit id: the contract refuses an id it has seen (DUPLICATE).
         const idBytes = crypto.getRandomValues(new Uint8Array(31));
         const depositId = BigInt('0x' + Buffer.from(idBytes).toString('hex'));
