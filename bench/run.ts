@@ -389,7 +389,7 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
         rate: o.rate,
         replay: o.replay,
         chained_batch: o.chainedBatch,
-        ingress_pool: !o.pool ? 'off' : o.mode === 'inprocess' ? `${o.poolSize} workers (bench ingress)` : `${o.poolSize} workers attached, not called by the RPC path`,
+        ingress_pool: !o.pool ? 'off' : o.mode === 'inprocess' ? `${o.poolSize} workers (bench ingress)` : `${o.poolSize} workers (the perp_* handlers, batched per event-loop turn)`,
       },
       machine: { cpus: availableParallelism(), node: process.version, platform: `${process.platform}-${process.arch}`, loadavg_at_start: loadAtStart },
       setup: { snapshot: snap.dir, snapshot_head: snap.head, roles: { makers_per_market: r.makersPerMarket, degens: r.degens, takers: r.takers }, workload_actions: events.length, prepare_seconds: prepareSeconds },

@@ -162,7 +162,7 @@ export async function startHttp(dispatcher: Dispatcher<CallContext>, opts: HttpO
     req.on('error', () => clearTimeout(timer));
     req.on('end', () => {
       if (aborted) return;
-      const text = Buffer.concat(chunks).toString('utf8');
+      const text = (chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks)).toString('utf8'); // one chunk: no copy
       dispatcher
         .handleText(text, { ip })
         .then((out) => {

@@ -39,10 +39,23 @@ function validId(id: unknown): id is Id {
   return id === null || typeof id === 'string' || (typeof id === 'number' && Number.isFinite(id));
 }
 
+interface ParamSpec {
+  names: string[];
+  required: boolean[];
+}
+
+/** Parsed parameter lists, once per spec array (method tables are built once). */
+const parsedSpecs = new WeakMap<string[], ParamSpec>();
+
+function paramSpec(spec: string[]): ParamSpec {
+  let p = parsedSpecs.get(spec);
+  if (!p) parsedSpecs.set(spec, (p = { names: spec.map((s) => s.replace(/\?$/, '')), required: spec.map((s) => !s.endsWith('?')) }));
+  return p;
+}
+
 /** Named params object from by-name or by-position input; -32602 naming what is wrong. */
 export function bindParams(spec: string[], params: unknown): Record<string, unknown> {
-  const names = spec.map((s) => s.replace(/\?$/, ''));
-  const required = spec.map((s) => !s.endsWith('?'));
+  const { names, required } = paramSpec(spec);
   const out: Record<string, unknown> = {};
   if (params === undefined) {
     // absent params: fine only if nothing is required
@@ -53,9 +66,7 @@ export function bindParams(spec: string[], params: unknown): Record<string, unkn
     for (const k of Object.keys(params)) if (!names.includes(k)) throw E.invalidParams(`unknown param "${k}"`);
     Object.assign(out, params);
   } else throw E.invalidRequest('params must be an array or an object');
-  names.forEach((n, i) => {
-    if (required[i] && out[n] === undefined) throw E.invalidParams(`missing param "${n}"`);
-  });
+  for (let i = 0; i < names.length; i++) if (required[i] && out[names[i]!] === undefined) throw E.invalidParams(`missing param "${names[i]}"`);
   return out;
 }
 
