@@ -381,6 +381,17 @@ const bigintJson = json<bigint>(
   (j) => BigInt(j),
 );
 
+/** meta/genesis. `genesis_digest` and `accounts` are absent in directories made before bulk genesis. */
+export interface GenesisRecord {
+  chain_id: string;
+  block_hash: bigint;
+  state_hash: string;
+  /** genesisDigest of the file (and its accounts file) the chain was created from, hex. */
+  genesis_digest?: string;
+  /** Accounts block 0 deployed from the genesis accounts file (their entries are not in block 0's stored state diff). */
+  accounts?: number;
+}
+
 export const Meta = {
   schemaVersion: meta(
     'schema_version',
@@ -400,11 +411,11 @@ export const Meta = {
   ),
   genesis: meta(
     'genesis',
-    json<{ chain_id: string; block_hash: bigint; state_hash: string }>(
-      (g) => ({ chain_id: g.chain_id, block_hash: g.block_hash, state_hash: g.state_hash }),
-      (j) => ({ chain_id: j.chain_id, block_hash: BigInt(j.block_hash), state_hash: j.state_hash }),
+    json<GenesisRecord>(
+      (g) => ({ chain_id: g.chain_id, block_hash: g.block_hash, state_hash: g.state_hash, genesis_digest: g.genesis_digest, accounts: g.accounts }),
+      (j) => ({ chain_id: j.chain_id, block_hash: BigInt(j.block_hash), state_hash: j.state_hash, ...(j.genesis_digest === undefined ? {} : { genesis_digest: j.genesis_digest }), ...(j.accounts === undefined ? {} : { accounts: j.accounts }) }),
     ),
-    'which chain the directory holds: chain id, block 0 hash, state hash function',
+    'which chain the directory holds: chain id, block 0 hash, state hash function; since bulk genesis also the genesis digest (chain/genesis.ts genesisDigest: compared at start instead of rebuilding block 0) and the accounts-file account count (absent in older directories)',
   ),
   stateRoots: meta(
     'state_roots',
