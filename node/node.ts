@@ -3,7 +3,7 @@
  * with one `modules` object. `openChain` is the shared part every CLI command uses.
  */
 import { ChainStore } from './chain/store.ts';
-import { buildGenesisBlock, loadGenesis, type Genesis } from './chain/genesis.ts';
+import { buildGenesisBlock, checkDevAccountAddresses, clearGenesisState, createGenesis, genesisDigest, hasFlatState, loadGenesis, type Genesis } from './chain/genesis.ts';
 import { quickCheck } from './chain/verify.ts';
 import { finishPendingRollback, listCertificates, type RollbackCertificate } from './chain/rollback.ts';
 import { Meta } from './storage/schema.ts';
@@ -11,7 +11,7 @@ import { openDataDir, type OpenedDataDir, type OpenMode } from './storage/open.t
 import { attachSigner, SignerRecord, signerProblem } from './chain/signer-record.ts';
 import { orderDigestProblem } from './storage/order-digest.ts';
 import { WorldState } from './state/index.ts';
-import { writeBatch, type Db } from './storage/db.ts';
+import type { Db } from './storage/db.ts';
 import type { Logger } from './log.ts';
 import { Producer } from './sequencer/producer.ts';
 import { Dispatcher } from './rpc/jsonrpc.ts';
@@ -66,8 +66,21 @@ const hex = (x: bigint) => '0x' + x.toString(16);
  * `signs` (the sequencer, refunds): the database must hold the newest block this data
  * directory signed (chain/signer-record.ts).
  */
-export async function openChain(opts: { dataDir: string; genesisPath: string; log: Logger; skipCheck?: boolean; mode?: OpenMode; signs?: boolean; stateCacheEntries?: number }): Promise<Chain> {
-  const genesis = loadGenesis(opts.genesisPath);
+export async function openChain(opts: {
+  dataDir: string;
+  genesisPath: string;
+  log: Logger;
+  skipCheck?: boolean;
+  mode?: OpenMode;
+  signs?: boolean;
+  stateCacheEntries?: number;
+  /** A new chain with a genesis accounts file: called after each batch with the accounts written. */
+  onGenesisProgress?: (accounts: number) => void;
+}): Promise<Chain> {
+  // Parsed without re-deriving dev-account addresses: a new chain checks them in createGenesis,
+  // an existing one compares the file's digest with the one recorded when it was created.
+  const genesis = loadGenesis(opts.genesisPath, { trustDevAccounts: true });
+  const digest = await genesisDigest(genesis);
   const mode = opts.mode ?? 'create';
   const dir = await openDataDir(opts.dataDir, { mode, log: (line) => opts.log.warn(line) });
   try {
@@ -78,17 +91,41 @@ export async function openChain(opts: { dataDir: string; genesisPath: string; lo
     if (!head) {
       if (stored || (await chain.header(0n))) throw new StartupError(`refusing to start: the database in ${opts.dataDir} is damaged: it holds a chain but no head pointer (meta/head). Re-sync from a follower.`);
       if (mode !== 'create') throw new StartupError(`${opts.dataDir} is not a perpnode data directory (its database holds no chain); check --data-dir`);
-      const { block, state } = await buildGenesisBlock(genesis, WorldState.empty(db, genesis.stateHash));
-      await writeBatch(db, [...state.ops, ...ChainStore.blockOps(block, state), Meta.genesis.put({ chain_id: genesis.chainIdName, block_hash: block.hash, state_hash: genesis.stateHash })], { sync: true });
-      opts.log.info(`initialised ${opts.dataDir} from ${opts.genesisPath}: block 0 ${hex(block.hash)}, state root ${hex(block.header.new_root)}`);
+      if (await hasFlatState(db)) throw new StartupError(`refusing to start: ${opts.dataDir} holds the state of an unfinished genesis build (no block 0 was written: the build was interrupted). Remove the directory and start again.`);
+      let built;
+      try {
+        built = await createGenesis(genesis, db, {
+          digest,
+          onProgress: (n) => {
+            opts.log.info(`genesis: ${n} accounts written`);
+            opts.onGenesisProgress?.(n);
+          },
+        });
+      } catch (e) {
+        await clearGenesisState(db); // nothing of a failed build stays: the next start builds afresh
+        throw e;
+      }
+      const { block, accounts } = built;
+      opts.log.info(`initialised ${opts.dataDir} from ${opts.genesisPath}: block 0 ${hex(block.hash)}, state root ${hex(block.header.new_root)}${accounts ? `, ${accounts} accounts from ${genesis.accountsFile!.path}` : ''}, genesis digest ${digest.digest}`);
       head = { number: 0n, hash: block.hash };
     } else {
       if (!stored) throw new StartupError(`refusing to start: the database in ${opts.dataDir} is damaged: its genesis record (meta/genesis) is missing. Re-sync from a follower.`);
       const j = stored;
-      const g0 = await chain.header(0n);
-      const { block } = await buildGenesisBlock(genesis, WorldState.empty(db, genesis.stateHash));
-      if (j.chain_id !== genesis.chainIdName || !g0 || g0.hash !== block.hash)
-        throw new StartupError(`data directory ${opts.dataDir} belongs to chain ${j.chain_id} (block 0 ${hex(j.block_hash)}); ${opts.genesisPath} defines ${genesis.chainIdName} with block 0 ${hex(block.hash)}`);
+      if (j.genesis_digest !== undefined) {
+        // Block 0 is not rebuilt: the recorded digest of the file it was built from is compared.
+        if (j.genesis_digest !== digest.digest)
+          throw new StartupError(
+            `data directory ${opts.dataDir} belongs to chain ${j.chain_id} (block 0 ${hex(j.block_hash)}) created from genesis digest ${j.genesis_digest}; ${opts.genesisPath} (chain ${genesis.chainIdName}${genesis.accountsFile ? `, accounts file ${genesis.accountsFile.path}` : ''}) has genesis digest ${digest.digest}: not the genesis this directory was created from`,
+          );
+      } else {
+        // A directory made before genesis digests were recorded: block 0 is rebuilt to compare.
+        if (genesis.accountsFile) throw new StartupError(`data directory ${opts.dataDir} belongs to chain ${j.chain_id} (block 0 ${hex(j.block_hash)}), created without an accounts file; ${opts.genesisPath} has accounts_file ${genesis.accountsFile.path}: not the genesis this directory was created from`);
+        checkDevAccountAddresses(genesis);
+        const g0 = await chain.header(0n);
+        const { block } = await buildGenesisBlock(genesis, WorldState.empty(db, genesis.stateHash));
+        if (j.chain_id !== genesis.chainIdName || !g0 || g0.hash !== block.hash)
+          throw new StartupError(`data directory ${opts.dataDir} belongs to chain ${j.chain_id} (block 0 ${hex(j.block_hash)}); ${opts.genesisPath} defines ${genesis.chainIdName} with block 0 ${hex(block.hash)}`);
+      }
     }
     const world = await WorldState.load(db, genesis.stateHash, { cacheEntries: opts.stateCacheEntries });
     const signer = mode === 'readonly' ? undefined : SignerRecord.load(opts.dataDir);

@@ -3,14 +3,26 @@
  * Same genesis file -> same state root and same block 0 hash, always: nothing here reads a
  * clock or randomness.
  */
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { encodeShortString, getStarkKey, parseFelt, sign, verify } from '../crypto/index.ts';
+import { dirname, resolve } from 'node:path';
+import { backend, encodeShortString, getStarkKey, parseFelt, sign, verify } from '../crypto/index.ts';
+import { loadNativeAddon } from '../crypto/native.ts';
 import { applyGenesis, CONTRACT_CLASSES, parseExchangeGenesis, type ExchangeConfig } from '../../contracts-ts/index.ts';
+import { accountAddress, accountAddresses } from '../../contracts-ts/classes.ts';
+import { deployAccount } from '../../contracts-ts/account/account.ts';
+import { addCollateral, exAdd } from '../../contracts-ts/exchange/ledger.ts';
+import { EX } from '../../contracts-ts/layout.ts';
+import { poseidonHashMany } from '../../contracts-ts/crypto.ts';
 import type { ExecContext } from '../../contracts-ts/state.ts';
-import type { WorldState, FinalizedState } from '../state/index.ts';
-import { blockHash, stateDiffCommitment, stateDiffLength, type BlockHeader, type GasPrice, type L1DaMode } from './header.ts';
+import { WorldState, type FinalizedState, type ReverseDiff } from '../state/index.ts';
+import { blockHash, emptyStateDiff, stateDiffCommitment, stateDiffLength, type BlockHeader, type GasPrice, type L1DaMode } from './header.ts';
 import { commitments, type Block } from './block.ts';
 import type { TrieHash } from '../state/commitment.ts';
+import { Meta, Tables } from '../storage/schema.ts';
+import { writeBatch, type Db } from '../storage/db.ts';
+import { ChainStore } from './store.ts';
+import { readAccountsFile, sha256File } from './genesis-accounts.ts';
 
 export interface Genesis {
   chainIdName: string;
@@ -28,8 +40,23 @@ export interface Genesis {
   declaredClasses: { classHash: bigint; compiledClassHash: bigint }[];
   contracts: { address: bigint; classHash: bigint; nonce: bigint; storage: [bigint, bigint][] }[];
   exchange: ExchangeConfig;
+  /**
+   * Bulk genesis accounts (`accounts_file`, resolved against the genesis file's directory, and
+   * the optional `accounts_count`): read only when block 0 is built, streamed in batches.
+   */
+  accountsFile?: { path: string; count?: number };
   /** The file's raw JSON (for `perp_getConfig` and printing dev accounts). */
   raw: any;
+}
+
+export interface ParseGenesisOptions {
+  /** Directory `accounts_file` is relative to (the genesis file's; default the working directory). */
+  baseDir?: string;
+  /**
+   * The file is one its data directory was created from (digest checked): dev_accounts'
+   * written addresses and private keys are taken as written (see parseExchangeGenesis).
+   */
+  trustDevAccounts?: boolean;
 }
 
 export class GenesisError extends Error {
@@ -62,7 +89,7 @@ function gasPrice(v: any, what: string): GasPrice {
   return { price_in_wei: felt(v.price_in_wei, `${what}.price_in_wei`), price_in_fri: felt(v.price_in_fri, `${what}.price_in_fri`) };
 }
 
-export function parseGenesis(raw: any): Genesis {
+export function parseGenesis(raw: any, opts: ParseGenesisOptions = {}): Genesis {
   if (!raw || typeof raw !== 'object' || Array.isArray(raw)) throw new GenesisError('the file must hold a JSON object');
   const chainIdName = need(raw.chain_id, 'chain_id');
   if (typeof chainIdName !== 'string' || !/^[\x20-\x7e]{1,31}$/.test(chainIdName)) throw new GenesisError('chain_id must be a printable short string of at most 31 characters');
@@ -91,10 +118,16 @@ export function parseGenesis(raw: any): Genesis {
   }));
   let exchange: ExchangeConfig;
   try {
-    exchange = parseExchangeGenesis(need(raw.exchange, 'exchange'));
+    exchange = parseExchangeGenesis(need(raw.exchange, 'exchange'), { trustDevAccounts: opts.trustDevAccounts });
   } catch (e) {
     throw new GenesisError(`exchange: ${(e as Error).message}`);
   }
+  let accountsFile: Genesis['accountsFile'];
+  if (raw.accounts_file !== undefined) {
+    if (typeof raw.accounts_file !== 'string' || raw.accounts_file === '') throw new GenesisError('accounts_file must be a path (relative to the genesis file)');
+    accountsFile = { path: resolve(opts.baseDir ?? '.', raw.accounts_file) };
+    if (raw.accounts_count !== undefined) accountsFile.count = int(raw.accounts_count, 'accounts_count', 1);
+  } else if (raw.accounts_count !== undefined) throw new GenesisError('accounts_count needs accounts_file');
   return {
     chainIdName,
     chainId: encodeShortString(chainIdName),
@@ -111,11 +144,12 @@ export function parseGenesis(raw: any): Genesis {
     declaredClasses,
     contracts,
     exchange,
+    ...(accountsFile ? { accountsFile } : {}),
     raw,
   };
 }
 
-export function loadGenesis(path: string): Genesis {
+export function loadGenesis(path: string, opts: Omit<ParseGenesisOptions, 'baseDir'> = {}): Genesis {
   let text: string;
   try {
     text = readFileSync(path, 'utf8');
@@ -128,7 +162,52 @@ export function loadGenesis(path: string): Genesis {
   } catch (e) {
     throw new GenesisError(`${path} is not valid JSON: ${(e as Error).message}`);
   }
-  return parseGenesis(raw);
+  return parseGenesis(raw, { ...opts, baseDir: dirname(resolve(path)) });
+}
+
+/** The genesis JSON in canonical form: keys sorted, `_` comments and `private_key`s left out. */
+function canonical(v: unknown): string {
+  if (Array.isArray(v)) return '[' + v.map(canonical).join(',') + ']';
+  if (v && typeof v === 'object') {
+    const keys = Object.keys(v as object)
+      .filter((k) => !k.startsWith('_') && k !== 'private_key')
+      .sort();
+    return '{' + keys.map((k) => JSON.stringify(k) + ':' + canonical((v as Record<string, unknown>)[k])).join(',') + '}';
+  }
+  return JSON.stringify(v);
+}
+
+export interface GenesisDigest {
+  /** What meta/genesis records and every start compares (hex SHA-256). */
+  digest: string;
+  /** SHA-256 of the genesis JSON's canonical form. */
+  file: string;
+  /** SHA-256 of the accounts file's bytes, when there is one. */
+  accountsFile?: string;
+}
+
+/**
+ * The digest of a chain definition: SHA-256 over the genesis JSON in canonical form (so
+ * formatting, `_` comments and private keys, which the chain does not depend on, do not count)
+ * and over the accounts file's bytes. Costs one streamed read of the accounts file, no hashing
+ * of the state.
+ */
+export async function genesisDigest(g: Genesis): Promise<GenesisDigest> {
+  const file = createHash('sha256').update(canonical(g.raw)).digest('hex');
+  const accountsFile = g.accountsFile ? await sha256File(g.accountsFile.path) : undefined;
+  const digest = createHash('sha256')
+    .update(`perpnode-genesis-v1\n${file}\n${accountsFile ?? '-'}`)
+    .digest('hex');
+  return accountsFile ? { digest, file, accountsFile } : { digest, file };
+}
+
+/** dev_accounts' written addresses against their keys (at chain creation: see trustDevAccounts). */
+export function checkDevAccountAddresses(g: Genesis): void {
+  g.exchange.devAccounts.forEach((a, i) => {
+    const expected = accountAddress(a.publicKey);
+    if (a.address !== expected) throw new GenesisError(`exchange: dev_accounts[${i}].address is not the account address of its public_key (expected 0x${expected.toString(16)})`);
+    if (a.privateKey !== undefined && getStarkKey(a.privateKey) !== a.publicKey) throw new GenesisError(`exchange: dev_accounts[${i}].private_key does not match its public_key`);
+  });
 }
 
 /** A header with this chain's fixed fields filled in. */
@@ -150,12 +229,8 @@ export function execContext(g: Genesis, blockNumber: bigint, timestamp: bigint, 
   };
 }
 
-/**
- * Applies the genesis state to an empty world and returns block 0 (unsigned when the genesis
- * holds no private key: followers then take the signature from the sequencer and check it).
- */
-export async function buildGenesisBlock(g: Genesis, world: WorldState): Promise<{ block: Block; state: FinalizedState }> {
-  const pending = world.newBlock();
+/** The inline part of block 0: classes, `contracts`, the exchange's genesis with its dev_accounts. */
+function applyInline(g: Genesis, pending: ReturnType<WorldState['newBlock']>): void {
   for (const c of CONTRACT_CLASSES) pending.declareClass(c.classHash, c.compiledClassHash);
   for (const c of g.declaredClasses) pending.declareClass(c.classHash, c.compiledClassHash);
   for (const c of g.contracts) {
@@ -164,12 +239,198 @@ export async function buildGenesisBlock(g: Genesis, world: WorldState): Promise<
     for (const [k, v] of c.storage) pending.setStorage(c.address, k, v);
   }
   applyGenesis(pending, g.exchange, execContext(g, 0n, g.timestamp));
-  const state = await pending.finalize();
-  const header = makeHeader(g, 0n, 0n, g.timestamp, state, commitments([], []));
+}
+
+function sealGenesis(g: Genesis, root: bigint, diffLength: bigint, diffCommitment: bigint): Block {
+  const header = { ...makeHeader(g, 0n, 0n, g.timestamp, { root, stateDiff: emptyStateDiff() }, commitments([], [])), state_diff_length: diffLength, state_diff_commitment: diffCommitment };
   const hash = blockHash(header);
   const signature: [bigint, bigint] = g.sequencer.privateKey ? toPair(sign(hash, g.sequencer.privateKey)) : [0n, 0n];
-  return { block: { header, hash, signature, transactions: [], receipts: [] }, state };
+  return { header, hash, signature, transactions: [], receipts: [] };
 }
+
+/**
+ * Applies the genesis state to an empty world and returns block 0 (unsigned when the genesis
+ * holds no private key: followers then take the signature from the sequencer and check it).
+ * In memory: for a genesis without `accounts_file` (createGenesis builds the others).
+ */
+export async function buildGenesisBlock(g: Genesis, world: WorldState): Promise<{ block: Block; state: FinalizedState }> {
+  if (g.accountsFile) throw new GenesisError('a genesis with accounts_file is built by createGenesis (in batches, into the database)');
+  genesisStats.builds++;
+  const pending = world.newBlock();
+  applyInline(g, pending);
+  const state = await pending.finalize();
+  return { block: sealGenesis(g, state.root, stateDiffLength(state.stateDiff), stateDiffCommitment(state.stateDiff)), state };
+}
+
+/** How often block 0 was built in this process (tests: a restart must not build it). */
+export const genesisStats = { builds: 0, accounts: 0 };
+
+/** Accounts per batch of the bulk genesis: one state commit (and one LevelDB batch) each. */
+export const GENESIS_BATCH_ACCOUNTS = 20_000;
+
+export interface CreateGenesisOptions {
+  /** Accounts per state commit (default GENESIS_BATCH_ACCOUNTS). */
+  batchSize?: number;
+  /** Called after each batch with the accounts written so far. */
+  onProgress?: (accounts: number) => void;
+  /** The digest to record (computed when absent). */
+  digest?: GenesisDigest;
+}
+
+/**
+ * Builds block 0 into an empty database and writes it with the head pointer and meta/genesis
+ * (genesis digest included). Without `accounts_file` it is one atomic batch, the same block 0
+ * as always. With one, block 0's state is committed in batches of accounts through the state's
+ * normal commit path (PendingState.finalize: every root Starknet's), each batch written before
+ * the next is read, so memory holds one batch; the header, head and meta/genesis go last, in
+ * one synced batch (a directory without them is an unfinished build: openChain refuses it).
+ * Block 0's state diff then covers the whole state, so its commitment is computed by streaming
+ * the flat tables (in key order, which is the commitment's order); the stored state diff record
+ * of block 0 holds the inline part only (see docs/genesis.md).
+ */
+export async function createGenesis(g: Genesis, db: Db, opts: CreateGenesisOptions = {}): Promise<{ block: Block; digest: GenesisDigest; accounts: number }> {
+  checkDevAccountAddresses(g);
+  const digest = opts.digest ?? (await genesisDigest(g));
+  const record = (block: Block, accounts?: number) =>
+    Meta.genesis.put({ chain_id: g.chainIdName, block_hash: block.hash, state_hash: g.stateHash, genesis_digest: digest.digest, ...(accounts === undefined ? {} : { accounts }) });
+  const world = WorldState.empty(db, g.stateHash);
+  if (!g.accountsFile) {
+    const { block, state } = await buildGenesisBlock(g, world);
+    await writeBatch(db, [...state.ops, ...ChainStore.blockOps(block, state), record(block)], { sync: true });
+    return { block, digest, accounts: 0 };
+  }
+  const file = g.accountsFile;
+  const batchSize = opts.batchSize ?? GENESIS_BATCH_ACCOUNTS;
+  // A first pass parses every line (no crypto): a corrupted or truncated file is refused
+  // before anything is written.
+  for await (const _ of readAccountsFile(file.path, batchSize, file.count));
+  genesisStats.builds++;
+  const inline = world.newBlock();
+  applyInline(g, inline);
+  const first = await inline.finalize();
+  await writeBatch(db, first.ops);
+  first.apply();
+  const inlineDiff = first.stateDiff;
+  let done = 0;
+  for await (const batch of readAccountsFile(file.path, batchSize, file.count)) {
+    const addrs = accountAddresses(batch.map((a) => a.publicKey));
+    const p = world.newBlock();
+    batch.forEach((a, i) => {
+      const addr = addrs[i]!;
+      if (a.address !== undefined && a.address !== addr) throw new GenesisError(`accounts file ${file.path} line ${a.line}: address 0x${a.address.toString(16)} is not the account address of its public_key (expected 0x${addr.toString(16)})`);
+      if (p.getClassHash(addr) !== 0n)
+        throw new GenesisError(`accounts file ${file.path} line ${a.line}: duplicate account: public_key 0x${a.publicKey.toString(16)} (address 0x${addr.toString(16)}) is already deployed by an earlier line, dev_accounts or a genesis contract`);
+      deployAccount(p, g.exchange, a.publicKey);
+      if (a.balance > 0n) {
+        exAdd(p, g.exchange, EX.totalDeposits, a.balance);
+        addCollateral(p, g.exchange, addr, a.balance);
+      }
+    });
+    const f = await p.finalize();
+    await writeBatch(db, f.ops);
+    f.apply();
+    done += batch.length;
+    genesisStats.accounts += batch.length;
+    opts.onProgress?.(done);
+  }
+  const { length, commitment } = await flatStateDiffCommitment(db);
+  const block = sealGenesis(g, world.root, length, commitment);
+  const rev: ReverseDiff = { storage: [], contracts: [], declared: [], roots: { contracts_root: 0n, classes_root: 0n } };
+  await writeBatch(db, [...ChainStore.blockOps(block, { stateDiff: inlineDiff, reverseDiff: rev, contractsRoot: world.contractsRoot, classesRoot: world.classesRoot }), record(block, done)], { sync: true });
+  return { block, digest, accounts: done };
+}
+
+/** Whether the database holds flat state (an unfinished genesis build when it has no head). */
+export async function hasFlatState(db: Db): Promise<boolean> {
+  for await (const _ of db.keys({ ...Tables.contract.all(), limit: 1 })) return true;
+  for await (const _ of db.keys({ ...Tables.declaredClass.all(), limit: 1 })) return true;
+  return false;
+}
+
+/** Removes what an unfinished genesis build wrote (the directory holds no chain yet). */
+export async function clearGenesisState(db: Db): Promise<void> {
+  for (const t of [Tables.storage, Tables.contract, Tables.contractState, Tables.trieNode, Tables.declaredClass]) await db.clear(t.all());
+  await writeBatch(db, [Meta.stateRoots.del()], { sync: true });
+}
+
+/**
+ * Starknet's state diff commitment (header.ts stateDiffCommitment) and length of a state diff
+ * that is the whole flat state: block 0 starts from nothing, so its diff is every contract
+ * (deployed, with its nonce when nonzero), every storage entry and every declared class at its
+ * end. Two streamed passes over the flat tables (LevelDB's key order is the ascending felt
+ * order the commitment sorts by): the first counts, the second writes the felts, 32 bytes each,
+ * into one buffer hashed by the native backend (the JS one gets the bigints).
+ */
+export async function flatStateDiffCommitment(db: Db): Promise<{ length: bigint; commitment: bigint }> {
+  let deployed = 0;
+  let nonces = 0;
+  for await (const [, rec] of Tables.contract.entries(db)) {
+    if (rec.classHash !== 0n) deployed++;
+    if (rec.nonce !== 0n) nonces++;
+  }
+  const perContract: number[] = [];
+  let entries = 0;
+  let last: bigint | undefined;
+  for await (const k of Tables.storage.keys(db)) {
+    if (k.address !== last) {
+      perContract.push(0);
+      last = k.address;
+    }
+    perContract[perContract.length - 1]!++;
+    entries++;
+  }
+  let declared = 0;
+  for await (const _ of Tables.declaredClass.keys(db)) declared++;
+  const felts = 1 + 1 + 2 * deployed + 1 + 2 * declared + 1 + 2 + 1 + 2 * perContract.length + 2 * entries + 1 + 2 * nonces;
+  const native = backend().name === 'native';
+  const buf = native ? new Uint8Array(felts * 32) : undefined;
+  const view = buf ? new DataView(buf.buffer) : undefined;
+  const arr: bigint[] = [];
+  let at = 0;
+  const M = (1n << 64n) - 1n;
+  const put = (x: bigint) => {
+    if (view) {
+      const o = at * 32;
+      view.setBigUint64(o, x >> 192n);
+      view.setBigUint64(o + 8, (x >> 128n) & M);
+      view.setBigUint64(o + 16, (x >> 64n) & M);
+      view.setBigUint64(o + 24, x & M);
+    } else arr.push(x);
+    at++;
+  };
+  put(STATE_DIFF0);
+  put(BigInt(deployed));
+  for await (const [address, rec] of Tables.contract.entries(db)) if (rec.classHash !== 0n) put(address), put(rec.classHash);
+  put(BigInt(declared));
+  for await (const [ch, compiled] of Tables.declaredClass.entries(db)) put(ch), put(compiled);
+  put(0n); // deprecated declared classes
+  put(1n);
+  put(0n);
+  put(BigInt(perContract.length));
+  let ci = -1;
+  last = undefined;
+  for await (const [k, v] of Tables.storage.entries(db)) {
+    if (k.address !== last) {
+      last = k.address;
+      put(k.address);
+      put(BigInt(perContract[++ci]!));
+    }
+    put(k.key);
+    put(v);
+  }
+  put(BigInt(nonces));
+  for await (const [address, rec] of Tables.contract.entries(db)) if (rec.nonce !== 0n) put(address), put(rec.nonce);
+  if (at !== felts) throw new Error(`genesis: the flat state changed while its state diff commitment was computed (${at} felts, counted ${felts})`);
+  let commitment: bigint;
+  if (buf) {
+    const out = new Uint8Array(32);
+    loadNativeAddon().poseidonHashManyPacked(buf, out);
+    commitment = out.reduce((acc, b) => (acc << 8n) | BigInt(b), 0n);
+  } else commitment = poseidonHashMany(arr);
+  return { length: BigInt(deployed + declared + entries + nonces), commitment };
+}
+
+const STATE_DIFF0 = encodeShortString('STARKNET_STATE_DIFF0');
 
 /** A block's header from its number, parent, time, committed state and body commitments. */
 export function makeHeader(g: Genesis, number: bigint, parentHash: bigint, timestamp: bigint, state: Pick<FinalizedState, 'root' | 'stateDiff'>, c: ReturnType<typeof commitments>): BlockHeader {
