@@ -1,30 +1,29 @@
 /**
  * What a run starts from, built once and cached in bench/.cache (git-ignored):
- *  - keys-<seed>.bin: account keys (private, stark key, address; 96 bytes each), extended as
- *    larger --accounts need more (key i is the same for every N);
- *  - genesis-<id>.json: the bench chain (devnet.json's keys and market parameters, M markets,
- *    funding every second, no genesis accounts);
- *  - snap-<id>-<N>/: a data directory after N DEPLOY_ACCOUNT + DEPOSIT transactions went through
- *    the real sequencer (in bulk: a full block per turn of the producer lock) (so opening it costs no genesis re-hashing of N accounts), copied for
- *    each run and never written to.
+ *  - keys2-<seed>.bin: account keys (private, stark key, address; 96 bytes each), extended as
+ *    larger --accounts need more (key i is the same for every N). Private key i is
+ *    base(seed) + i, so stark key i is one point addition from key i - 1 (~20,000 keys/s a
+ *    core instead of ~800 with a scalar multiplication each): bench keys, published, worthless;
+ *  - genesis-<id>.json + accounts-<id>.jsonl: the bench chain (devnet.json's keys and market
+ *    parameters, M markets, funding every second) with its N accounts, each holding
+ *    ACCOUNT_DEPOSIT, in a genesis accounts file (docs/genesis.md);
+ *  - snap-<id>-<N>/: the data directory that genesis creates (block 0 built by the bulk genesis
+ *    path: accounts in batches, no transactions, no signatures), copied for each run and never
+ *    written to. Wallets still sign every order, cancel and oracle update of the run.
  * The crypto backend used to build these does not matter (backends are bit-exact), so the
  * fastest one available builds them whatever --crypto the run uses.
  */
 import { createHash } from 'node:crypto';
 import { closeSync, cpSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
-import { bigIntToBytes32, bytesToBigInt, CURVE_ORDER } from '../../node/crypto/index.ts';
-import { startSequencer } from '../../node/node.ts';
+import { bigIntToBytes32, bytesToBigInt, CURVE_ORDER, getStarkKey } from '../../node/crypto/index.ts';
+import { openChain } from '../../node/node.ts';
 import { createLogger } from '../../node/log.ts';
-import { signatureJobs, VerifyPool } from '../../node/sequencer/verify-pool.ts';
-import { loadGenesis } from '../../node/chain/genesis.ts';
-import { ACC } from '../../contracts-ts/layout.ts';
 import { accountAddress } from '../../contracts-ts/classes.ts';
-import type { PerpTx } from '../../contracts-ts/index.ts';
 import { TaskPool } from './tasks.ts';
 import type { Progress } from './progress.ts';
 
-export const SETUP_VERSION = 1;
+export const SETUP_VERSION = 2;
 export const USDC = 10n ** 6n;
 /** Every account's deposit at set-up. */
 export const ACCOUNT_DEPOSIT = 10_000n * USDC;
@@ -48,10 +47,15 @@ function sha(s: string): string {
   return createHash('sha256').update(s).digest('hex');
 }
 
-/** Private key i of a seed: 1 + sha256(tag, seed, i) mod (n - 1). */
+/** The accounts' consecutive private keys start here: 1 + sha256(tag, seed) mod (n - 2^40). */
+export function benchKeyBase(seed: number): bigint {
+  const h = BigInt('0x' + sha(`perpnode-bench-key-base:${seed}`));
+  return 1n + (h % (CURVE_ORDER - (1n << 40n)));
+}
+
+/** Private key i of a seed: benchKeyBase(seed) + i (below the curve order for i < 2^40). */
 export function benchKey(seed: number, i: number): bigint {
-  const h = BigInt('0x' + sha(`perpnode-bench-key:${seed}:${i}`));
-  return 1n + (h % (CURVE_ORDER - 1n));
+  return benchKeyBase(seed) + BigInt(i);
 }
 
 const REC = 96;
@@ -59,7 +63,7 @@ const REC = 96;
 /** Keys 0..n-1 of `seed`, from the cache, generating (and appending) the missing ones. */
 export async function ensureKeys(cacheDir: string, seed: number, n: number, tasks: () => Promise<TaskPool>, progress?: Progress): Promise<Account[]> {
   mkdirSync(cacheDir, { recursive: true });
-  const path = join(cacheDir, `keys-${seed}.bin`);
+  const path = join(cacheDir, `keys2-${seed}.bin`);
   const out: Account[] = [];
   let have = 0;
   if (existsSync(path)) {
@@ -81,7 +85,7 @@ export async function ensureKeys(cacheDir: string, seed: number, n: number, task
   if (have >= n) return out;
   const pool = await tasks();
   const todo: bigint[][] = [];
-  const per = 100;
+  const per = 2000;
   for (let i = have; i < n; i += per) todo.push(Array.from({ length: Math.min(per, n - i) }, (_, k) => benchKey(seed, i + k)));
   progress?.start(`keys for ${n - have} accounts`, n - have);
   const fd = openSync(path, 'a');
@@ -89,9 +93,11 @@ export async function ensureKeys(cacheDir: string, seed: number, n: number, task
     const results = new Map<number, { pks: bigint[]; addrs: bigint[] }>();
     let written = 0;
     await pool.map(
-      todo.map((sks) => ({ kind: 'keys', sks })),
+      todo.map((sks) => ({ kind: 'keyRange', sk0: sks[0]!, count: sks.length })),
       (i, r) => {
         if (r.kind !== 'keys') throw new Error('unexpected task result');
+        // One scalar multiplication per range checks the additions.
+        if (r.pks[0] !== getStarkKey(todo[i]![0]!)) throw new Error('bench keys: point addition disagrees with getStarkKey');
         results.set(i, r);
         // Append in index order so the file is always a valid prefix.
         while (results.has(written)) {
@@ -118,7 +124,7 @@ export async function ensureKeys(cacheDir: string, seed: number, n: number, task
   return out;
 }
 
-/** The bench chain: devnet.json's keys and market parameters, `markets` markets, no genesis accounts. */
+/** The bench chain: devnet.json's keys and market parameters, `markets` markets, no dev accounts (ensureSnapshot adds the accounts file). */
 export function benchGenesis(markets: number): any {
   const dev = JSON.parse(readFileSync(join(repoRoot(), 'genesis', 'devnet.json'), 'utf8'));
   const g = structuredClone(dev);
@@ -158,98 +164,105 @@ function snapshotId(genesis: unknown, n: number, seed: number): string {
   return sha(JSON.stringify({ genesis, n, seed, v: SETUP_VERSION, deposit: ACCOUNT_DEPOSIT.toString() })).slice(0, 16);
 }
 
+/** What building a snapshot cost (bench/README.md "Numbers: issue 14"). */
+export interface SnapshotBuild {
+  accounts: number;
+  seconds: number;
+  /** CPU-seconds of the whole process (every thread) while block 0 was built. */
+  cpuSeconds: number;
+  accountsPerSecond: number;
+  accountsPerCpuSecond: number;
+  /** Peak RSS of the process during the build (sampled), MB. */
+  peakRssMb: number;
+  /** Seconds writing the accounts file (not part of the rate). */
+  fileSeconds: number;
+}
+
 /**
- * The cached data directory for (genesis, N accounts, seed); built through the real sequencer
- * when missing: DEPLOY_ACCOUNT and DEPOSIT for every account, signatures checked on the pool.
+ * The cached data directory for (genesis, N accounts, seed); built when missing by the bulk
+ * genesis path: the N accounts (stark key, ACCOUNT_DEPOSIT each) go into the genesis accounts
+ * file and `openChain` creates the chain from it, writing block 0 in batches of accounts. No
+ * transaction and no signature is involved (the wallets' keys sign only the run's workload).
  */
 export async function ensureSnapshot(
   cacheDir: string,
   opts: { markets: number; accounts: Account[]; seed: number; buildCrypto: 'js' | 'native'; log: (s: string) => void },
-  tasks: () => Promise<TaskPool>,
+  _tasks?: () => Promise<TaskPool>,
   progress?: Progress,
-): Promise<Snapshot> {
-  const genesis = benchGenesis(opts.markets);
+): Promise<Snapshot & { build?: SnapshotBuild }> {
   const n = opts.accounts.length;
-  const id = snapshotId(genesis, n, opts.seed);
-  const genesisPath = join(cacheDir, `genesis-${sha(JSON.stringify(genesis)).slice(0, 16)}.json`);
-  if (!existsSync(genesisPath)) writeFileSync(genesisPath, JSON.stringify(genesis, null, 2) + '\n');
+  const base = benchGenesis(opts.markets);
+  const id = snapshotId(base, n, opts.seed);
+  const accountsName = `accounts-${id}-${n}.jsonl`;
+  const genesis = { ...base, accounts_file: accountsName, accounts_count: n };
+  const genesisPath = join(cacheDir, `genesis-${id}-${n}.json`);
+  const accountsPath = join(cacheDir, accountsName);
   const dir = join(cacheDir, `snap-${id}-${n}`);
   const metaPath = join(dir, 'bench-snapshot.json');
-  if (existsSync(metaPath)) {
+  if (existsSync(metaPath) && existsSync(genesisPath) && existsSync(accountsPath)) {
     const meta = JSON.parse(readFileSync(metaPath, 'utf8'));
     return { id, dir, genesisPath, head: meta.head, accounts: meta.accounts };
   }
   const tmp = `${dir}.tmp-${process.pid}`;
   rmSync(tmp, { recursive: true, force: true });
-  opts.log(`building the ${n}-account data directory (once; cached in ${dir})`);
-  const g = loadGenesis(genesisPath);
-  const op = g.exchange.bridgeOperator;
-  if (op.privateKey === undefined) throw new Error('bench genesis has no bridge operator private key');
-  const node = await startSequencer({ dataDir: tmp, genesisPath, rpcHost: '127.0.0.1', rpcPort: 0, adminPort: null, feeder: 'off', blockTimeMs: 500, log: createLogger('warn', 'bench-setup') });
-  const vpool = await VerifyPool.create({ backend: opts.buildCrypto });
-  node.producer.sigCache.attachPool(vpool);
+  opts.log(`building the ${n}-account data directory through the bulk genesis (once; cached in ${dir})`);
+  const tFile = performance.now();
+  writeAccountsFile(accountsPath, opts.accounts, ACCOUNT_DEPOSIT);
+  writeFileSync(genesisPath, JSON.stringify(genesis, null, 2) + '\n');
+  const fileSeconds = (performance.now() - tFile) / 1000;
+  progress?.start(`genesis accounts for ${n} accounts`, n);
+  let peak = process.memoryUsage().rss;
+  const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 200);
+  const t0 = performance.now();
+  const cpu0 = process.cpuUsage();
   let head = 0;
   try {
-    const pool = await tasks();
-    // Bulk load: a block per chunk, every account's DEPLOY_ACCOUNT then its DEPOSIT executed in
-    // one turn of the producer lock (no per-transaction queueing, duplicate look-up or re-hash;
-    // a transaction that fails a rule fails the set-up), then sealed. The chunk fills a block
-    // (max_block_transactions); signing and verification of the next chunk run on the workers
-    // while this one executes.
-    const chunk = Math.max(1, Math.floor(g.maxBlockTransactions / 2));
-    progress?.start(`set-up transactions for ${n} accounts`, n);
-    const keyOf = (a: bigint) => node.chain.world.getStorage(a, ACC.publicKey);
-    const sign = async (from: number): Promise<{ accs: Account[]; deploys: PerpTx[]; deposits: PerpTx[] }> => {
-      const accs = opts.accounts.slice(from, from + chunk);
-      const parts: (typeof accs)[] = [];
-      for (let i = 0; i < accs.length; i += 50) parts.push(accs.slice(i, i + 50));
-      const rs = await Promise.all(
-        parts.map((p) =>
-          pool.run({
-            kind: 'setup',
-            chainId: g.chainId,
-            operatorSk: op.privateKey!,
-            operatorPk: op.publicKey,
-            accounts: p.map((a) => ({ sk: a.sk, pk: a.pk, addr: a.addr, depositId: 1_000_000n + BigInt(a.index), amount: ACCOUNT_DEPOSIT })),
-          }),
-        ),
-      );
-      const deploys: PerpTx[] = [];
-      const deposits: PerpTx[] = [];
-      let k = 0;
-      for (const r of rs) {
-        if (r.kind !== 'setup') throw new Error('unexpected task result');
-        for (let j = 0; j < r.deploySigs.length; j++, k++) {
-          const a = accs[k]!;
-          deploys.push({ type: 'DEPLOY_ACCOUNT', publicKey: a.pk, signature: r.deploySigs[j]! });
-          deposits.push({ type: 'DEPOSIT', depositId: 1_000_000n + BigInt(a.index), recipient: a.addr, amount: ACCOUNT_DEPOSIT, signature: r.depositSigs[j]! });
-        }
-      }
-      // Deploys' keys come from the transaction itself; deposits are signed by the operator.
-      await node.producer.sigCache.prepare([...deploys, ...deposits].flatMap((tx) => signatureJobs(tx, keyOf, g.chainId, op.publicKey)));
-      return { accs, deploys, deposits };
-    };
-    let pending = sign(0);
-    for (let from = 0; from < n; from += chunk) {
-      const { accs, deploys, deposits } = await pending;
-      if (from + chunk < n) pending = sign(from + chunk);
-      await node.producer.lock.run(() => {
-        for (const tx of deploys) node.producer.executeLocked(tx);
-        for (const tx of deposits) node.producer.executeLocked(tx);
-      });
-      await node.producer.sealNow();
-      progress?.tick(accs.length);
-    }
-    await node.producer.sealNow();
-    head = Number(node.producer.head.number);
+    let last = 0;
+    const c = await openChain({
+      dataDir: tmp,
+      genesisPath,
+      log: createLogger('warn', 'bench-setup'),
+      skipCheck: true,
+      onGenesisProgress: (k) => {
+        progress?.tick(k - last);
+        last = k;
+      },
+    });
+    head = Number((await c.chain.head())!.number);
+    await c.close();
   } finally {
+    clearInterval(sampler);
     progress?.done();
-    await vpool.close();
-    await node.stop();
   }
-  writeFileSync(join(tmp, 'bench-snapshot.json'), JSON.stringify({ id, accounts: n, head, seed: opts.seed, genesis: genesisPath, built: new Date().toISOString() }, null, 2));
+  const seconds = (performance.now() - t0) / 1000;
+  const cu = process.cpuUsage(cpu0);
+  const cpuSeconds = (cu.user + cu.system) / 1e6;
+  peak = Math.max(peak, process.memoryUsage().rss);
+  const build: SnapshotBuild = { accounts: n, seconds, cpuSeconds, accountsPerSecond: n / seconds, accountsPerCpuSecond: n / cpuSeconds, peakRssMb: peak / 1e6, fileSeconds };
+  opts.log(
+    `bulk genesis: ${n} accounts in ${seconds.toFixed(1)} s (${build.accountsPerSecond.toFixed(0)} accounts/s; ${cpuSeconds.toFixed(1)} CPU-s, ${build.accountsPerCpuSecond.toFixed(0)} accounts per CPU-second), peak RSS ${build.peakRssMb.toFixed(0)} MB; accounts file written in ${fileSeconds.toFixed(1)} s`,
+  );
+  writeFileSync(join(tmp, 'bench-snapshot.json'), JSON.stringify({ id, accounts: n, head, seed: opts.seed, genesis: genesisPath, build, built: new Date().toISOString() }, null, 2));
+  rmSync(dir, { recursive: true, force: true });
   renameSync(tmp, dir);
-  return { id, dir, genesisPath, head, accounts: n };
+  return { id, dir, genesisPath, head, accounts: n, build };
+}
+
+/** The genesis accounts file: one JSON object per line (docs/genesis.md), written in chunks. */
+function writeAccountsFile(path: string, accounts: readonly Account[], deposit: bigint): void {
+  const balance = (deposit / USDC).toString();
+  const tmp = `${path}.tmp-${process.pid}`;
+  const fd = openSync(tmp, 'w');
+  try {
+    for (let i = 0; i < accounts.length; i += 10_000) {
+      let chunk = '';
+      for (const a of accounts.slice(i, i + 10_000)) chunk += `{"public_key":"0x${a.pk.toString(16)}","balance":"${balance}"}\n`;
+      writeSync(fd, chunk);
+    }
+  } finally {
+    closeSync(fd);
+  }
+  renameSync(tmp, path);
 }
 
 /** A fresh copy of the snapshot for one run (never run in the cache itself). */

@@ -5,10 +5,14 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { getStarkKey, sign, useBackend } from '../../node/crypto/index.ts';
+import { Point } from '@scure/starknet';
+import { accountAddresses } from '../../contracts-ts/classes.ts';
 import { accountAddress, cancelHash, deployAccountHash, depositHash, oracleUpdateHash, orderHash, type Order } from '../../contracts-ts/index.ts';
 
 export type Task =
   | { kind: 'keys'; sks: bigint[] }
+  /** Keys sk0, sk0 + 1, …: one point addition each instead of a scalar multiplication. */
+  | { kind: 'keyRange'; sk0: bigint; count: number }
   | { kind: 'setup'; chainId: bigint; operatorSk: bigint; operatorPk: bigint; accounts: { sk: bigint; pk: bigint; addr: bigint; depositId: bigint; amount: bigint }[] }
   | { kind: 'orders'; chainId: bigint; items: { order: Order; sk: bigint }[] }
   | { kind: 'cancels'; chainId: bigint; items: { account: bigint; orderHash: bigint; sk: bigint }[] }
@@ -29,6 +33,15 @@ function runTask(t: Task): TaskResult {
     case 'keys': {
       const pks = t.sks.map((k) => getStarkKey(k));
       return { kind: 'keys', pks, addrs: pks.map((pk) => accountAddress(pk)) };
+    }
+    case 'keyRange': {
+      const pks: bigint[] = [];
+      let p = Point.BASE.multiply(t.sk0);
+      for (let i = 0; i < t.count; i++) {
+        if (i > 0) p = p.add(Point.BASE);
+        pks.push(p.toAffine().x);
+      }
+      return { kind: 'keys', pks, addrs: accountAddresses(pks) };
     }
     case 'setup':
       return {

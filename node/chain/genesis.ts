@@ -267,6 +267,14 @@ export const genesisStats = { builds: 0, accounts: 0 };
 
 /** Accounts per batch of the bulk genesis: one state commit (and one LevelDB batch) each. */
 export const GENESIS_BATCH_ACCOUNTS = 20_000;
+/**
+ * Flat entries the build's state cache holds. A batch's reads are of absent entries (new
+ * accounts) and of the few exchange totals, the PendingState overlay holds what a batch wrote,
+ * so a cache buys nothing here, and an LRU Map that evicts on every insert costs: V8 leaves a
+ * hole per delete at the front of the Map, which `keys().next()` walks (10 % of a build in
+ * `settle` with 20,000 entries).
+ */
+const GENESIS_FLAT_CACHE = 1;
 
 export interface CreateGenesisOptions {
   /** Accounts per state commit (default GENESIS_BATCH_ACCOUNTS). */
@@ -293,7 +301,9 @@ export async function createGenesis(g: Genesis, db: Db, opts: CreateGenesisOptio
   const digest = opts.digest ?? (await genesisDigest(g));
   const record = (block: Block, accounts?: number) =>
     Meta.genesis.put({ chain_id: g.chainIdName, block_hash: block.hash, state_hash: g.stateHash, genesis_digest: digest.digest, ...(accounts === undefined ? {} : { accounts }) });
-  const world = WorldState.empty(db, g.stateHash);
+  // Caches sized for a build that touches every account once: the tries' upper levels (what
+  // each batch re-reads) stay, the rest is not worth holding (memory stays bounded).
+  const world = g.accountsFile ? WorldState.empty(db, g.stateHash, { cacheEntries: GENESIS_FLAT_CACHE, trieCacheNodes: 400_000 }) : WorldState.empty(db, g.stateHash);
   if (!g.accountsFile) {
     const { block, state } = await buildGenesisBlock(g, world);
     await writeBatch(db, [...state.ops, ...ChainStore.blockOps(block, state), record(block)], { sync: true });
@@ -312,26 +322,44 @@ export async function createGenesis(g: Genesis, db: Db, opts: CreateGenesisOptio
   first.apply();
   const inlineDiff = first.stateDiff;
   let done = 0;
-  for await (const batch of readAccountsFile(file.path, batchSize, file.count)) {
-    const addrs = accountAddresses(batch.map((a) => a.publicKey));
-    const p = world.newBlock();
-    batch.forEach((a, i) => {
-      const addr = addrs[i]!;
-      if (a.address !== undefined && a.address !== addr) throw new GenesisError(`accounts file ${file.path} line ${a.line}: address 0x${a.address.toString(16)} is not the account address of its public_key (expected 0x${addr.toString(16)})`);
-      if (p.getClassHash(addr) !== 0n)
-        throw new GenesisError(`accounts file ${file.path} line ${a.line}: duplicate account: public_key 0x${a.publicKey.toString(16)} (address 0x${addr.toString(16)}) is already deployed by an earlier line, dev_accounts or a genesis contract`);
-      deployAccount(p, g.exchange, a.publicKey);
-      if (a.balance > 0n) {
-        exAdd(p, g.exchange, EX.totalDeposits, a.balance);
-        addCollateral(p, g.exchange, addr, a.balance);
-      }
-    });
-    const f = await p.finalize();
-    await writeBatch(db, f.ops);
-    f.apply();
-    done += batch.length;
-    genesisStats.accounts += batch.length;
-    opts.onProgress?.(done);
+  // Pipelined: while batch k's ops are written (LevelDB's thread), batch k+1 is read, parsed
+  // and its addresses derived (they need no state); it executes once batch k is applied.
+  const it = readAccountsFile(file.path, batchSize, file.count)[Symbol.asyncIterator]();
+  const prepare = async () => {
+    const r = await it.next();
+    return r.done ? undefined : { batch: r.value, addrs: accountAddresses(r.value.map((a) => a.publicKey)) };
+  };
+  try {
+    let next = await prepare();
+    while (next) {
+      const { batch, addrs } = next;
+      const p = world.newBlock();
+      batch.forEach((a, i) => {
+        const addr = addrs[i]!;
+        if (a.address !== undefined && a.address !== addr) throw new GenesisError(`accounts file ${file.path} line ${a.line}: address 0x${a.address.toString(16)} is not the account address of its public_key (expected 0x${addr.toString(16)})`);
+        if (p.getClassHash(addr) !== 0n)
+          throw new GenesisError(`accounts file ${file.path} line ${a.line}: duplicate account: public_key 0x${a.publicKey.toString(16)} (address 0x${addr.toString(16)}) is already deployed by an earlier line, dev_accounts or a genesis contract`);
+        deployAccount(p, g.exchange, a.publicKey);
+        if (a.balance > 0n) {
+          exAdd(p, g.exchange, EX.totalDeposits, a.balance);
+          addCollateral(p, g.exchange, addr, a.balance);
+        }
+      });
+      const f = await p.finalize();
+      const written = writeBatch(db, f.ops);
+      const following = prepare();
+      // Both settle before going on (a failed write must not leave `following` unobserved).
+      const [w, nx] = await Promise.allSettled([written, following]);
+      if (w.status === 'rejected') throw w.reason;
+      if (nx.status === 'rejected') throw nx.reason;
+      f.apply();
+      next = nx.value;
+      done += batch.length;
+      genesisStats.accounts += batch.length;
+      opts.onProgress?.(done);
+    }
+  } finally {
+    await it.return?.(undefined); // closes the file on a refusal mid-way
   }
   const { length, commitment } = await flatStateDiffCommitment(db);
   const block = sealGenesis(g, world.root, length, commitment);
@@ -368,13 +396,20 @@ export async function flatStateDiffCommitment(db: Db): Promise<{ length: bigint;
     if (rec.classHash !== 0n) deployed++;
     if (rec.nonce !== 0n) nonces++;
   }
+  // Storage keys are tag ‖ address (32 bytes) ‖ key (32 bytes), values 32 bytes: counted and
+  // later copied as raw bytes (no bigint per entry).
   const perContract: number[] = [];
   let entries = 0;
-  let last: bigint | undefined;
-  for await (const k of Tables.storage.keys(db)) {
-    if (k.address !== last) {
+  let lastAddr: Uint8Array | undefined;
+  const sameAddr = (k: Uint8Array) => {
+    if (!lastAddr) return false;
+    for (let i = 1; i < 33; i++) if (k[i] !== lastAddr[i - 1]) return false;
+    return true;
+  };
+  for await (const k of db.keys({ ...Tables.storage.all(), keyEncoding: 'view' }) as AsyncIterable<Uint8Array>) {
+    if (!sameAddr(k)) {
       perContract.push(0);
-      last = k.address;
+      lastAddr = k.slice(1, 33);
     }
     perContract[perContract.length - 1]!++;
     entries++;
@@ -398,6 +433,12 @@ export async function flatStateDiffCommitment(db: Db): Promise<{ length: bigint;
     } else arr.push(x);
     at++;
   };
+  const putBytes = (b: Uint8Array) => {
+    if (b.length !== 32) throw new Error('genesis: a flat storage record is not 32 bytes');
+    if (buf) buf.set(b, at * 32);
+    else arr.push(b.reduce((acc, x) => (acc << 8n) | BigInt(x), 0n));
+    at++;
+  };
   put(STATE_DIFF0);
   put(BigInt(deployed));
   for await (const [address, rec] of Tables.contract.entries(db)) if (rec.classHash !== 0n) put(address), put(rec.classHash);
@@ -408,15 +449,15 @@ export async function flatStateDiffCommitment(db: Db): Promise<{ length: bigint;
   put(0n);
   put(BigInt(perContract.length));
   let ci = -1;
-  last = undefined;
-  for await (const [k, v] of Tables.storage.entries(db)) {
-    if (k.address !== last) {
-      last = k.address;
-      put(k.address);
+  lastAddr = undefined;
+  for await (const [k, v] of db.iterator({ ...Tables.storage.all(), keyEncoding: 'view', valueEncoding: 'view' }) as AsyncIterable<[Uint8Array, Uint8Array]>) {
+    if (!sameAddr(k)) {
+      lastAddr = k.slice(1, 33);
+      putBytes(lastAddr);
       put(BigInt(perContract[++ci]!));
     }
-    put(k.key);
-    put(v);
+    putBytes(k.subarray(33, 65));
+    putBytes(v);
   }
   put(BigInt(nonces));
   for await (const [address, rec] of Tables.contract.entries(db)) if (rec.nonce !== 0n) put(address), put(rec.nonce);

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { ClassicLevel } from 'classic-level';
 import { openChain, StartupError } from '../../node/node.ts';
 import { createGenesis, genesisStats, loadGenesis } from '../../node/chain/genesis.ts';
+import { fullCheck } from '../../node/chain/verify.ts';
 import { Meta } from '../../node/storage/schema.ts';
 import { accountAddress } from '../../contracts-ts/classes.ts';
 import { ACC, EX } from '../../contracts-ts/layout.ts';
@@ -128,6 +129,8 @@ describe('bulk genesis: accounts_file, and starts that compare the genesis diges
       expect(genesisStats.accounts).to.equal(before.accounts + n);
       expect(await again.chain.head()).to.deep.equal(head0);
       expect(again.world.root).to.equal(head0 && (await again.chain.header(0n))!.header.new_root);
+      // verify --full recomputes every storage root and the global root from the flat state.
+      expect(await fullCheck(again.chain, again.world, again.genesis)).to.deep.equal([]);
       await again.close();
     } finally {
       t.cleanup();
