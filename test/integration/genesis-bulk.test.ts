@@ -18,7 +18,7 @@ import { createLogger } from '../../node/log.ts';
 import { ROOT } from '../helpers/proc.ts';
 import { tempDir } from '../helpers/tmp.ts';
 import type { Db } from '../../node/storage/db.ts';
-import { useBackend } from '../../node/crypto/index.ts';
+import { useCounting } from '../../bench/lib/counting.ts';
 
 const log = createLogger('silent');
 const DEVNET = join(ROOT, 'genesis/devnet.json');
@@ -59,9 +59,10 @@ describe('bulk genesis: accounts_file, and starts that compare the genesis diges
   this.timeout(120_000);
   // Importing node/node.ts first leaves this file with a crypto module instance the root hook
   // did not select (contracts then hash on the JS reference: ~50x slower Pedersen). Selecting
-  // here is a no-op where the hook's selection is visible.
+  // here the way the hook does (with the counting wrapper, so later in-process bench runs can
+  // still count) is a no-op where the hook's selection is visible.
   before(async () => {
-    await useBackend((process.env.PERPNODE_CRYPTO ?? 'auto') as 'auto');
+    await useCounting((process.env.PERPNODE_CRYPTO ?? 'auto') as 'auto');
   });
 
   it('devnet block 0 is unchanged, and its directory records the genesis digest', async () => {
