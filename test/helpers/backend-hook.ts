@@ -4,6 +4,12 @@
  * PERPNODE_CRYPTO=js|native|auto (default auto: native when the addon loads). `npm test` runs
  * the whole suite on the default and the trie, state and block tests again on js, so both
  * backends are exercised in CI.
+ *
+ * .mocharc.json loads TypeScript through tsx's ESM loader only (`import=tsx/esm`), so mocha
+ * imports every test file and this hook as ES modules: one instance of each module. With tsx's
+ * CommonJS hook as well, mocha required the files it could and imported the rest (any file whose
+ * imports reach a top-level await), and those ran against a second, unselected instance of the
+ * crypto module (JS Pedersen, no counting) and of fast-check (no fixed seed).
  */
 import fc from 'fast-check';
 import { useBackend, type BackendChoice } from '../../node/crypto/index.ts';
