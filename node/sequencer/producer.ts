@@ -9,6 +9,15 @@
  * commit, the header, the block hash, the sequencer signature (RFC 6979, so the same block
  * always gets the same signature), and ONE synchronous LevelDB batch with the head pointer.
  * Nothing is published before that batch is durable.
+ *
+ * Pipelining (`ProducerOptions.pipeline`, on by default): once block N is signed and its ops
+ * built, the lock is released while the batch and the signer record are written; block N+1
+ * opens on N's in-memory state (held in the world's in-flight layer, see world.ts) and executes
+ * transactions meanwhile. Until N is durable nothing of N or N+1 is visible outside: N stays
+ * the `openBlock` RPC reads (pre_confirmed), N+1's 'tx' events and acknowledgements wait, and
+ * N's 'sealed' event follows the write. N+1's seal, and every other holder of `lock`, first
+ * awaits N (its trie commit, order digest, signer guard and signature read what N wrote). A
+ * failed write halts the producer and discards N+1 unsigned. The chain is byte-identical either way.
  */
 import { EventEmitter } from 'node:events';
 import { findLiquidations, proposeFunding, proposeFundingSample, txHash, type ImpactPrices, type PerpTx } from '../../contracts-ts/index.ts';
@@ -82,6 +91,8 @@ export interface ProducerOptions {
   maxBlockTransactions: number;
   /** Bound on transactions waiting for the lock; beyond it submissions are refused. */
   maxQueue: number;
+  /** Write each block's batch while the next one executes (default true); see the file comment. */
+  pipeline?: boolean;
 }
 
 /**
@@ -106,9 +117,11 @@ export interface BlockTiming {
   commitmentsMs: number;
   /** Seal: the sequencer signature. */
   signMs: number;
-  /** Seal: building the batch and the synchronous LevelDB write. */
+  /** Seal: building the batch and the synchronous LevelDB write (until durable). */
   commitMs: number;
-  /** Whole seal (under the lock). */
+  /** The part of commitMs under the lock (building the ops); pipelined, the write runs after it. */
+  commitLockedMs: number;
+  /** Whole seal, until durable (pipelined, the lock is released at `commitLockedMs`). */
   sealMs: number;
   /** Hash calls counted by `ProducerStats.hashCounter` (when set): over the block, in the trie commit, in commitments. */
   hashes: number;
@@ -147,8 +160,46 @@ export class RejectedError extends Error {
   }
 }
 
+type TxEvent = { hash: bigint; receipt: Receipt; blockNumber: bigint };
+
+/** A block signed and staged whose batch is being written (pipelined seal). */
+interface InFlight {
+  head: { number: bigint; hash: bigint; header: BlockHeader };
+  /** The sealed builder: what `openBlock` shows until the batch is durable. */
+  builder: BlockBuilder;
+  /** True once published, false if the write failed (the producer halted); never rejects. */
+  done: Promise<boolean>;
+  /** 'tx' events of the next block, emitted once this one is published (dropped if it fails). */
+  deferred: TxEvent[];
+}
+
+/**
+ * The producer lock as other subsystems take it (maintenance, checkpoints, rollback): it also
+ * waits for a block in flight, so they never see the chain between a seal and its durability.
+ */
+export class ProducerLock {
+  constructor(
+    private readonly mutex: Mutex,
+    private readonly settled: () => Promise<void>,
+  ) {}
+  get queued(): number {
+    return this.mutex.queued;
+  }
+  run<T>(fn: () => Promise<T> | T): Promise<T> {
+    return this.mutex.run(async () => {
+      await this.settled();
+      return fn();
+    });
+  }
+}
+
 export class Producer extends EventEmitter {
-  readonly lock = new Mutex();
+  /** Transaction execution and sealing; does not wait for a block in flight. */
+  private readonly mutex = new Mutex();
+  readonly lock = new ProducerLock(this.mutex, () => this.settleInFlight());
+  private inFlight: InFlight | null = null;
+  /** Open blocks dropped unsigned because the block under them failed to write. */
+  private readonly discarded = new WeakSet<BlockBuilder>();
   private open: { b: BlockBuilder; openedAtMs: number } | null = null;
   /** A session is running: its open block is not re-stamped under it. */
   private pinned = false;
@@ -192,6 +243,23 @@ export class Producer extends EventEmitter {
     return (this.m.clock ?? Date.now)();
   }
 
+  /** The block the next one builds on: the one in flight, else the head. */
+  private get parent(): { number: bigint; hash: bigint; header: BlockHeader } {
+    return this.inFlight?.head ?? this.head;
+  }
+
+  /** Resolves once no block is in flight (published or failed). */
+  async settleInFlight(): Promise<void> {
+    while (this.inFlight) await this.inFlight.done;
+  }
+
+  /** After the lock: waits for the block under `b`; throws if `b` was discarded by a failed write. */
+  private async acknowledge(b: BlockBuilder | undefined): Promise<void> {
+    if (!this.inFlight) return;
+    await this.settleInFlight();
+    if (b && this.discarded.has(b)) throw new RejectedError('HALTED', `block production is halted: ${this.halted}`);
+  }
+
   /** The open block, created on demand (timestamp fixed when its first transaction arrives). */
   private ensureOpen(): BlockBuilder {
     // An untouched open block is re-stamped, so a block never carries a stale timestamp; never
@@ -199,8 +267,9 @@ export class Producer extends EventEmitter {
     // while a session works in it.
     if (this.open && (this.sealing || this.pinned || !this.open.b.untouched || this.dirty)) return this.open.b;
     const nowS = BigInt(Math.floor(this.now() / 1000));
-    const timestamp = nowS > this.head.header.timestamp ? nowS : this.head.header.timestamp;
-    const b = BlockBuilder.open(this.m.world, this.m.genesis, this.head, timestamp, (h, k, sig) => {
+    const parent = this.parent;
+    const timestamp = nowS > parent.header.timestamp ? nowS : parent.header.timestamp;
+    const b = BlockBuilder.open(this.m.world, this.m.genesis, parent, timestamp, (h, k, sig) => {
       const t0 = performance.now();
       const ok = this.sigCache.verify(h, k, sig);
       this.stats.cur.sigChecks++;
@@ -224,16 +293,20 @@ export class Producer extends EventEmitter {
    * Runs `f` under the lock with the open block (opened when `f` first touches it). The only way
    * other subsystems write to the chain: see BlockSession.
    */
-  inOpenBlock<T>(f: (s: BlockSession) => T | Promise<T>): Promise<T> {
-    return this.lock.run(async () => {
+  async inOpenBlock<T>(f: (s: BlockSession) => T | Promise<T>): Promise<T> {
+    let b: BlockBuilder | undefined;
+    const r = await this.mutex.run(async () => {
       const wasPinned = this.pinned;
       this.pinned = true;
       try {
         return await f(this.session());
       } finally {
         this.pinned = wasPinned;
+        b = this.open?.b;
       }
     });
+    await this.acknowledge(b); // nothing is answered before the block under it is durable
+    return r;
   }
 
   /** The session object for code already under the lock (inOpenBlock, seal hooks). */
@@ -293,9 +366,13 @@ export class Producer extends EventEmitter {
     this.dirty = true;
   }
 
-  /** The block being built, for `pre_confirmed` reads. */
+  /**
+   * The block being built, for `pre_confirmed` reads. While a block's batch is being written
+   * that block (the next one executes unseen until it is durable): a transaction moves from
+   * here to the store, never back.
+   */
   get openBlock(): OpenBlock | null {
-    return this.open?.b ?? null;
+    return this.inFlight?.builder ?? this.open?.b ?? null;
   }
 
   /**
@@ -317,7 +394,9 @@ export class Producer extends EventEmitter {
       this.stats.cur.execMs += performance.now() - t0 - (this.stats.cur.sigMs - sig0);
     }
     const { hash, receipt } = r;
-    this.emit('tx', { hash, receipt, blockNumber: open.number });
+    const ev: TxEvent = { hash, receipt, blockNumber: open.number };
+    if (this.inFlight) this.inFlight.deferred.push(ev);
+    else this.emit('tx', ev);
     if (open.txs.length >= this.opts.maxBlockTransactions && !this.sealQueued) {
       // one early seal per full block (not one per transaction still waiting for the lock)
       this.sealQueued = true;
@@ -333,7 +412,14 @@ export class Producer extends EventEmitter {
     const hash = txHash(tx, this.m.genesis.chainId);
     if (await this.m.chain.txLocation(hash)) throw new RejectedError('DUPLICATE_TX', 'transaction already included in a block');
     await this.precheck(tx);
-    return this.lock.run(() => this.executeLocked(tx));
+    let b: BlockBuilder | undefined;
+    const r = await this.mutex.run(() => {
+      const out = this.executeLocked(tx);
+      b = this.open?.b;
+      return out;
+    });
+    await this.acknowledge(b);
+    return r;
   }
 
   /**
@@ -396,24 +482,31 @@ export class Producer extends EventEmitter {
     }
   }
 
-  /** Seals the open block (if any, or a heartbeat block when `heartbeat`). */
+  /**
+   * Seals the open block (if any, or a heartbeat block when `heartbeat`); resolves with it once
+   * it is durable and published (null: nothing sealed, or the producer halted).
+   */
   async sealNow(heartbeat = false): Promise<Block | null> {
-    return this.lock.run(() => this.sealLocked(heartbeat));
+    const r = await this.mutex.run(() => this.sealLocked(heartbeat));
+    if (!r) return null;
+    return (await r.done) ? r.block : null;
   }
 
-  private async sealLocked(heartbeat: boolean): Promise<Block | null> {
+  private async sealLocked(heartbeat: boolean): Promise<{ block: Block; done: Promise<boolean> } | null> {
     if (this.halted) return null;
     if (!this.open && !heartbeat) return null;
     const open = this.ensureOpen();
     this.sealing = true;
     try {
-      return await this.sealOpen(open);
+      const r = await this.sealOpen(open);
+      if (r && this.opts.pipeline === false) await r.done; // unpipelined: durable under the lock
+      return r;
     } finally {
       this.sealing = false;
     }
   }
 
-  private async sealOpen(open: BlockBuilder): Promise<Block | null> {
+  private async sealOpen(open: BlockBuilder): Promise<{ block: Block; done: Promise<boolean> } | null> {
     const st = this.stats;
     const tSeal = performance.now();
     const exec0 = st.cur.execMs + st.cur.sigMs;
@@ -426,6 +519,10 @@ export class Producer extends EventEmitter {
     let tCommitments = tGuard;
     let h0 = 0;
     let h1 = 0;
+    // Block N (in flight) must be durable before this one's trie commit (its new trie nodes),
+    // order digest (its order records), signer guard and signature; a failure there halted us.
+    await this.settleInFlight();
+    if (this.halted) return null;
     let sealed: SealedBlock;
     try {
       sealed = await open.seal((phase) => {
@@ -457,16 +554,8 @@ export class Producer extends EventEmitter {
       ops.push(...checkpointOps({ height: header.block_number, block_hash: hash, state_root: state.root, label: `auto-${header.block_number}`, time: new Date().toISOString() }));
     const orderDigest = await orderDigestOp(this.m.db, ops);
     if (orderDigest) ops.push(orderDigest);
-    await writeBatch(this.m.db, ops, { sync: true });
-    try {
-      signer?.advance(header.block_number, hash); // durable before the block is published
-    } catch (e) {
-      this.halt(`block ${header.block_number} is committed but its signer record could not be written (${(e as Error).message}); not publishing it`);
-      return null;
-    }
-    const tEnd = performance.now();
-    const hEnd = st.hashes();
-    st.push({
+    const tWrite = performance.now();
+    const timing = {
       number: header.block_number,
       txs: block.transactions.length,
       sigChecks: st.cur.sigChecks,
@@ -477,29 +566,67 @@ export class Producer extends EventEmitter {
       trieMs: tCommitments - tTrie,
       commitmentsMs: tSign - tCommitments,
       signMs: tCommit - tSign,
-      commitMs: tEnd - tCommit,
-      sealMs: tEnd - tSeal,
-      hashes: hEnd - st.cur.hashStart,
+      commitLockedMs: tWrite - tCommit,
       trieHashes: h1 - h0,
       commitmentHashes: h2 - h1,
-    });
+    };
+    const hEnd = st.hashes();
+    const hashes = hEnd - st.cur.hashStart;
     st.cur = { sigChecks: 0, sigMs: 0, execMs: 0, hashStart: hEnd };
-    state.apply();
+    // The block becomes the one the next builds on; the lock can go.
+    const staged = state.stage();
+    const newHead = { number: header.block_number, hash, header };
     this.open = null;
     this.dirty = false;
     this.sealQueued = false;
     this.queued = [];
-    this.head = { number: header.block_number, hash, header };
     this.lastSealMs = this.now();
-    this.m.log.debug(`block ${header.block_number} ${'0x' + hash.toString(16)} txs=${block.transactions.length} root=0x${state.root.toString(16)}`);
-    this.m.chain.events.emit({ type: 'sealed', block });
-    return block;
+    const inFlight: InFlight = { head: newHead, builder: open, done: null as unknown as Promise<boolean>, deferred: [] };
+    const write = async (): Promise<boolean> => {
+      try {
+        await writeBatch(this.m.db, ops, { sync: true });
+      } catch (e) {
+        this.failInFlight(staged, `block ${header.block_number} could not be written (${(e as Error).message}); not publishing it`);
+        return false;
+      }
+      staged.durable(); // LevelDB holds the block: the in-flight layer goes
+      try {
+        signer?.advance(header.block_number, hash); // durable before the block is published
+      } catch (e) {
+        this.failInFlight(null, `block ${header.block_number} is committed but its signer record could not be written (${(e as Error).message}); not publishing it`);
+        return false;
+      }
+      const tEnd = performance.now();
+      st.push({ ...timing, commitMs: tEnd - tCommit, sealMs: tEnd - tSeal, hashes });
+      this.head = newHead;
+      this.inFlight = null;
+      this.m.log.debug(`block ${header.block_number} ${'0x' + hash.toString(16)} txs=${block.transactions.length} root=0x${state.root.toString(16)}`);
+      this.m.chain.events.emit({ type: 'sealed', block });
+      for (const ev of inFlight.deferred) this.emit('tx', ev); // the next block's transactions, now that this one is out
+      return true;
+    };
+    this.inFlight = inFlight;
+    inFlight.done = write();
+    return { block, done: inFlight.done };
+  }
+
+  /**
+   * The block in flight failed (write or signer record): halt, drop the open block built on it
+   * unsigned (its transactions are refused to their senders), put the head state back.
+   */
+  private failInFlight(staged: { abort(): void } | null, reason: string): void {
+    if (this.open) this.discarded.add(this.open.b);
+    staged?.abort();
+    this.open = null;
+    this.inFlight = null;
+    this.halt(reason);
   }
 
   /** Stops production for good (until an operator acts): nothing more is signed. */
   halt(reason: string): void {
     if (this.halted) return;
     this.halted = reason;
+    if (this.open) this.discarded.add(this.open.b);
     this.open = null; // the unsigned open block is discarded, never committed
     this.m.log.error(`HALTED: ${reason}`);
     this.emit('halt', reason);
@@ -528,8 +655,9 @@ export class Producer extends EventEmitter {
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
     await this.lock.run(async () => {
-      if (this.open && (this.open.b.txs.length > 0 || this.dirty) && !this.halted) await this.sealLocked(false);
+      if (this.open && (this.open.b.txs.length > 0 || this.dirty) && !this.halted) await (await this.sealLocked(false))?.done;
     });
+    await this.settleInFlight();
   }
 }
 

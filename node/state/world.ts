@@ -44,6 +44,15 @@ export interface FinalizedState {
   ops: DbOp[];
   /** Applies the block to the in-memory head; call only after the batch is durable. */
   apply(): void;
+  /**
+   * Makes the block the in-memory head BEFORE its batch is durable (pipelined sealing: the
+   * next block executes on it while the batch is written). Its values are held in the
+   * in-flight layer, read before the bounded cache, so no eviction can expose the older
+   * LevelDB value meanwhile. Then exactly one of: `durable()` once the batch landed (the
+   * values move to the cache, the layer is dropped), or `abort()` if the write failed (the
+   * head goes back to the previous block).
+   */
+  stage(): { durable(): void; abort(): void };
 }
 
 /** Flat entries the state cache holds by default (~60 MB of heap at ~240 B an entry). */
@@ -140,6 +149,12 @@ export class WorldState {
    * changes at most; emptied by every `apply` and at every `finalize`/`unwind`.
    */
   private readonly pinned = new Map<bigint, Cached>();
+  /**
+   * New values of the block staged as head whose batch is not durable yet (see
+   * FinalizedState.stage), consulted before the cache: an entry of that block evicted from the
+   * LRU must not be read back from LevelDB before the batch lands. One block at most.
+   */
+  private readonly inflight = new Map<bigint, Cached>();
 
   private constructor(
     readonly hash: TrieHash,
@@ -186,6 +201,10 @@ export class WorldState {
     if (this.pinned.size !== 0) {
       const p = this.pinned.get(ck);
       if (p !== undefined) return p;
+    }
+    if (this.inflight.size !== 0) {
+      const f = this.inflight.get(ck);
+      if (f !== undefined) return f;
     }
     const c = this.cache.get(ck);
     if (c !== undefined) return c;
@@ -289,6 +308,23 @@ export class WorldState {
     for (const s of storage) this.pinned.set(storageCk(s.address, s.key), s.prev);
     for (const c of contracts) this.pinned.set(contractCk(c.address), c.prev);
     for (const d of declared) this.pinned.set(declaredCk(d.class_hash), d.prev);
+  }
+  /** Holds a staged block's new head values in the in-flight layer (see `inflight`); the pins go. */
+  /** @internal (FinalizedState.stage) */
+  holdInFlight(storage: Iterable<{ address: bigint; key: bigint; value: bigint }>, contracts: Iterable<{ address: bigint; rec: ContractRecord | null }>, declared: Iterable<{ class_hash: bigint; compiled: bigint | null }>): void {
+    if (this.inflight.size !== 0) throw new Error('a block is already in flight: its batch must be durable before the next one is staged');
+    this.pinned.clear();
+    for (const s of storage) this.inflight.set(storageCk(s.address, s.key), s.value);
+    for (const c of contracts) this.inflight.set(contractCk(c.address), c.rec);
+    for (const d of declared) this.inflight.set(declaredCk(d.class_hash), d.compiled);
+  }
+  /** Drops the in-flight layer (its block's batch landed, or failed). @internal */
+  dropInFlight(): void {
+    this.inflight.clear();
+  }
+  /** Entries in the in-flight layer (tests, diagnostics). */
+  get inFlightEntries(): number {
+    return this.inflight.size;
   }
   /** A block's new head values: they go into the cache (they are hot) and the pins go. */
   /** @internal (PendingState.finalize) */
@@ -480,6 +516,8 @@ export class PendingState implements StateAccess {
   async finalize(): Promise<FinalizedState> {
     if (this.journal) throw new Error('finalize with an open transaction');
     const base = this.base;
+    // Reads of the trie nodes and flat values of a block still in flight would miss in LevelDB.
+    if (base.inFlightEntries !== 0) throw new Error('finalize while the previous block is in flight: await its batch first');
     const ops: DbOp[] = [];
     const newNodes = new Map<bigint, TrieNode>();
     const diff = emptyStateDiff();
@@ -593,6 +631,7 @@ export class PendingState implements StateAccess {
     ops.push(Meta.stateRoots.put({ contracts_root: contractsRoot, classes_root: classesRoot, flat_digest: digest.value }));
     const storageList = [...storageChanges].flatMap(([address, changes]) => changes.map((c) => ({ address, key: c.key, value: c.value, prev: c.prev })));
     base.pin(storageList, rev.contracts, rev.declared);
+    const records = () => [...newRecords].map(([address, rec]) => ({ address, rec }));
 
     return {
       root: globalRoot(contractsRoot, classesRoot),
@@ -602,16 +641,38 @@ export class PendingState implements StateAccess {
       reverseDiff: rev,
       ops,
       apply: () => {
-        base.settle(
-          storageList,
-          [...newRecords].map(([address, rec]) => ({ address, rec })),
-          declaredChanges,
-        );
+        base.settle(storageList, records(), declaredChanges);
         base.contractsRoot = contractsRoot;
         base.classesRoot = classesRoot;
         base.digest.value = digest.value;
         base.storedDigest = digest.value;
         // The new nodes are already in the shared node cache (takeWrites put them there).
+      },
+      stage: () => {
+        const prev = { contractsRoot: base.contractsRoot, classesRoot: base.classesRoot, digest: base.digest.value, stored: base.storedDigest };
+        base.holdInFlight(storageList, records(), declaredChanges);
+        base.contractsRoot = contractsRoot;
+        base.classesRoot = classesRoot;
+        base.digest.value = digest.value;
+        base.storedDigest = digest.value;
+        let done = false;
+        return {
+          durable: () => {
+            if (done) return;
+            done = true;
+            base.settle(storageList, records(), declaredChanges); // into the cache, then the layer goes
+            base.dropInFlight();
+          },
+          abort: () => {
+            if (done) return;
+            done = true;
+            base.dropInFlight(); // the cache never saw the block's values: LevelDB and the cache agree on the previous head
+            base.contractsRoot = prev.contractsRoot;
+            base.classesRoot = prev.classesRoot;
+            base.digest.value = prev.digest;
+            base.storedDigest = prev.stored;
+          },
+        };
       },
     };
   }
