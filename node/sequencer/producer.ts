@@ -375,6 +375,16 @@ export class Producer extends EventEmitter {
     return this.inFlight?.builder ?? this.open?.b ?? null;
   }
 
+  /** The block transactions execute into now (ahead of `openBlock` while a batch is written). */
+  get executingBlock(): OpenBlock | null {
+    return this.open?.b ?? null;
+  }
+
+  /** The block whose batch is being written, if any (its number). */
+  get inFlightBlock(): bigint | null {
+    return this.inFlight?.head.number ?? null;
+  }
+
   /**
    * Executes one transaction into the open block. Must run under `lock`. Throws TxRevert
    * (rule failure) or RejectedError (duplicate, halted); on any throw nothing changed.
