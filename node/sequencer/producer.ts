@@ -523,16 +523,19 @@ export class Producer extends EventEmitter {
     const session = this.session();
     for (const h of this.hooks) h.beforeSeal?.(session);
     this.proposeSystemTxs(open);
+    const tWait = performance.now();
+    const systemMs = tWait - tSeal - (st.cur.execMs + st.cur.sigMs - exec0);
+    // Block N (in flight) must be durable before this one's trie commit (its new trie nodes),
+    // order digest (its order records), signer guard and signature; a failure there halted us.
+    // (The wait is N's write: it is counted in N's commit time, not here.)
+    await this.settleInFlight();
+    if (this.halted) return null;
     const tGuard = performance.now();
-    const systemMs = tGuard - tSeal - (st.cur.execMs + st.cur.sigMs - exec0);
+    const waitMs = tGuard - tWait;
     let tTrie = tGuard;
     let tCommitments = tGuard;
     let h0 = 0;
     let h1 = 0;
-    // Block N (in flight) must be durable before this one's trie commit (its new trie nodes),
-    // order digest (its order records), signer guard and signature; a failure there halted us.
-    await this.settleInFlight();
-    if (this.halted) return null;
     let sealed: SealedBlock;
     try {
       sealed = await open.seal((phase) => {
@@ -607,7 +610,7 @@ export class Producer extends EventEmitter {
         return false;
       }
       const tEnd = performance.now();
-      st.push({ ...timing, commitMs: tEnd - tCommit, sealMs: tEnd - tSeal, hashes });
+      st.push({ ...timing, commitMs: tEnd - tCommit, sealMs: tEnd - tSeal - waitMs, hashes });
       this.head = newHead;
       this.inFlight = null;
       this.m.log.debug(`block ${header.block_number} ${'0x' + hash.toString(16)} txs=${block.transactions.length} root=0x${state.root.toString(16)}`);
@@ -625,6 +628,7 @@ export class Producer extends EventEmitter {
    * unsigned (its transactions are refused to their senders), put the head state back.
    */
   private failInFlight(staged: { abort(): void } | null, reason: string): void {
+    if (this.inFlight) this.discarded.add(this.inFlight.builder); // its transactions are not acknowledged either
     if (this.open) this.discarded.add(this.open.b);
     staged?.abort();
     this.open = null;
