@@ -565,8 +565,6 @@ export class Producer extends EventEmitter {
     const every = BigInt(this.m.genesis.checkpointInterval);
     if (every > 0n && header.block_number % every === 0n)
       ops.push(...checkpointOps({ height: header.block_number, block_hash: hash, state_root: state.root, label: `auto-${header.block_number}`, time: new Date().toISOString() }));
-    const orderDigest = await orderDigestOp(this.m.db, ops);
-    if (orderDigest) ops.push(orderDigest);
     const tWrite = performance.now();
     const timing = {
       number: header.block_number,
@@ -597,6 +595,10 @@ export class Producer extends EventEmitter {
     const inFlight: InFlight = { head: newHead, builder: open, done: null as unknown as Promise<boolean>, deferred: [] };
     const write = async (): Promise<boolean> => {
       try {
+        // The order digest reads the previous block's order records: durable (this block's seal
+        // awaited it), and this block's batch is not written yet.
+        const orderDigest = await orderDigestOp(this.m.db, ops);
+        if (orderDigest) ops.push(orderDigest);
         await writeBatch(this.m.db, ops, { sync: true });
       } catch (e) {
         this.failInFlight(staged, `block ${header.block_number} could not be written (${(e as Error).message}); not publishing it`);
