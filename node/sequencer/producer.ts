@@ -10,7 +10,8 @@
  * always gets the same signature), and ONE synchronous LevelDB batch with the head pointer.
  * Nothing is published before that batch is durable.
  *
- * Pipelining (`ProducerOptions.pipeline`, on by default): once block N is signed and its ops
+ * Pipelining (`ProducerOptions.pipeline`, off by default: on this 2-core machine it does not
+ * raise throughput, see bench/README.md "Pipelined block write"): once block N is signed and its ops
  * built, the lock is released while the batch and the signer record are written; block N+1
  * opens on N's in-memory state (held in the world's in-flight layer, see world.ts) and executes
  * transactions meanwhile. Until N is durable nothing of N or N+1 is visible outside: N stays
@@ -91,7 +92,7 @@ export interface ProducerOptions {
   maxBlockTransactions: number;
   /** Bound on transactions waiting for the lock; beyond it submissions are refused. */
   maxQueue: number;
-  /** Write each block's batch while the next one executes (default true); see the file comment. */
+  /** Write each block's batch while the next one executes (default false); see the file comment. */
   pipeline?: boolean;
 }
 
@@ -255,7 +256,7 @@ export class Producer extends EventEmitter {
 
   /** After the lock: waits for the block under `b`; throws if `b` was discarded by a failed write. */
   private async acknowledge(b: BlockBuilder | undefined): Promise<void> {
-    if (!this.inFlight) return;
+    if (!this.inFlight || this.opts.pipeline !== true) return; // unpipelined: a transaction never executes above a block in flight
     await this.settleInFlight();
     if (b && this.discarded.has(b)) throw new RejectedError('HALTED', `block production is halted: ${this.halted}`);
   }
@@ -509,7 +510,7 @@ export class Producer extends EventEmitter {
     this.sealing = true;
     try {
       const r = await this.sealOpen(open);
-      if (r && this.opts.pipeline === false) await r.done; // unpipelined: durable under the lock
+      if (r && this.opts.pipeline !== true) await r.done; // unpipelined: durable under the lock
       return r;
     } finally {
       this.sealing = false;

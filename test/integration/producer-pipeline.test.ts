@@ -168,6 +168,7 @@ describe('pipelined sealing: block N+1 executes while block N is written', funct
   it('a failed batch write halts the producer: block N is never published, N+1 never signed, its transactions refused', async () => {
     const t = tempDir('perpnode-pipe-fail-');
     const { node, clock } = await startNode(t.path);
+    node.producer.opts.pipeline = true;
     const gate = gateWrites(node);
     try {
       const sealed: bigint[] = [];
