@@ -10,18 +10,11 @@
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
-import type { CryptoBackend, VerifyItem } from './backend.ts';
+import type { CryptoBackend } from './backend.ts';
 import { P } from './felt.ts';
 
-/** What the compiled addon exports (native/src/addon.c). */
-export interface NativeAddon {
-  pedersen(a: bigint, b: bigint): bigint;
-  poseidonHash(a: bigint, b: bigint): bigint;
-  poseidonHashMany(xs: readonly bigint[]): bigint;
-  verify(msgHash: bigint, starkKey: bigint, r: bigint, s: bigint): boolean;
-  pedersenBatch(as: readonly bigint[], bs: readonly bigint[]): bigint[];
-  poseidonBatch(as: readonly bigint[], bs: readonly bigint[]): bigint[];
-  verifyBatch(items: readonly VerifyItem[]): boolean[];
+/** What the compiled addon exports (native/src/addon.c): the backend's calls, plus packed forms. */
+export interface NativeAddon extends Omit<CryptoBackend, 'name'> {
   /** input: k pairs as 64 bytes (a then b, 32-byte big-endian each); output: 32·k bytes. */
   pedersenPacked(input: Uint8Array, output: Uint8Array): void;
   poseidonPacked(input: Uint8Array, output: Uint8Array): void;
