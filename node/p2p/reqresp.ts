@@ -109,16 +109,24 @@ export class ReqResp {
     });
   }
 
+  /** Serves one inbound request: refused to a banned peer, bounded by the request timeout, a failure logged (never thrown). */
+  private async serve(stream: Stream, conn: Connection, what: string, body: (signal: AbortSignal) => Promise<void>, accepted?: () => void): Promise<void> {
+    const { ctx } = this;
+    const peer = conn.remotePeer.toString();
+    if (ctx.peers.isBanned(peer)) return stream.abort(new Error('banned'));
+    accepted?.();
+    await withDeadline(stream, ctx.opts.requestTimeoutMs, `serving ${what} to ${peer}`, body, ctx.ac.signal).catch((e) => {
+      if (!ctx.stopping) ctx.log.debug(`serving ${what} to ${peer} failed: ${(e as Error).message}`);
+    });
+  }
+
   private async serveRange(stream: Stream, conn: Connection): Promise<void> {
     const { ctx } = this;
     const { opts } = ctx;
-    const peer = conn.remotePeer.toString();
-    if (ctx.peers.isBanned(peer)) return stream.abort(new Error('banned'));
-    ctx.stats.rangeRequestsServed++;
-    await withDeadline(
+    await this.serve(
       stream,
-      opts.requestTimeoutMs,
-      `serving blocks_by_range to ${peer}`,
+      conn,
+      'blocks_by_range',
       async (signal) => {
         const reader = new FrameReader(stream);
         let req: any;
@@ -152,22 +160,18 @@ export class ReqResp {
         for (const f of frames) await send(stream, f, signal);
         await stream.close({ signal });
       },
-      ctx.ac.signal,
-    ).catch((e) => {
-      if (!ctx.stopping) ctx.log.debug(`serving blocks_by_range to ${peer} failed: ${(e as Error).message}`);
-    });
+      () => void ctx.stats.rangeRequestsServed++,
+    );
   }
 
   // ---- status ---------------------------------------------------------------------------------
 
   private async serveStatus(stream: Stream, conn: Connection): Promise<void> {
     const { ctx } = this;
-    const peer = conn.remotePeer.toString();
-    if (ctx.peers.isBanned(peer)) return stream.abort(new Error('banned'));
-    await withDeadline(
+    await this.serve(
       stream,
-      ctx.opts.requestTimeoutMs,
-      `serving status to ${peer}`,
+      conn,
+      'status',
       async (signal) => {
         await new FrameReader(stream).nextJson(1024);
         const head = await ctx.chain.head();
@@ -176,10 +180,7 @@ export class ReqResp {
         await send(stream, jsonFrame({ ok: true, role: ctx.opts.role, header: headerToJson(sh.header), hash: hex(sh.hash), signature: sh.signature.map(hex) }), signal);
         await stream.close({ signal });
       },
-      ctx.ac.signal,
-    ).catch((e) => {
-      if (!ctx.stopping) ctx.log.debug(`serving status to ${peer} failed: ${(e as Error).message}`);
-    });
+    );
   }
 
   /**
@@ -295,12 +296,10 @@ export class ReqResp {
 
   private async serveRollbacks(stream: Stream, conn: Connection): Promise<void> {
     const { ctx } = this;
-    const peer = conn.remotePeer.toString();
-    if (ctx.peers.isBanned(peer)) return stream.abort(new Error('banned'));
-    await withDeadline(
+    await this.serve(
       stream,
-      ctx.opts.requestTimeoutMs,
-      `serving rollbacks to ${peer}`,
+      conn,
+      'rollbacks',
       async (signal) => {
         let req: any;
         try {
@@ -325,9 +324,6 @@ export class ReqResp {
         await send(stream, jsonFrame(answer), signal);
         await stream.close({ signal });
       },
-      ctx.ac.signal,
-    ).catch((e) => {
-      if (!ctx.stopping) ctx.log.debug(`serving rollbacks to ${peer} failed: ${(e as Error).message}`);
-    });
+    );
   }
 }
