@@ -62,7 +62,7 @@ const commands: Record<string, Command> = {
     usage: `perpnode start [--data-dir ./data] [--genesis genesis/devnet.json] [--rpc-host 127.0.0.1]
                 [--rpc-port ${PUBLIC_HTTP_DEFAULTS.port}] [--admin-port ${ADMIN_HTTP_DEFAULTS.port}|off] [--block-time-ms 1000]
                 [--feeder walk|off|<replay.json>] [--checkpoint-interval N] [--crypto auto|js|native]
-                [--verify-workers 2] [--state-cache-entries 250000]
+                [--verify-workers 2] [--state-cache-entries 250000] [--state-check while-serving|before-serving]
                 [--log-level info]
                 [--role sequencer|follower] [--p2p-host ${defaultP2POptions.host}] [--p2p-port ${defaultP2POptions.port}|off]
                 [--bootstrap <multiaddr>]... [--sequencer-rpc <url>]
@@ -79,6 +79,10 @@ The admin port (127.0.0.1 only) needs the bearer token in <data-dir>/admin.token
 check them inline).
 --state-cache-entries: flat state entries (storage slots, contract records) kept in memory; the
 rest is read from LevelDB when needed, so memory does not grow with accounts (docs/operations.md).
+--state-check: the start-up digest check reads every stored state entry (a minute or more at a
+million accounts). while-serving (default): JSON-RPC serves reads at once, transactions are
+refused (error 11012) and nothing is signed until it passes, and a failure stops the node
+(exit 1); before-serving: nothing is served until it has passed.
 --crypto: the hash/signature backend; auto (default) uses the native addon when it loads, else the
 JavaScript reference (logged); native refuses to start without the addon. Results are identical.
 --feeder: on a devnet (the genesis holds an oracle private key) a built-in feeder signs oracle
@@ -106,8 +110,10 @@ sent to a follower are forwarded to --sequencer-rpc, or refused (error 11008) wi
       crypto: { type: 'string', default: 'auto' },
       'verify-workers': { type: 'string', default: '2' },
       'state-cache-entries': { type: 'string' },
+      'state-check': { type: 'string', default: 'while-serving' },
     },
     async run(v, log) {
+      if (v['state-check'] !== 'while-serving' && v['state-check'] !== 'before-serving') throw new UsageError('--state-check must be while-serving or before-serving');
       if (!['js', 'native', 'auto'].includes(v.crypto)) throw new UsageError('--crypto must be js, native or auto');
       const picked = await useBackend(v.crypto as BackendChoice);
       log.info(`crypto backend: ${picked.backend.name}${picked.note ? ` (${picked.note})` : ''}`);
@@ -135,10 +141,11 @@ sent to a follower are forwarded to --sequencer-rpc, or refused (error 11008) wi
         checkpointInterval: v['checkpoint-interval'] === undefined ? undefined : intOpt(v['checkpoint-interval'], 'checkpoint-interval', 0, Number.MAX_SAFE_INTEGER),
         blockTimeMs: v['block-time-ms'] === undefined ? undefined : intOpt(v['block-time-ms'], 'block-time-ms', 0, 3_600_000),
         stateCacheEntries: stateCacheOpt(v),
+        stateCheck: v['state-check'],
         log,
       });
       printDevAccounts(node.chain.genesis, log);
-      return runUntilSignal(node, log, 'sealing the block in flight and closing the database');
+      return runUntilSignal(node, log, 'sealing the block in flight and closing the database', node.stateChecked);
     },
   },
   status: {
@@ -458,8 +465,10 @@ async function runFollower(v: Record<string, any>, p2p: { host: string; port: nu
 }
 
 /** Waits for SIGINT or SIGTERM, then stops the node; 0 when it stopped cleanly. */
-function runUntilSignal(node: { stop(): Promise<void> }, log: Logger, what: string): Promise<number> {
-  return new Promise((done) => {
+/** Runs until SIGINT/SIGTERM; `failed` rejecting (a start-up check that failed: the node stopped itself) ends it with that error. */
+function runUntilSignal(node: { stop(): Promise<void> }, log: Logger, what: string, failed?: Promise<void>): Promise<number> {
+  return new Promise((done, fail) => {
+    failed?.catch(fail);
     let stopping = false;
     const onSignal = (sig: string) => {
       if (stopping) return;

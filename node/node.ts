@@ -4,13 +4,13 @@
  */
 import { ChainStore } from './chain/store.ts';
 import { buildGenesisBlock, checkDevAccountAddresses, clearGenesisState, createGenesis, genesisDigest, hasFlatState, loadGenesis, type Genesis } from './chain/genesis.ts';
-import { quickCheck } from './chain/verify.ts';
+import { flatStateCheck, headCheck } from './chain/verify.ts';
 import { finishPendingRollback, listCertificates, type RollbackCertificate } from './chain/rollback.ts';
 import { Meta } from './storage/schema.ts';
 import { openDataDir, type OpenedDataDir, type OpenMode } from './storage/open.ts';
 import { attachSigner, SignerRecord, signerProblem } from './chain/signer-record.ts';
 import { orderDigestProblem } from './storage/order-digest.ts';
-import { WorldState } from './state/index.ts';
+import { WorldState, type FlatDigestOptions } from './state/index.ts';
 import type { Db } from './storage/db.ts';
 import type { Logger } from './log.ts';
 import { Producer } from './sequencer/producer.ts';
@@ -46,8 +46,19 @@ export interface Chain {
   chain: ChainStore;
   world: WorldState;
   genesis: Genesis;
+  /**
+   * With `stateCheck: 'while-serving'`: the flat-state digest check still to run (the caller
+   * runs it before anything executes or is signed; it throws StartupError). Otherwise null.
+   */
+  flatCheck: ((opts?: FlatDigestOptions) => Promise<void>) | null;
   close(): Promise<void>;
 }
+
+/** When the start-up check of the flat state (its digest over every entry) runs; docs/operations.md. */
+export type StateCheck = 'before-serving' | 'while-serving';
+
+const refused = (e: unknown) =>
+  new StartupError(`refusing to start: ${(e as Error).message}. The data directory was not modified; run \`perpnode verify --full\` to see everything that differs, or roll back to a checkpoint.`);
 
 export class StartupError extends Error {
   constructor(message: string) {
@@ -71,6 +82,8 @@ export async function openChain(opts: {
   genesisPath: string;
   log: Logger;
   skipCheck?: boolean;
+  /** 'while-serving': return after the head checks, leaving the flat digest in `flatCheck`. */
+  stateCheck?: StateCheck;
   mode?: OpenMode;
   signs?: boolean;
   stateCacheEntries?: number;
@@ -134,11 +147,23 @@ export async function openChain(opts: {
       const resumed = await finishPendingRollback(db, chain, world, genesis);
       if (resumed) opts.log.warn(`finished an interrupted rollback to block ${resumed.target_height} (${hex(resumed.target_hash)})`);
     }
+    let flatCheck: Chain['flatCheck'] = null;
     if (!opts.skipCheck) {
       try {
-        await quickCheck(chain, world, genesis);
+        const h = await headCheck(chain, world, genesis);
+        flatCheck = async (o) => {
+          try {
+            await flatStateCheck(world, h.number, genesis, o);
+          } catch (e) {
+            throw o?.signal?.aborted ? e : refused(e);
+          }
+        };
+        if (opts.stateCheck !== 'while-serving') {
+          await flatCheck();
+          flatCheck = null;
+        }
       } catch (e) {
-        throw new StartupError(`refusing to start: ${(e as Error).message}. The data directory was not modified; run \`perpnode verify --full\` to see everything that differs, or roll back to a checkpoint.`);
+        throw e instanceof StartupError ? e : refused(e);
       }
     }
     if (opts.signs && signer) {
@@ -150,7 +175,7 @@ export async function openChain(opts: {
       if (!signer.last) opts.log.info(`no signer record in ${opts.dataDir}: starting one at block ${h.number} (a new data directory, or one copied from a follower)`);
       if (!signer.last || h.number > signer.last.height) signer.advance(h.number, h.hash);
     }
-    return { dir, db, chain, world, genesis, close: () => dir.close() };
+    return { dir, db, chain, world, genesis, flatCheck, close: () => dir.close() };
   } catch (e) {
     await dir.close();
     throw e;
@@ -188,6 +213,13 @@ export interface StartOptions {
   http?: Partial<HttpLimits>;
   /** Flat state entries kept in memory (default DEFAULT_STATE_CACHE_ENTRIES, node/state/world.ts). */
   stateCacheEntries?: number;
+  /**
+   * When the digest check over every flat state entry runs. 'before-serving' (default here):
+   * startSequencer resolves after it. 'while-serving' (the CLI's default): JSON-RPC reads are
+   * served meanwhile, transactions are refused (STARTING) and nothing executes or is signed
+   * before it passes; a failure stops the node and rejects `stateChecked`.
+   */
+  stateCheck?: StateCheck;
 }
 
 /** Transactions that may wait for the producer lock; beyond it a submission is refused at once. */
@@ -203,6 +235,12 @@ export interface RunningNode {
   /** The p2p service, when started. */
   p2p: P2PService | null;
   metrics: NodeMetrics;
+  /**
+   * Settles when the start-up check of the stored state is over: resolves once it passed (at
+   * once with stateCheck 'before-serving') or when the node stopped before it finished; rejects
+   * with the StartupError of a failed check, after the node has stopped itself.
+   */
+  stateChecked: Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -236,7 +274,7 @@ export async function startSequencer(opts: StartOptions): Promise<RunningNode> {
         p2pOpts = undefined;
       }
     }
-    const chain = await openChain({ dataDir: opts.dataDir, genesisPath: opts.genesisPath, log: opts.log, signs: true, stateCacheEntries: opts.stateCacheEntries });
+    const chain = await openChain({ dataDir: opts.dataDir, genesisPath: opts.genesisPath, log: opts.log, signs: true, stateCacheEntries: opts.stateCacheEntries, stateCheck: opts.stateCheck });
     closing.defer('database', () => chain.close());
     const c = chain;
     const g = c.genesis;
@@ -260,6 +298,14 @@ export async function startSequencer(opts: StartOptions): Promise<RunningNode> {
     );
     // Stopping the producer seals the block in flight (before p2p stops, so it is still gossiped).
     const stopProducer = closing.defer('producer', () => prod.stop());
+    // The flat-state digest (every entry: most of a restart at a million accounts) is checked
+    // under the producer lock while everything below starts and serves reads.
+    let checkedEntries = 0;
+    const flatCheck = c.flatCheck;
+    const passed = flatCheck
+      ? prod.runStartupCheck('checking the stored state against the digest committed with the head', (signal) => flatCheck({ signal, onProgress: (n) => (checkedEntries = n) }))
+      : Promise.resolve(true);
+    passed.catch(() => {}); // observed below (stateChecked); never an unhandled rejection
     const ex = await ExchangeService.create(prod, g.exchange, c.db);
     if (pool) {
       prod.sigCache.attachPool(pool);
@@ -270,7 +316,7 @@ export async function startSequencer(opts: StartOptions): Promise<RunningNode> {
     const onRollback = (cert: RollbackCertificate) => void p2p?.publishRollback(cert);
     const maintenance = new Maintenance({ db: c.db, chain: c.chain, world: c.world, genesis: g, producer: prod, exchange: ex, log: opts.log.child('maintenance'), onRollback });
     const offlineRollback = await maintenance.pendingAfterRollback();
-    if (offlineRollback) await maintenance.afterRollback();
+    if (offlineRollback && (await passed)) await maintenance.afterRollback(); // it executes: only on the proven state
     if (p2pOpts) {
       try {
         const started = await startP2P(chainForP2P(c), { ...p2pOpts, role: 'sequencer', dataDir: opts.dataDir }, opts.log.child('p2p'));
@@ -308,7 +354,8 @@ export async function startSequencer(opts: StartOptions): Promise<RunningNode> {
     closing.defer('rpc server', closeRpc);
     closing.defer('websocket subscriptions', () => ws.close());
     const startedAt = Date.now();
-    const health = healthRoutes({ role: 'sequencer', chainId: g.chainIdName, dataDir: opts.dataDir, db: c.db, head: async () => prod.head, mode, halted: () => prod.halted, p2p: () => p2p?.status(), startedAt });
+    const starting = () => (prod.checking ? `${prod.checking} (${checkedEntries.toLocaleString('en-US')} entries read)` : null);
+    const health = healthRoutes({ role: 'sequencer', chainId: g.chainIdName, dataDir: opts.dataDir, db: c.db, head: async () => prod.head, mode, halted: () => prod.halted, starting, p2p: () => p2p?.status(), startedAt });
     await servePublic(rpcServer, new Dispatcher<CallContext>(rpc.methods, { maxBatch: publicLimits(opts).maxBatch, onInternalError, onCall }), ws, opts, { ...statusPageRoutes(), ...health });
     const rpcUrl = `http://${opts.rpcHost}:${boundPort(rpcServer)}`;
     let adminUrl: string | null = null;
@@ -341,9 +388,13 @@ export async function startSequencer(opts: StartOptions): Promise<RunningNode> {
     } else prod.start();
     if (feeder) {
       const f = feeder;
-      closing.defer('oracle feeder', () => f.stop());
+      let stopped = false;
+      closing.defer('oracle feeder', () => {
+        stopped = true;
+        return f.stop();
+      });
       if (onDemand) feeder.prepare();
-      else feeder.start();
+      else void passed.then((ok) => ok && !stopped && f.start(), () => {}); // its prices execute: after the check
       opts.log.info(`devnet oracle feeder: ${feederMode === 'walk' ? 'seeded random walk' : `replaying ${feederMode}`}${onDemand ? ', posting prices only on request (admin_postPrices)' : ''}`);
     }
     const wsUrl = rpcUrl.replace(/^http/, 'ws') + '/ws';
@@ -352,7 +403,20 @@ export async function startSequencer(opts: StartOptions): Promise<RunningNode> {
     opts.log.info(
       `sequencer for ${g.chainIdName} at block ${prod.head.number}; JSON-RPC on ${rpcUrl}${adminUrl ? `; admin on ${adminUrl} (token in ${opts.dataDir}/admin.token)` : ''}; status page ${rpcUrl}/; ${onDemand ? 'a block per transaction (--block-time-ms 0)' : `a block every ${blockTimeMs} ms while transactions wait`}`,
     );
-    return { chain: c, producer: prod, exchange: ex, maintenance, rpcUrl, adminUrl, p2p, metrics, stop: () => closing.close() };
+    const stop = () => closing.close();
+    if (flatCheck) opts.log.info(`serving reads while the stored state is checked against its digest; transactions are accepted once it has passed (/ready)`);
+    const stateChecked = passed.then(
+      (ok) => {
+        if (ok && flatCheck) opts.log.info(`stored state checked: ${checkedEntries.toLocaleString('en-US')} flat entries match the digest committed with block ${prod.head.number}; accepting transactions`);
+      },
+      async (e) => {
+        opts.log.error(`${(e as Error).message}; stopping`);
+        await stop().catch((ce) => opts.log.error(`after a failed start-up check: ${(ce as Error).message}`));
+        throw e;
+      },
+    );
+    stateChecked.catch(() => {}); // the caller may not await it; the node has stopped either way
+    return { chain: c, producer: prod, exchange: ex, maintenance, rpcUrl, adminUrl, p2p, metrics, stateChecked, stop };
   } catch (e) {
     await closing.close().catch((ce) => opts.log.error(`after a failed start: ${(ce as Error).message}`));
     throw e;

@@ -19,6 +19,8 @@ export interface HealthSources {
   head(): Promise<{ number: bigint; hash: bigint } | undefined>;
   mode(): Mode;
   halted(): string | null;
+  /** What the start-up check is doing while it runs (transactions wait for it); null once passed. */
+  starting?(): string | null;
   p2p?: () => P2PStatus | undefined;
   startedAt: number;
 }
@@ -59,6 +61,8 @@ export function healthRoutes(src: HealthSources): Record<string, Route> {
       const reasons: string[] = [];
       const halted = src.halted();
       if (halted) reasons.push(`halted: ${halted}`);
+      const starting = src.starting?.() ?? null;
+      if (starting) reasons.push(`starting: ${starting}`);
       const p = src.p2p?.();
       const connected = p ? p.peers.filter((x) => x.connected) : [];
       let synced = true;
@@ -83,6 +87,7 @@ export function healthRoutes(src: HealthSources): Record<string, Route> {
         synced,
         lag: p?.lag ?? 0,
         halted,
+        starting,
         mode: src.mode(),
         db_writable: dbError === null,
         reasons,

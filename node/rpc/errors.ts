@@ -46,4 +46,5 @@ export const E = {
   timeout: () => new RpcError(11009, 'Request timed out'),
   mempoolFull: () => new RpcError(11010, 'Too many transactions waiting; retry later'),
   unauthorized: () => new RpcError(11011, 'Unauthorized'),
+  starting: (why: string) => new RpcError(11012, 'The node is starting; retry shortly', why),
 };

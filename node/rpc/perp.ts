@@ -109,6 +109,8 @@ export function toRpcError(e: unknown): unknown {
         return E.halted(e.message);
       case 'MEMPOOL_FULL':
         return E.mempoolFull();
+      case 'STARTING':
+        return E.starting(e.message);
       default:
         return E.rejected(e.code, e.message);
     }

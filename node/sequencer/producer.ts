@@ -218,6 +218,9 @@ export class Producer extends EventEmitter {
   private sealing = false;
   private queued: DbOp[] = [];
   halted: string | null = null;
+  /** What the start-up check is doing while it runs (see runStartupCheck); null once it passed. */
+  checking: string | null = null;
+  private checkAbort: AbortController | null = null;
   readonly sigCache = new SignatureCache();
   readonly stats = new ProducerStats();
   head!: { number: bigint; hash: bigint; header: BlockHeader };
@@ -295,6 +298,7 @@ export class Producer extends EventEmitter {
    * other subsystems write to the chain: see BlockSession.
    */
   async inOpenBlock<T>(f: (s: BlockSession) => T | Promise<T>): Promise<T> {
+    this.assertChecked();
     let b: BlockBuilder | undefined;
     const r = await this.mutex.run(async () => {
       const wasPinned = this.pinned;
@@ -338,9 +342,38 @@ export class Producer extends EventEmitter {
     return this.open?.b.pending ?? this.m.world.newBlock();
   }
 
+  /**
+   * Runs the data directory's start-up check while the node already serves reads: under the
+   * lock, so nothing executes, seals, checkpoints or rolls back until it has passed; meanwhile
+   * transactions are refused at once (STARTING) instead of waiting. A failure halts production
+   * for good (nothing was signed on the unproven state) and is rethrown; `stop()` cancels it.
+   * Resolves true when it passed, false when the node stopped first.
+   */
+  async runStartupCheck(what: string, check: (signal: AbortSignal) => Promise<void>): Promise<boolean> {
+    const abort = new AbortController();
+    this.checkAbort = abort;
+    this.checking = what;
+    try {
+      await this.mutex.run(() => check(abort.signal));
+      return true;
+    } catch (e) {
+      if (abort.signal.aborted) return false;
+      this.halt(`the start-up check failed: ${(e as Error).message}`);
+      throw e;
+    } finally {
+      this.checking = null;
+      this.checkAbort = null;
+    }
+  }
+
+  private assertChecked(): void {
+    if (this.checking) throw new RejectedError('STARTING', `the node is starting: ${this.checking}; transactions are accepted once it has passed (see /ready)`);
+  }
+
   /** Throws unless transactions can be accepted now. */
   assertOpenable(): void {
     if (this.stopping) throw new RejectedError('SHUTTING_DOWN', 'the node is shutting down');
+    this.assertChecked();
     if (this.halted) throw new RejectedError('HALTED', `block production is halted: ${this.halted}`);
   }
 
@@ -419,6 +452,7 @@ export class Producer extends EventEmitter {
   /** Submits a wallet or oracle transaction: checks it is new, then executes it. */
   async submit(tx: PerpTx): Promise<{ hash: bigint; receipt: Receipt }> {
     if (this.stopping) throw new RejectedError('SHUTTING_DOWN', 'the node is shutting down');
+    this.assertChecked();
     if (this.lock.queued >= this.opts.maxQueue) throw new RejectedError('MEMPOOL_FULL', 'too many transactions waiting; retry later');
     const hash = txHash(tx, this.m.genesis.chainId);
     if (await this.m.chain.txLocation(hash)) throw new RejectedError('DUPLICATE_TX', 'transaction already included in a block');
@@ -669,6 +703,7 @@ export class Producer extends EventEmitter {
   /** Stops the clock; seals the open block if it holds transactions (finish, never half-write). */
   async stop(): Promise<void> {
     this.stopping = true;
+    this.checkAbort?.abort(new Error('the node stopped before its start-up check finished'));
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
     await this.lock.run(async () => {

@@ -68,6 +68,13 @@ export interface WorldStateOptions {
 }
 
 /** Counters of the flat-state cache (bench, metrics): `reads` are LevelDB getSync calls. */
+/** computeFlatDigest: `signal` stops the pass between batches (it throws the abort reason). */
+export interface FlatDigestOptions {
+  signal?: AbortSignal;
+  /** Called after each batch with the entries read so far. */
+  onProgress?: (entries: number) => void;
+}
+
 export interface StateCacheStats {
   entries: number;
   capacity: number;
@@ -285,10 +292,17 @@ export class WorldState {
    * memory; time linear in the entries: one SHA-256 of the stored bytes each, no BigInt per
    * entry). quickCheck compares it with the stored one.
    */
-  async computeFlatDigest(): Promise<bigint> {
+  async computeFlatDigest(opts: FlatDigestOptions = {}): Promise<bigint> {
     const d = new Sha256Sum();
     const words = new Uint8Array(96);
-    for await (const batch of Tables.contract.rawBatches(this.db))
+    let entries = 0;
+    const step = (n: number) => {
+      opts.signal?.throwIfAborted();
+      entries += n;
+      opts.onProgress?.(entries);
+    };
+    for await (const batch of Tables.contract.rawBatches(this.db)) {
+      step(batch.length);
       for (const [k, v] of batch) {
         const r = Tables.contract.decode(v);
         words.set(bigIntToBytes32(r.classHash), 0);
@@ -296,8 +310,15 @@ export class WorldState {
         words.set(bigIntToBytes32(r.storageRoot), 64);
         d.add(k, words); // = entryHash.contract: 'c' | address is the key
       }
-    for await (const batch of Tables.storage.rawBatches(this.db)) for (const [k, v] of batch) d.add(k, v); // = entryHash.storage
-    for await (const batch of Tables.declaredClass.rawBatches(this.db)) for (const [k, v] of batch) d.add(k, v); // = entryHash.declared
+    }
+    for await (const batch of Tables.storage.rawBatches(this.db)) {
+      step(batch.length);
+      for (const [k, v] of batch) d.add(k, v); // = entryHash.storage
+    }
+    for await (const batch of Tables.declaredClass.rawBatches(this.db)) {
+      step(batch.length);
+      for (const [k, v] of batch) d.add(k, v); // = entryHash.declared
+    }
     return d.value;
   }
 

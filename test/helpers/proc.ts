@@ -64,6 +64,16 @@ export async function startNodeProc(args: string[], opts: { readyTimeoutMs?: num
       reject(new Error(`node exited with ${code} before ready:\n${out}`));
     });
   });
+  // A sequencer serves reads while it checks its stored state (--state-check while-serving);
+  // tests send transactions, so they start once /ready no longer says it is starting.
+  for (const end = Date.now() + (opts.readyTimeoutMs ?? 30_000); ; await sleep(50)) {
+    if (child.exitCode !== null) throw new Error(`node exited with ${child.exitCode} during its start-up check:\n${out}`);
+    const body = await fetch(`${url}/ready`)
+      .then((r) => r.json() as Promise<{ starting?: string | null }>)
+      .catch(() => undefined);
+    if (body && body.starting == null) break;
+    if (Date.now() > end) throw new Error(`node did not finish its start-up check:\n${out}`);
+  }
   const exited = new Promise<number | null>((r) => child.on('exit', (code) => (live.delete(child), r(code))));
   return {
     child,
