@@ -25,7 +25,8 @@ import { replayRun } from './lib/replay.ts';
 import { dist, table, type BenchReport } from './lib/report.ts';
 import { copySnapshot, defaultCacheDir, dirSize, ensureKeys, ensureSnapshot } from './lib/setup.ts';
 import { TaskPool } from './lib/tasks.ts';
-import { cachedChunks, loadWorkload, roles } from './lib/workload.ts';
+import { orderKey } from '../contracts-ts/layout.ts';
+import { benchEpochS, cachedChunks, loadWorkload, orderExpiry, roles } from './lib/workload.ts';
 
 export interface BenchOptions {
   accounts: number;
@@ -273,8 +274,14 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
     const sites = o.hashSites ? new Map<string, number>() : undefined;
     counting.sites = sites;
     if (o.pool) vpool = await VerifyPool.create({ backend: runCrypto, size: o.poolSize });
+    // The node's clock: the bench epoch (the genesis time plus a minute) at start, then real
+    // time; the expiry step below moves it past every order's expiry.
+    const epochMs = Number(benchEpochS(g)) * 1000;
+    let clockSkewMs = 0;
     const tStart = performance.now();
+    const clock = () => Math.floor(epochMs + (performance.now() - tStart) + clockSkewMs);
     node = await startSequencer({
+      clock,
       dataDir: runDir,
       genesisPath: snap.genesisPath,
       rpcHost: '127.0.0.1',
@@ -288,11 +295,16 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
       rpc: { perp: { accountRatePerSec: 1e9, accountBurst: 1e9, clientRatePerSec: 1e9, clientBurst: 1e9 } },
       http: { ratePerSec: 1e9, burst: 1e9 },
       stateCacheEntries: o.stateCacheEntries,
+      stateCheck: 'while-serving', // as `perpnode start`: serving, then the digest check, then trading
     });
     const startupSeconds = (performance.now() - tStart) / 1000;
+    await node.stateChecked;
+    if (node.producer.halted) throw new Error(`the bench node halted at start: ${node.producer.halted}`);
+    const checkedSeconds = (performance.now() - tStart) / 1000;
+    if (node.producer.head.header.timestamp * 1000n >= BigInt(epochMs)) throw new Error(`the snapshot's head block is newer than the bench epoch (${epochMs / 1000}): delete ${snap.dir} to rebuild it`);
     const cache0 = node.chain.world.cacheStats();
     const rssAfterStart = process.memoryUsage().rss;
-    say(`node started in ${startupSeconds.toFixed(1)} s, RSS ${(rssAfterStart / 2 ** 20).toFixed(0)} MB`);
+    say(`node serving in ${startupSeconds.toFixed(1)} s, state checked (accepting transactions) in ${checkedSeconds.toFixed(1)} s, RSS ${(rssAfterStart / 2 ** 20).toFixed(0)} MB`);
     const producer = node.producer;
     if (o.chainedBatch) useChainedBatch(node.chain.db);
     const written = countBatchBytes(node.chain.db);
@@ -335,6 +347,29 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
     const cache1 = node.chain.world.cacheStats();
     const slots = await storageSlots(node, blocks.map((b) => b.block.header.block_number));
     const contracts = (node.chain.world as { contracts?: Map<bigint, unknown> }).contracts?.size ?? o.accounts + 2;
+    const loadBlocks = blocks.slice();
+
+    // ---- the expiry step: every order of the workload is done --------------------------------
+    // The clock moves past every order's expiry (a day: the oracle is then stale, so no funding
+    // or liquidation runs) and blocks are sealed until PRUNE_ORDERS has deleted every record of
+    // the run's orders; the storage slots of load + expiry are what the orders left behind.
+    clockSkewMs += (Number(orderExpiry(g)) + 1) * 1000 - clock();
+    const nowS = () => BigInt(Math.floor(clock() / 1000));
+    let expiryBlocks = 0;
+    while (node.exchange.pruneDue(nowS()) || expiryBlocks === 0) {
+      if (++expiryBlocks > 10_000) throw new Error('the expiry step did not finish: PRUNE_ORDERS left records after 10,000 blocks');
+      await producer.sealNow(true);
+    }
+    await producer.sealNow(true); // records a proof pruned into the open block
+    if (producer.halted) throw new Error(`the bench node halted in the expiry step: ${producer.halted}`);
+    const expirySlots = await storageSlots(node, blocks.slice(loadBlocks.length).map((b) => b.block.header.block_number));
+    const pruned = blocks.slice(loadBlocks.length).reduce((a, b) => a + b.block.transactions.filter((t) => (t.body as { type?: string }).type === 'PRUNE_ORDERS').length, 0);
+    const leftover = await leftoverSlots(
+      node,
+      blocks.map((b) => b.block.header.block_number),
+      events.slice(0, d.consumed).flatMap((e) => (e.k === 'o' ? [e.signed.hash] : [])),
+    );
+    say(`expiry step: ${blocks.length - loadBlocks.length} blocks, ${pruned} PRUNE_ORDERS transactions, ${expirySlots.deleted} slots deleted; slots the run created that remain: ${leftover.orderRecords} order records, ${leftover.exchange} exchange, ${leftover.accounts} account`);
     await node.stop();
     node = null;
     counting.sites = undefined;
@@ -342,14 +377,14 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
     const dbBytes = dirSize(runDir);
 
     const txTypes: Record<string, number> = {};
-    for (const { block } of blocks) for (const t of block.transactions) {
+    for (const { block } of loadBlocks) for (const t of block.transactions) {
       const ty = (t.body as { type?: string }).type ?? '?';
       txTypes[ty] = (txTypes[ty] ?? 0) + 1;
     }
     const trades = txTypes.TRADE ?? 0;
     const intervals: number[] = [];
     let prev = d.startedAt;
-    for (const b of blocks) {
+    for (const b of loadBlocks) {
       intervals.push(b.at - prev);
       prev = b.at;
     }
@@ -372,7 +407,7 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
     const pedersenPerTrade = trades ? counts.pedersen / trades : 0;
     const floor = floorOf(rates0, poseidonPerTrade, pedersenPerTrade, availableParallelism());
     const tradesPerSec = trades / seconds;
-    const minimal = minimalHashes({ trades, txs: blocks.reduce((a, b) => a + b.block.transactions.length, 0), blocks: blocks.length, touchedPerBlock: slots.touchedPerBlock, contracts, markets: o.markets });
+    const minimal = minimalHashes({ trades, txs: loadBlocks.reduce((a, b) => a + b.block.transactions.length, 0), blocks: loadBlocks.length, touchedPerBlock: slots.touchedPerBlock, contracts, markets: o.markets });
     const mfloor = minimalFloor(minimal, rates0.verifyPerSec, rates0.poseidonPerSec, availableParallelism());
     const r = roles(o.accounts, o.markets);
     const report: BenchReport = {
@@ -401,13 +436,15 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
         orders_per_s: d.accepted.orders / seconds,
         cancels: d.accepted.cancels,
         oracle_updates: d.accepted.oracle,
+        oracle_updates_skipped: d.oracleSkipped,
+        cancels_skipped: d.cancelsSkipped,
         trades,
         trades_per_s: tradesPerSec,
         liquidations: (txTypes.LIQUIDATE ?? 0) + (txTypes.ADL ?? 0),
         funding_txs: txTypes.FUNDING ?? 0,
-        blocks: blocks.length,
-        blocks_per_s: blocks.length / seconds,
-        txs_per_block: dist(blocks.map((b) => b.block.transactions.length)),
+        blocks: loadBlocks.length,
+        blocks_per_s: loadBlocks.length / seconds,
+        txs_per_block: dist(loadBlocks.map((b) => b.block.transactions.length)),
         tx_types: txTypes,
         block_interval_ms: dist(intervals),
         seal_ms: dist(timings.map((t) => t.sealMs)),
@@ -420,6 +457,7 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
         rejections: d.rejected,
         peak_rss_mb: peakRss / 2 ** 20,
         startup_s: startupSeconds,
+        state_checked_s: checkedSeconds,
         rss_after_start_mb: rssAfterStart / 2 ** 20,
         state_cache: {
           capacity: cache1.capacity,
@@ -430,6 +468,14 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
           evictions: cache1.evictions - cache0.evictions,
         },
         storage_slots_per_trade: { created: trades ? slots.created / trades : 0, deleted: trades ? slots.deleted / trades : 0, net: trades ? (slots.created - slots.deleted) / trades : 0, written: trades ? slots.written / trades : 0 },
+        storage_slots_per_trade_after_expiry: {
+          created: trades ? (slots.created + expirySlots.created) / trades : 0,
+          deleted: trades ? (slots.deleted + expirySlots.deleted) / trades : 0,
+          net: trades ? (slots.created + expirySlots.created - slots.deleted - expirySlots.deleted) / trades : 0,
+          expiry_blocks: blocks.length - loadBlocks.length,
+          prune_txs: pruned,
+          remaining: { order_records: leftover.orderRecords, exchange: leftover.exchange, accounts: leftover.accounts },
+        },
         db_bytes_written_per_trade: trades ? bytesWritten / trades : 0,
         touched_contracts_per_block: slots.touchedPerBlock,
         db_size_mb: dbBytes / 2 ** 20,
@@ -455,10 +501,11 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
     }
 
     if (o.replay) {
-      say(`replaying ${blocks.length} blocks into a fresh data directory`);
+      say(`replaying the load's ${loadBlocks.length} blocks into a fresh data directory`);
       copySnapshot(snap, replayDir);
-      if (progress.enabled) progress.start('replay', blocks.length);
-      const rep = await replayRun({ producedDir: runDir, freshDir: replayDir, genesisPath: snap.genesisPath, pool: vpool, onBlock: (n) => progress.set(n) });
+      if (progress.enabled) progress.start('replay', loadBlocks.length);
+      const upTo = loadBlocks.at(-1)?.block.header.block_number;
+      const rep = await replayRun({ producedDir: runDir, freshDir: replayDir, genesisPath: snap.genesisPath, pool: vpool, upTo, onBlock: (n) => progress.set(n) });
       progress.done();
       const n = Math.max(1, rep.timing.blocks);
       const { timing, ...rest } = rep;
@@ -554,6 +601,27 @@ async function storageSlots(node: RunningNode, numbers: bigint[]): Promise<{ cre
     touched += addrs.size;
   }
   return { created, deleted, written, touchedPerBlock: numbers.length ? touched / numbers.length : 0 };
+}
+
+/**
+ * The storage slots the given blocks created (previous value 0) that still hold a value at the
+ * head, by kind: order records (an order word of one of `orderHashes`), exchange slots (holder
+ * lists, market state) and account slots (collateral, positions).
+ */
+async function leftoverSlots(node: RunningNode, numbers: bigint[], orderHashes: Iterable<bigint>): Promise<{ orderRecords: number; exchange: number; accounts: number }> {
+  const words = new Set<bigint>();
+  for (const h of orderHashes) words.add(orderKey(h));
+  const created = new Map<string, { address: bigint; key: bigint }>();
+  for (const n of numbers) for (const e of (await node.chain.chain.reverseDiff(n))?.storage ?? []) if (e.prev === 0n) created.set(`${e.address}:${e.key}`, e);
+  const out = { orderRecords: 0, exchange: 0, accounts: 0 };
+  const exchange = node.chain.genesis.exchange.exchangeAddress;
+  for (const { address, key } of created.values()) {
+    if (node.chain.world.getStorage(address, key) === 0n) continue;
+    if (words.has(key)) out.orderRecords++;
+    else if (address === exchange) out.exchange++;
+    else out.accounts++;
+  }
+  return out;
 }
 
 /**

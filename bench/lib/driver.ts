@@ -10,10 +10,17 @@
  * JSON work stays off the node's main thread); the latency of each answer is the
  * acknowledgement latency. Oracle updates stay in-process (the oracle is a privileged feed; the
  * node's own feeder is in-process too).
+ *
+ * Oracle updates carry the workload's prices but are stamped and signed when they are sent, with
+ * the node's clock (second resolution, strictly increasing: at most one per second and one per
+ * block, the others are skipped), as a live feed would: a price signed in advance would be stale (refused with
+ * ORACLE_STALE) by the time the run reaches it, and then no funding and no liquidation would
+ * run at all. One signature per second on this thread (it is counted with the node's hashes).
  */
 import type { RunningNode } from '../../node/node.ts';
 import { TxRevert } from '../../contracts-ts/state.ts';
-import { orderMessage } from '../../contracts-ts/index.ts';
+import { oracleUpdateHash, orderMessage } from '../../contracts-ts/index.ts';
+import { sign } from '../../node/crypto/index.ts';
 import { ACC } from '../../contracts-ts/layout.ts';
 import { RejectedError } from '../../node/sequencer/producer.ts';
 import { signatureJobs, type SigJob } from '../../node/sequencer/verify-pool.ts';
@@ -35,6 +42,10 @@ export interface DriveOptions {
 export interface DriveCounters {
   submitted: { orders: number; cancels: number; oracle: number };
   accepted: { orders: number; cancels: number; oracle: number };
+  /** Oracle updates of the workload not sent: another was already sent in the same clock second. */
+  oracleSkipped: number;
+  /** Workload cancels not sent: their order was refused (a wallet cancels only orders it was told are accepted). */
+  cancelsSkipped: number;
   fills: number;
   rejected: Record<string, number>;
   /** Milliseconds from submission to answer, per order. */
@@ -51,6 +62,8 @@ export async function drive(node: RunningNode, events: BenchEvent[], o: DriveOpt
   const c: DriveCounters = {
     submitted: { orders: 0, cancels: 0, oracle: 0 },
     accepted: { orders: 0, cancels: 0, oracle: 0 },
+    oracleSkipped: 0,
+    cancelsSkipped: 0,
     fills: 0,
     rejected: {},
     ackMs: [],
@@ -73,56 +86,95 @@ export async function drive(node: RunningNode, events: BenchEvent[], o: DriveOpt
     }
     return k === 0n ? undefined : k;
   };
+  const oracleKey = g.exchange.oracles.find((k) => k.privateKey !== undefined);
+  const clock = node.producer.m.clock ?? Date.now;
+  let lastOracleTs = 0n;
+  let lastOracleHead = -1n;
   const reject = (why: string) => (c.rejected[why] = (c.rejected[why] ?? 0) + 1);
   const reason = (e: unknown): string => (e instanceof TxRevert ? e.code : e instanceof RejectedError ? e.code : `ERROR ${(e as Error)?.message ?? e}`);
   const rpc = o.mode === 'rpc' ? await RpcClientWorker.create(node.rpcUrl, o.window) : null;
   c.startedAt = performance.now(); // the load starts once the client worker is up
 
+  // A wallet cancels an order once it was told the order was accepted, never one refused: per
+  // order, whether its answer said accepted (a cancel of a never-accepted hash would leave a
+  // cancel-only word on chain that nothing can prune: docs/exchange.md).
+  const accepted = new Map<bigint, Promise<boolean>>();
   const dispatch = (e: BenchEvent): Promise<void> => {
     if (e.k === 'o') {
-      c.submitted.orders++;
-      const t0 = performance.now();
-      if (rpc) {
-        return rpc.call('perp_submitOrder', { order: orderMessage(e.signed.order), signature: e.signed.signature.map(hex) }).then((r) => {
-          c.ackMs.push(r.ms);
-          if (r.error) reject(r.error.reason ?? `RPC ${r.error.code} ${r.error.message}`);
-          else if (r.result!.status === 'REJECTED') reject(`book: ${r.result!.reason}`);
-          else {
-            c.accepted.orders++;
-            c.fills += r.result!.fills;
-          }
-        });
-      }
-      return node.exchange.submitOrder(e.signed).then(
-        (res) => {
-          c.ackMs.push(performance.now() - t0);
-          if (res.record.status === 'REJECTED') reject(`book: ${res.record.reason}`);
-          else {
-            c.accepted.orders++;
-            c.fills += res.fills.length;
-          }
-        },
-        (err) => {
-          c.ackMs.push(performance.now() - t0);
-          reject(reason(err));
-        },
-      );
+      const p = submitOrder(e);
+      accepted.set(e.signed.hash, p);
+      return p.then(() => undefined);
     }
     if (e.k === 'c') {
-      c.submitted.cancels++;
-      if (rpc) {
-        return rpc.call('perp_cancelOrder', { cancel: { account: hex(e.tx.account), orderHash: hex(e.tx.orderHash) }, signature: e.tx.signature.map(hex) }).then((r) => {
-          if (r.error) reject(`cancel: ${r.error.reason ?? r.error.message}`);
-          else c.accepted.cancels++;
-        });
+      const known = accepted.get(e.tx.orderHash);
+      if (!known) {
+        c.cancelsSkipped++;
+        return Promise.resolve();
       }
-      return node.exchange.cancel(e.tx).then(
-        () => void c.accepted.cancels++,
-        (err) => void reject(`cancel: ${reason(err)}`),
-      );
+      return known.then((ok) => (ok ? submitCancel(e) : void c.cancelsSkipped++));
     }
+    return submitOracle(e);
+  };
+  const submitOrder = (e: Extract<BenchEvent, { k: 'o' }>): Promise<boolean> => {
+    c.submitted.orders++;
+    const t0 = performance.now();
+    if (rpc) {
+      return rpc.call('perp_submitOrder', { order: orderMessage(e.signed.order), signature: e.signed.signature.map(hex) }).then((r) => {
+        c.ackMs.push(r.ms);
+        if (r.error) reject(r.error.reason ?? `RPC ${r.error.code} ${r.error.message}`);
+        else if (r.result!.status === 'REJECTED') reject(`book: ${r.result!.reason}`);
+        else {
+          c.accepted.orders++;
+          c.fills += r.result!.fills;
+          return true;
+        }
+        return false;
+      });
+    }
+    return node.exchange.submitOrder(e.signed).then(
+      (res) => {
+        c.ackMs.push(performance.now() - t0);
+        if (res.record.status === 'REJECTED') reject(`book: ${res.record.reason}`);
+        else {
+          c.accepted.orders++;
+          c.fills += res.fills.length;
+          return true;
+        }
+        return false;
+      },
+      (err) => {
+        c.ackMs.push(performance.now() - t0);
+        reject(reason(err));
+        return false;
+      },
+    );
+  };
+  const submitCancel = (e: Extract<BenchEvent, { k: 'c' }>): Promise<void> => {
+    c.submitted.cancels++;
+    if (rpc) {
+      return rpc.call('perp_cancelOrder', { cancel: { account: hex(e.tx.account), orderHash: hex(e.tx.orderHash) }, signature: e.tx.signature.map(hex) }).then((r) => {
+        if (r.error) reject(`cancel: ${r.error.reason ?? r.error.message}`);
+        else c.accepted.cancels++;
+      });
+    }
+    return node.exchange.cancel(e.tx).then(
+      () => void c.accepted.cancels++,
+      (err) => void reject(`cancel: ${reason(err)}`),
+    );
+  };
+  const submitOracle = (e: Extract<BenchEvent, { k: 'x' }>): Promise<void> => {
+    const ts = BigInt(Math.floor(clock() / 1000));
+    const head = node.producer.head.number; // at most one price per market per block (ORACLE_TOO_FREQUENT)
+    if (!oracleKey || oracleKey.publicKey !== e.tx.signer || ts <= lastOracleTs || head === lastOracleHead) {
+      c.oracleSkipped++;
+      return Promise.resolve();
+    }
+    lastOracleTs = ts;
+    lastOracleHead = head;
+    const body = { timestamp: ts, prices: e.tx.prices };
+    const sig = sign(oracleUpdateHash(body, e.tx.signer, g.chainId), oracleKey.privateKey!);
     c.submitted.oracle++;
-    return node.exchange.oracleUpdate(e.tx).then(
+    return node.exchange.oracleUpdate({ ...e.tx, ...body, signature: [sig.r, sig.s] }).then(
       () => void c.accepted.oracle++,
       (err) => void reject(`oracle: ${reason(err)}`),
     );

@@ -25,13 +25,15 @@ export interface ReplayReport {
   pool: boolean;
 }
 
-export async function replayRun(o: { producedDir: string; freshDir: string; genesisPath: string; pool: VerifyPool | null; onBlock?: (done: number, total: number) => void }): Promise<ReplayReport> {
+export async function replayRun(o: { producedDir: string; freshDir: string; genesisPath: string; pool: VerifyPool | null; onBlock?: (done: number, total: number) => void; /** Replay up to this block (default: the produced head). */ upTo?: bigint }): Promise<ReplayReport> {
   const log = createLogger('warn', 'bench-replay');
   const src = await openChain({ dataDir: o.producedDir, genesisPath: o.genesisPath, log, skipCheck: true });
   const dst = await openChain({ dataDir: o.freshDir, genesisPath: o.genesisPath, log });
   try {
     const g = dst.genesis;
-    const srcHead = (await src.chain.head())!;
+    const produced = (await src.chain.head())!;
+    const last = o.upTo !== undefined && o.upTo < produced.number ? await src.chain.header(o.upTo) : undefined;
+    const srcHead = last ? { number: o.upTo!, hash: last.hash } : produced;
     const start = (await dst.chain.head())!;
     const h0 = (await dst.chain.header(start.number))!;
     let parent = { hash: h0.hash, header: h0.header };

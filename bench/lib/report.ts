@@ -30,6 +30,10 @@ export interface BenchReport {
     orders_per_s: number;
     cancels: number;
     oracle_updates: number;
+    /** Workload oracle updates not sent (one per clock second at most: lib/driver.ts). */
+    oracle_updates_skipped: number;
+    /** Workload cancels not sent because their order was refused (lib/driver.ts). */
+    cancels_skipped: number;
     trades: number;
     trades_per_s: number;
     liquidations: number;
@@ -48,13 +52,17 @@ export interface BenchReport {
     signatures: { checks_in_execution: number; cache_hits: number; inline_verifies: number; pool_jobs: number; pool_invalid: number };
     rejections: Record<string, number>;
     peak_rss_mb: number;
-    /** startSequencer on the snapshot copy: until it serves. */
+    /** startSequencer on the snapshot copy: until it serves JSON-RPC (reads). */
     startup_s: number;
+    /** Until its start-up digest check passed and it accepts transactions (--state-check while-serving). */
+    state_checked_s: number;
     rss_after_start_mb: number;
     /** The node's flat-state cache (node/state/world.ts): reads are LevelDB getSync calls. */
     state_cache?: { capacity: number; entries_after_start: number; entries: number; leveldb_reads_per_trade: number; hits_per_trade: number; evictions: number };
     /** Storage slots per trade: created (were 0), deleted (became 0), net, and all slots written. */
     storage_slots_per_trade: { created: number; deleted: number; net: number; written: number };
+    /** The same over the load and the expiry step (the clock moved past every order's expiry, PRUNE_ORDERS ran): what trading leaves in the state once its orders are done. */
+    storage_slots_per_trade_after_expiry: { created: number; deleted: number; net: number; expiry_blocks: number; prune_txs: number; remaining: { order_records: number; exchange: number; accounts: number } };
     /** Keys + values of every LevelDB batch written during the load, per trade. */
     db_bytes_written_per_trade: number;
     touched_contracts_per_block: number;
@@ -90,7 +98,7 @@ export function table(r: BenchReport): string {
   const rows: [string, string][] = [];
   const sec = (t: string) => rows.push([`— ${t}`, '']);
   sec(`perpnode block-throughput bench: ${p.accounts.toLocaleString('en-US')} accounts, ${p.markets} markets, ${p.duration_s}s, block time ${p.block_time_ms} ms, ${p.mode}, crypto ${p.crypto}${p.chained_batch ? ', chained-batch experiment' : ''}`);
-  rows.push(['orders/s accepted', `${f0(u.orders_per_s)}  (${f0(u.orders_accepted)} of ${f0(u.orders_submitted)} orders; ${f0(u.cancels)} cancels, ${f0(u.oracle_updates)} oracle updates)`]);
+  rows.push(['orders/s accepted', `${f0(u.orders_per_s)}  (${f0(u.orders_accepted)} of ${f0(u.orders_submitted)} orders; ${f0(u.cancels)} cancels (${f0(u.cancels_skipped)} of refused orders not sent), ${f0(u.oracle_updates)} oracle updates, ${f0(u.oracle_updates_skipped)} skipped: one per second)`]);
   rows.push(['trades/s settled', `${f1(u.trades_per_s)}  (${f0(u.trades)} trades, ${f0(u.liquidations)} liquidations, ${f0(u.funding_txs)} funding txs)`]);
   rows.push(['blocks/s', `${f2(u.blocks_per_s)}  (${u.blocks} blocks)`]);
   rows.push(['txs per block', `mean ${f1(u.txs_per_block.mean)}, p50 ${f0(u.txs_per_block.p50)}, max ${f0(u.txs_per_block.max)}`]);
@@ -103,13 +111,15 @@ export function table(r: BenchReport): string {
   rows.push(['hashes per trade', `${f1(u.hashes_per_trade.poseidon_permutations)} Poseidon permutations, ${f2(u.hashes_per_trade.pedersen)} Pedersen`]);
   rows.push(['signatures', `${f0(u.signatures.checks_in_execution)} checks in execution, ${f0(u.signatures.cache_hits)} cache hits, ${f0(u.signatures.inline_verifies)} inline, ${f0(u.signatures.pool_jobs)} on the pool (ingress: ${p.ingress_pool})`]);
   rows.push(['peak RSS / DB size', `${f0(u.peak_rss_mb)} MB / ${f0(u.db_size_mb)} MB`]);
-  rows.push(['startup', `${f1(u.startup_s)} s to serving, RSS ${f0(u.rss_after_start_mb)} MB at ${p.accounts.toLocaleString('en-US')} accounts`]);
+  rows.push(['startup', `${f1(u.startup_s)} s to serving, ${f1(u.state_checked_s)} s to accepting transactions (state checked), RSS ${f0(u.rss_after_start_mb)} MB at ${p.accounts.toLocaleString('en-US')} accounts`]);
   if (u.state_cache) {
     const c = u.state_cache;
     rows.push(['state cache', `${c.entries.toLocaleString('en-US')} of ${c.capacity.toLocaleString('en-US')} entries (${c.entries_after_start} after start); per trade ${f2(c.leveldb_reads_per_trade)} LevelDB reads, ${f1(c.hits_per_trade)} hits; ${c.evictions} evictions`]);
   }
   const sl = u.storage_slots_per_trade;
   rows.push(['storage slots per trade', `${f2(sl.created)} created, ${f2(sl.deleted)} deleted, net ${f2(sl.net)} (${f1(sl.written)} written; ${f0(u.touched_contracts_per_block)} contracts touched per block)`]);
+  const se = u.storage_slots_per_trade_after_expiry;
+  rows.push(['slots once orders are done', `net ${f2(se.net)} per trade (${f2(se.created)} created, ${f2(se.deleted)} deleted over the load and the expiry step: ${f0(se.expiry_blocks)} blocks, ${f0(se.prune_txs)} PRUNE_ORDERS); left: ${f0(se.remaining.order_records)} order records, ${f0(se.remaining.accounts)} account slots (positions), ${f0(se.remaining.exchange)} exchange slots`]);
   rows.push(['LevelDB bytes per trade', `${f0(u.db_bytes_written_per_trade)} B written (keys + values of every batch)`]);
   const rej = Object.entries(u.rejections).sort((a, b) => b[1] - a[1]);
   if (rej.length) rows.push(['rejections', rej.slice(0, 8).map(([k, v]) => `${k} ${v}`).join(', ')]);

@@ -24,9 +24,16 @@ import type { Account } from './setup.ts';
 import type { TaskPool } from './tasks.ts';
 import type { Progress } from './progress.ts';
 
-export const GEN_VERSION = 1;
-/** Orders never expire within a run (2100-01-01). */
-export const EXPIRY = 4102444800n;
+export const GEN_VERSION = 2;
+/**
+ * The bench node's clock (bench/run.ts) starts here at every run: the genesis time plus a
+ * minute. Block timestamps, order expiries and oracle times are then the same at every run,
+ * whenever the workload was signed.
+ */
+export const benchEpochS = (g: Genesis): bigint => g.timestamp + 60n;
+/** Order life: every order expires a day after the epoch, after any run's load; the run's expiry step then moves the clock past it. */
+export const ORDER_LIFETIME_S = 86_400n;
+export const orderExpiry = (g: Genesis): bigint => benchEpochS(g) + ORDER_LIFETIME_S;
 const E8 = 10n ** 8n;
 const BPS = 10_000n;
 
@@ -82,6 +89,7 @@ class Planner {
   private degenNext = 0;
   private sinceOracle = 0;
   readonly markets: MarketState[];
+  readonly expiry: bigint;
 
   constructor(
     readonly n: number,
@@ -99,6 +107,7 @@ class Planner {
     this.takerCount = r.takers;
     this.markets = g.exchange.markets.map((m) => ({ symbol: m.symbol, tick: m.tickSize, step: m.stepSize, min: m.minSize, init: m.initialPrice, price: m.initialPrice }));
     this.oracleTs = g.timestamp;
+    this.expiry = orderExpiry(g);
   }
 
   private newOrder(o: Omit<PlanOrder, 'k' | 'idx'>): PlanOrder {
@@ -341,7 +350,7 @@ function toOrder(p: PlanOrder, planner: Planner, accounts: Account[]): Order {
     price: p.price,
     triggerPrice: 0n,
     reduceOnly: p.ro,
-    expiry: EXPIRY,
+    expiry: planner.expiry,
     salt: BigInt(p.idx) + 1n,
   };
 }

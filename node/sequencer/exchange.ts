@@ -159,6 +159,15 @@ export class ExchangeService {
     return { slots: slots.length, proven: this.proveQueue.length };
   }
 
+  /**
+   * True while closed orders' records are due for PRUNE_ORDERS at a block of timestamp `now`
+   * and not pruned yet (queued, waiting for proof, or being proven).
+   */
+  pruneDue(now: bigint): boolean {
+    const top = this.pruneQueue.peek();
+    return (top !== undefined && top.expiry <= now) || this.proveQueue.length > 0 || this.proving;
+  }
+
   /** PRUNE_ORDERS with the signed orders of expired records a CANCEL wrote (outside the seal: table O is read asynchronously). */
   private async pruneProven(): Promise<void> {
     this.proving = true;

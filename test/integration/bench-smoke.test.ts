@@ -45,12 +45,19 @@ describe('bench smoke', function () {
       expect(r.run.hashes_per_trade.poseidon_permutations).to.be.greaterThan(0);
       expect(r.run.storage_slots_per_trade.written).to.be.greaterThan(0);
       expect(r.run.db_bytes_written_per_trade).to.be.greaterThan(0);
+      // The expiry step: once every order of the run is done, PRUNE_ORDERS left none of their records.
+      expect(r.run.storage_slots_per_trade_after_expiry.remaining.order_records, 'order records left after expiry').to.equal(0);
+      expect(r.run.storage_slots_per_trade_after_expiry.net).to.be.lessThan(r.run.storage_slots_per_trade.net);
     }
+    // Oracle prices are stamped when sent: none is refused as stale (they were, when signed in advance).
+    expect(r.run.rejections['oracle: ORACLE_STALE'] ?? 0, 'stale oracle updates').to.equal(0);
+    expect(r.run.oracle_updates, 'oracle updates accepted').to.be.greaterThan(0);
     expect(r.run.startup_s).to.be.greaterThan(0);
+    expect(r.run.state_checked_s, 'trading starts after the digest check, which starts after serving').to.be.at.least(r.run.startup_s);
     expect(r.run.rss_after_start_mb).to.be.greaterThan(0);
     expect(r.run.touched_contracts_per_block).to.be.greaterThan(0);
     const text = table(r);
-    for (const s of ['orders/s accepted', 'trades/s settled', 'blocks/s', 'block time ms', 'time per block ms', 'hashes per block', 'peak RSS', 'verifications/s', 'achieved / floor', 'minimal hashes per trade', 'achieved / real floor', 'storage slots per trade', 'LevelDB bytes per trade', 'startup']) expect(text).to.contain(s);
+    for (const s of ['orders/s accepted', 'trades/s settled', 'blocks/s', 'block time ms', 'time per block ms', 'hashes per block', 'peak RSS', 'verifications/s', 'achieved / floor', 'minimal hashes per trade', 'achieved / real floor', 'storage slots per trade', 'LevelDB bytes per trade', 'slots once orders are done', 'startup']) expect(text).to.contain(s);
     if (mode === 'rpc') expect(r.run.ack_latency_ms?.n ?? 0).to.be.greaterThan(0);
   }
 
