@@ -57,6 +57,8 @@ export interface BenchOptions {
   cpuProf: string | undefined;
   /** The node's --state-cache-entries (undefined: its default). */
   stateCacheEntries?: number;
+  /** The node's --pipeline. */
+  pipeline?: boolean;
 }
 
 export const defaultBenchOptions: BenchOptions = {
@@ -101,6 +103,7 @@ const USAGE = `usage: npm run bench -- [options]
   --keep                keep the run's data directories
   --prepare-only        build the caches and exit
   --chunk K             actions per cached workload chunk (default 2000)
+  --pipeline            the node's --pipeline: execute block N+1 while block N is written
   --chained-batch       experiment: write each block's batch with classic-level's chained form
   --hash-sites          attribute every hash to its call site (slow: diagnosis only)
   --cpu-prof FILE       write a CPU profile of the main thread (the node and the driver) during the load (.cpuprofile)
@@ -180,6 +183,9 @@ export function parseArgs(argv: string[]): BenchOptions {
         break;
       case '--chained-batch':
         o.chainedBatch = true;
+        break;
+      case '--pipeline':
+        o.pipeline = true;
         break;
       case '--hash-sites':
         o.hashSites = true;
@@ -296,6 +302,7 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
       http: { ratePerSec: 1e9, burst: 1e9 },
       stateCacheEntries: o.stateCacheEntries,
       stateCheck: 'while-serving', // as `perpnode start`: serving, then the digest check, then trading
+      pipeline: o.pipeline,
     });
     const startupSeconds = (performance.now() - tStart) / 1000;
     await node.stateChecked;
@@ -424,6 +431,7 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
         rate: o.rate,
         replay: o.replay,
         chained_batch: o.chainedBatch,
+        pipeline: o.pipeline === true,
         ingress_pool: !o.pool ? 'off' : o.mode === 'inprocess' ? `${o.poolSize} workers (bench ingress)` : `${o.poolSize} workers (the perp_* handlers, batched per event-loop turn)`,
       },
       machine: { cpus: availableParallelism(), node: process.version, platform: `${process.platform}-${process.arch}`, loadavg_at_start: loadAtStart },

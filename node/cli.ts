@@ -63,6 +63,7 @@ const commands: Record<string, Command> = {
                 [--rpc-port ${PUBLIC_HTTP_DEFAULTS.port}] [--admin-port ${ADMIN_HTTP_DEFAULTS.port}|off] [--block-time-ms 1000]
                 [--feeder walk|off|<replay.json>] [--checkpoint-interval N] [--crypto auto|js|native]
                 [--verify-workers 2] [--state-cache-entries 250000] [--state-check while-serving|before-serving]
+                [--pipeline]
                 [--log-level info]
                 [--role sequencer|follower] [--p2p-host ${defaultP2POptions.host}] [--p2p-port ${defaultP2POptions.port}|off]
                 [--bootstrap <multiaddr>]... [--sequencer-rpc <url>]
@@ -83,6 +84,8 @@ rest is read from LevelDB when needed, so memory does not grow with accounts (do
 million accounts). while-serving (default): JSON-RPC serves reads at once, transactions are
 refused (error 11012) and nothing is signed until it passes, and a failure stops the node
 (exit 1); before-serving: nothing is served until it has passed.
+--pipeline: execute the next block while the last one is written to disk (nothing is answered
+as accepted before its block is durable). Off by default: it pays with more cores than two.
 --crypto: the hash/signature backend; auto (default) uses the native addon when it loads, else the
 JavaScript reference (logged); native refuses to start without the addon. Results are identical.
 --feeder: on a devnet (the genesis holds an oracle private key) a built-in feeder signs oracle
@@ -111,6 +114,7 @@ sent to a follower are forwarded to --sequencer-rpc, or refused (error 11008) wi
       'verify-workers': { type: 'string', default: '2' },
       'state-cache-entries': { type: 'string' },
       'state-check': { type: 'string', default: 'while-serving' },
+      pipeline: { type: 'boolean', default: false },
     },
     async run(v, log) {
       if (v['state-check'] !== 'while-serving' && v['state-check'] !== 'before-serving') throw new UsageError('--state-check must be while-serving or before-serving');
@@ -142,6 +146,7 @@ sent to a follower are forwarded to --sequencer-rpc, or refused (error 11008) wi
         blockTimeMs: v['block-time-ms'] === undefined ? undefined : intOpt(v['block-time-ms'], 'block-time-ms', 0, 3_600_000),
         stateCacheEntries: stateCacheOpt(v),
         stateCheck: v['state-check'],
+        pipeline: v.pipeline,
         log,
       });
       printDevAccounts(node.chain.genesis, log);

@@ -220,6 +220,8 @@ export interface StartOptions {
    * before it passes; a failure stops the node and rejects `stateChecked`.
    */
   stateCheck?: StateCheck;
+  /** Execute block N+1 while block N's batch is written (ProducerOptions.pipeline; off by default, see docs/operations.md). */
+  pipeline?: boolean;
 }
 
 /** Transactions that may wait for the producer lock; beyond it a submission is refused at once. */
@@ -294,7 +296,7 @@ export async function startSequencer(opts: StartOptions): Promise<RunningNode> {
         signingKey: g.sequencer.privateKey,
         clock: opts.clock,
       },
-      { blockTimeMs: onDemand ? 1 : blockTimeMs, heartbeatMs: g.heartbeatMs, maxBlockTransactions: g.maxBlockTransactions, maxQueue: opts.maxQueue ?? DEFAULT_MAX_QUEUE },
+      { blockTimeMs: onDemand ? 1 : blockTimeMs, heartbeatMs: g.heartbeatMs, maxBlockTransactions: g.maxBlockTransactions, maxQueue: opts.maxQueue ?? DEFAULT_MAX_QUEUE, pipeline: opts.pipeline === true },
     );
     // Stopping the producer seals the block in flight (before p2p stops, so it is still gossiped).
     const stopProducer = closing.defer('producer', () => prod.stop());

@@ -19,7 +19,7 @@ export function dist(xs: readonly number[]): Dist {
 
 export interface BenchReport {
   version: 1;
-  params: { accounts: number; markets: number; duration_s: number; block_time_ms: number; mode: string; crypto: string; seed: number; window: number; rate: number; replay: boolean; chained_batch: boolean; ingress_pool: string };
+  params: { accounts: number; markets: number; duration_s: number; block_time_ms: number; mode: string; crypto: string; seed: number; window: number; rate: number; replay: boolean; chained_batch: boolean; pipeline: boolean; ingress_pool: string };
   machine: { cpus: number; node: string; platform: string; loadavg_at_start: number };
   setup: { snapshot: string; snapshot_head: number; roles: { makers_per_market: number; degens: number; takers: number }; workload_actions: number; prepare_seconds: number };
   run: {

@@ -42,6 +42,8 @@ export function adminMethods(a: AdminModules): Methods<CallContext> {
           state_root: toHex(a.world.root),
           mode: a.maintenance?.mode() ?? null,
           halted: a.producer?.halted ?? null,
+          starting: a.producer?.checking ?? null,
+          pipeline: a.producer ? a.producer.opts.pipeline === true : null,
           open_block_txs: a.producer?.openBlock?.txs.length ?? 0,
           uptime_s: Math.floor((Date.now() - a.startedAt) / 1000),
           peers: a.peers?.() ?? null,

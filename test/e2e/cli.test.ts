@@ -220,4 +220,23 @@ describe('perpnode CLI: operator mistakes get a message naming their cause (e2e)
       await node.stop();
     }
   });
+
+  it('--pipeline: the producer writes block N while N+1 executes; admin_status says so and transactions still land', async () => {
+    const data = join(t.path, 'pipelined');
+    const node = await startNodeProc(['--data-dir', data, '--feeder', 'off', '--block-time-ms', '50', '--pipeline']);
+    try {
+      const { admin_url } = JSON.parse(readFileSync(join(data, 'node.json'), 'utf8'));
+      const token = readFileSync(join(data, 'admin.token'), 'utf8').trim();
+      const status = ((await (await fetch(admin_url, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'admin_status' }) })).json()) as any).result;
+      expect(status.pipeline).to.equal(true);
+      expect(status.starting).to.equal(null);
+      const dev = /#0 address (0x[0-9a-f]+)/.exec(node.output())![1]!;
+      const mint = await rpc(node.url, 'devnet_mint', { address: dev, amount: '1000000' });
+      const r = await waitFor(() => rpc(node.url, 'starknet_getTransactionReceipt', { transaction_hash: mint.transaction_hash }).then((x) => x.finality_status === 'ACCEPTED_ON_L2' && x));
+      expect(r.execution_status).to.equal('SUCCEEDED');
+      expect((await rpc(node.url, 'starknet_getBlockWithTxHashes', { block_id: { block_number: r.block_number } })).transactions).to.include(mint.transaction_hash);
+    } finally {
+      expect(await node.stop()).to.equal(0);
+    }
+  });
 });

@@ -77,8 +77,8 @@ describe('bench smoke', function () {
   });
 
   it('parses the documented command line and refuses bad values', () => {
-    const o = parseArgs(['--accounts', '500', '--markets', '3', '--duration', '7', '--block-time-ms', '200', '--mode', 'rpc', '--crypto', 'js', '--json', 'x.json', '--replay']);
-    expect(o).to.include({ accounts: 500, markets: 3, duration: 7, blockTimeMs: 200, mode: 'rpc', crypto: 'js', json: 'x.json', replay: true });
+    const o = parseArgs(['--accounts', '500', '--markets', '3', '--duration', '7', '--block-time-ms', '200', '--mode', 'rpc', '--crypto', 'js', '--json', 'x.json', '--replay', '--pipeline']);
+    expect(o).to.include({ accounts: 500, markets: 3, duration: 7, blockTimeMs: 200, mode: 'rpc', crypto: 'js', json: 'x.json', replay: true, pipeline: true });
     expect(() => parseArgs(['--mode', 'carrier-pigeon'])).to.throw(/--mode/);
     expect(() => parseArgs(['--accounts', '3'])).to.throw(/at least/);
     expect(() => parseArgs(['--bogus'])).to.throw(/unknown option/);

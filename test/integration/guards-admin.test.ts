@@ -68,6 +68,8 @@ describe('guards before signing, admin port, modes', function () {
     const ok = JSON.parse((await post(url, { jsonrpc: '2.0', id: 1, method: 'admin_status' }, token)).text);
     expect(ok.result.chain_id).to.equal('PERPNODE_DEVNET');
     expect(ok.result.mode).to.equal('NORMAL');
+    expect(ok.result.pipeline, 'not pipelined unless asked').to.equal(false);
+    expect(ok.result.starting, 'the start-up check is over').to.equal(null);
   });
 
   it('admin_setMode records the mode on-chain; it survives a restart; bad modes are -32602', async () => {
