@@ -23,7 +23,7 @@ import type { CancelAllTx, CancelTx, InvokeTx, OracleUpdateTx, PerpTx } from '..
 import { decodeMulticall } from '../../contracts-ts/starknet/entrypoints.ts';
 import { selectorOf } from '../../contracts-ts/starknet/abi.ts';
 import { encodeShortString } from '../crypto/index.ts';
-import { Matcher, type Fill, type MatchContext, type OrderRecord } from './orderbook/index.ts';
+import { Matcher, REASONS, type Fill, type MatchContext, type OrderRecord } from './orderbook/index.ts';
 import { MinHeap } from './orderbook/heap.ts';
 import type { BlockSession, Producer } from './producer.ts';
 import { RejectedError } from './producer.ts';
@@ -306,10 +306,16 @@ export class ExchangeService {
   /** perp_submitOrder: validate against the open block's state, match, settle fills on-chain. */
   async submitOrder(signed: SignedOrder): Promise<SubmitResult> {
     await this.blocks.precheck({ type: 'TRIGGER', order: signed }); // the order's signature, on the pool
+    const known = (await this.getOrder(signed.hash)) !== undefined;
     return this.blocks.inOpenBlock((s) => {
       s.assertOpenable();
       const st = s.state;
-      validateOrderForBook(signed, st, this.cfg, s.ctx);
+      try {
+        validateOrderForBook(signed, st, this.cfg, s.ctx);
+      } catch (e) {
+        if (!known && e instanceof TxRevert && e.code === 'ORDER_CANCELLED') this.keepCancelProof(signed, s);
+        throw e;
+      }
       checkOrderBacking(st, this.cfg, signed.order, this.matcher.openOf(signed.order.account));
       const fills: { fill: Fill; txHash: bigint }[] = [];
       let settleFailure: SubmitResult['settleFailure'];
@@ -318,6 +324,22 @@ export class ExchangeService {
       s.noteActivity();
       return { record: { ...record }, fills, ...(record.reason === 'settle_failed' && settleFailure ? { settleFailure } : {}) };
     });
+  }
+
+  /**
+   * An order refused because a CANCEL of its hash reached the chain before the order reached
+   * the node (a wallet's pre-cancel, or a cancel that overtook its order): that cancel-only word
+   * does not know the expiry, and nothing else would ever prove it. The signed order in hand is
+   * that proof: it is recorded (CANCELLED, table O) so PRUNE_ORDERS deletes the word after the
+   * expiry like any other closed order's.
+   */
+  private keepCancelProof(signed: SignedOrder, s: BlockSession): void {
+    const h = signed.hash;
+    if (readOrderState(s.state, signed.order.account, h).expiry !== EXPIRY_UNKNOWN || this.unsealed.has(h) || this.sealing.has(h)) return;
+    const r: OrderRecord = { signed, seq: 0n, remaining: 0n, filled: 0n, status: 'CANCELLED', reason: REASONS.CANCELLED_BEFORE_ENTRY };
+    this.unsealed.set(h, r);
+    this.queuePrune(r);
+    s.noteActivity();
   }
 
   /**

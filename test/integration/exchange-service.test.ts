@@ -1,7 +1,11 @@
 import { expect } from 'chai';
 import type { RunningNode } from '../../node/node.ts';
 import { startTestSequencer } from '../helpers/sequencer.ts';
-import { orderHash, getAccountView, type Order, type SignedOrder } from '../../contracts-ts/index.ts';
+import { cancelHash, orderHash, getAccountView, type CancelTx, type Order, type SignedOrder } from '../../contracts-ts/index.ts';
+import { EXPIRY_UNKNOWN, readOrderState } from '../../contracts-ts/exchange/orders.ts';
+import { TxRevert } from '../../contracts-ts/state.ts';
+import { loadGenesis } from '../../node/chain/genesis.ts';
+import { DEVNET_GENESIS } from '../helpers/sequencer.ts';
 import { sign } from '../../node/crypto/index.ts';
 import { tempDir } from '../helpers/tmp.ts';
 
@@ -64,6 +68,45 @@ describe('exchange service (matcher wired to the chain)', function () {
     expect(mine.map((r) => r.signed.hash)).to.include.members([ask.hash, stop.hash, self.record.signed.hash]);
     expect(mine.every((r) => r.signed.order.account === n.chain.genesis.exchange.devAccounts[0]!.address)).to.equal(true);
     expect(mine[0]!.status).to.equal('UNTRIGGERED');
+  });
+
+  it('a CANCEL that reached the chain before its order: the refused order is recorded, and its cancel-only word is pruned after the expiry', async () => {
+    const g0 = loadGenesis(DEVNET_GENESIS);
+    const clock = { ms: Number(g0.timestamp + 10n) * 1000 };
+    const n = (node = await startTestSequencer(t.path, { clock: () => clock.ms, verifyWorkers: 0 }));
+    const dev = n.chain.genesis.exchange.devAccounts[0]!;
+    const cancelOf = (h: bigint): CancelTx => {
+      const sg = sign(cancelHash({ account: dev.address, orderHash: h }, n.chain.genesis.chainId), dev.privateKey!);
+      return { type: 'CANCEL', account: dev.address, orderHash: h, signature: [sg.r, sg.s] } as CancelTx;
+    };
+    const expiry = BigInt(Math.floor(clock.ms / 1000)) + 100n;
+    const late = order(n, 0, { price: 60_000n * E8, expiry }); // cancelled before it is submitted
+    const never = order(n, 0, { price: 60_000n * E8, expiry }); // cancelled, never submitted
+    await n.exchange.cancel(cancelOf(late.hash));
+    await n.exchange.cancel(cancelOf(never.hash));
+    await n.producer.sealNow();
+    const word = (h: bigint) => readOrderState(n.exchange.readState(), dev.address, h);
+    expect(word(late.hash).cancelled).to.equal(true);
+    expect(word(late.hash).expiry, 'a cancel-only word does not know the expiry').to.equal(EXPIRY_UNKNOWN);
+
+    let refused: unknown;
+    await n.exchange.submitOrder(late).catch((e) => (refused = e));
+    expect(refused).to.be.instanceOf(TxRevert);
+    expect((refused as TxRevert).code).to.equal('ORDER_CANCELLED');
+    const rec = await n.exchange.getOrder(late.hash);
+    expect(rec?.status).to.equal('CANCELLED');
+    expect(rec?.reason).to.equal('cancelled_before_entry');
+    expect(await n.exchange.getOrder(never.hash)).to.equal(undefined);
+    await n.producer.sealNow(true);
+
+    clock.ms += 200_000; // past the expiry
+    const now = () => BigInt(Math.floor(clock.ms / 1000));
+    for (let i = 0; i < 20 && (n.exchange.pruneDue(now()) || i === 0); i++) await n.producer.sealNow(true);
+    await n.producer.sealNow(true);
+    expect(word(late.hash).expiry, 'the proven word is deleted').to.equal(0n);
+    expect(word(late.hash).cancelled).to.equal(false);
+    // The documented limit: a cancel of a hash the node never saw keeps its word (nothing proves its expiry).
+    expect(word(never.hash).expiry).to.equal(EXPIRY_UNKNOWN);
   });
 
   it('a bad signature or unknown market is refused and changes nothing', async () => {

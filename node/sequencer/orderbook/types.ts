@@ -121,4 +121,7 @@ export const REASONS = {
   SETTLE_FAILED: 'settle_failed',
   SETTLE_ERROR: 'settle_error',
   TRIGGER_FAILED: 'trigger_failed',
+  // CANCELLED before entry: the order arrived after a CANCEL of its hash was on chain (its
+  // submission is refused ORDER_CANCELLED; the record proves the expiry for PRUNE_ORDERS)
+  CANCELLED_BEFORE_ENTRY: 'cancelled_before_entry',
 } as const;
