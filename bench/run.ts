@@ -310,6 +310,7 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
     const checkedSeconds = (performance.now() - tStart) / 1000;
     if (node.producer.head.header.timestamp * 1000n >= BigInt(epochMs)) throw new Error(`the snapshot's head block is newer than the bench epoch (${epochMs / 1000}): delete ${snap.dir} to rebuild it`);
     const cache0 = node.chain.world.cacheStats();
+    const prefetched0 = node.chain.world.prefetched;
     const rssAfterStart = process.memoryUsage().rss;
     say(`node serving in ${startupSeconds.toFixed(1)} s, state checked (accepting transactions) in ${checkedSeconds.toFixed(1)} s, RSS ${(rssAfterStart / 2 ** 20).toFixed(0)} MB`);
     const producer = node.producer;
@@ -352,6 +353,7 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
     const timings = producer.stats.recent.filter((t) => t.number > startHead);
     const bytesWritten = written.bytes;
     const cache1 = node.chain.world.cacheStats();
+    const prefetched1 = node.chain.world.prefetched;
     const slots = await storageSlots(node, blocks.map((b) => b.block.header.block_number));
     const contracts = (node.chain.world as { contracts?: Map<bigint, unknown> }).contracts?.size ?? o.accounts + 2;
     const loadBlocks = blocks.slice();
@@ -472,6 +474,7 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
           entries_after_start: cache0.entries,
           entries: cache1.entries,
           leveldb_reads_per_trade: trades ? (cache1.reads - cache0.reads) / trades : 0,
+          prefetched_per_trade: trades ? (prefetched1 - prefetched0) / trades : 0,
           hits_per_trade: trades ? (cache1.hits - cache0.hits) / trades : 0,
           evictions: cache1.evictions - cache0.evictions,
         },

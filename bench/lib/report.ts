@@ -58,7 +58,7 @@ export interface BenchReport {
     state_checked_s: number;
     rss_after_start_mb: number;
     /** The node's flat-state cache (node/state/world.ts): reads are LevelDB getSync calls. */
-    state_cache?: { capacity: number; entries_after_start: number; entries: number; leveldb_reads_per_trade: number; hits_per_trade: number; evictions: number };
+    state_cache?: { capacity: number; entries_after_start: number; entries: number; leveldb_reads_per_trade: number; prefetched_per_trade: number; hits_per_trade: number; evictions: number };
     /** Storage slots per trade: created (were 0), deleted (became 0), net, and all slots written. */
     storage_slots_per_trade: { created: number; deleted: number; net: number; written: number };
     /** The same over the load and the expiry step (the clock moved past every order's expiry, PRUNE_ORDERS ran): what trading leaves in the state once its orders are done. */
@@ -114,7 +114,7 @@ export function table(r: BenchReport): string {
   rows.push(['startup', `${f1(u.startup_s)} s to serving, ${f1(u.state_checked_s)} s to accepting transactions (state checked), RSS ${f0(u.rss_after_start_mb)} MB at ${p.accounts.toLocaleString('en-US')} accounts`]);
   if (u.state_cache) {
     const c = u.state_cache;
-    rows.push(['state cache', `${c.entries.toLocaleString('en-US')} of ${c.capacity.toLocaleString('en-US')} entries (${c.entries_after_start} after start); per trade ${f2(c.leveldb_reads_per_trade)} LevelDB reads, ${f1(c.hits_per_trade)} hits; ${c.evictions} evictions`]);
+    rows.push(['state cache', `${c.entries.toLocaleString('en-US')} of ${c.capacity.toLocaleString('en-US')} entries (${c.entries_after_start} after start); per trade ${f2(c.leveldb_reads_per_trade)} synchronous LevelDB reads, ${f2(c.prefetched_per_trade)} prefetched, ${f1(c.hits_per_trade)} hits; ${c.evictions} evictions`]);
   }
   const sl = u.storage_slots_per_trade;
   rows.push(['storage slots per trade', `${f2(sl.created)} created, ${f2(sl.deleted)} deleted, net ${f2(sl.net)} (${f1(sl.written)} written; ${f0(u.touched_contracts_per_block)} contracts touched per block)`]);

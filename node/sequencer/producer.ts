@@ -337,6 +337,11 @@ export class Producer extends EventEmitter {
     };
   }
 
+  /** Warms the head-state cache with entries a coming transaction will read (WorldState.prefetch), off this thread. */
+  prefetch(storage: readonly { address: bigint; key: bigint }[], contracts: readonly bigint[] = []): Promise<number> {
+    return this.m.world.prefetch(storage, contracts);
+  }
+
   /** State as the next transaction would see it: the open block's, else the head's (read only). */
   readState(): StateAccess {
     return this.open?.b.pending ?? this.m.world.newBlock();

@@ -127,6 +127,10 @@ class FlatCache {
       this.evictions++;
     }
   }
+  /** Whether `k` is cached, without counting a hit or refreshing it. */
+  has(k: bigint): boolean {
+    return this.m.has(k);
+  }
   get size(): number {
     return this.m.size;
   }
@@ -224,6 +228,46 @@ export class WorldState {
     this.cache.set(ck, v);
     return v;
   }
+
+  /**
+   * Bumped whenever the head values can change (a block's values settled, pinned, staged or
+   * dropped, a rollback): a prefetch that started before a bump is discarded.
+   */
+  private epoch = 0;
+
+  /**
+   * Reads flat entries not yet cached in one LevelDB `getMany` on the thread pool (not one
+   * synchronous read each on this thread when execution needs them) and caches them. Values
+   * are inserted only if no block changed the head meanwhile, and only where nothing is cached
+   * yet, so a prefetch never makes a read see anything but the head. Returns how many it cached.
+   */
+  async prefetch(storage: readonly { address: bigint; key: bigint }[], contracts: readonly bigint[] = []): Promise<number> {
+    if (this.emptyHead) return 0;
+    const want: { ck: bigint; key: Uint8Array; decode: (raw: Uint8Array | undefined) => Cached }[] = [];
+    for (const { address, key } of storage) {
+      const ck = storageCk(address, key);
+      if (!this.cache.has(ck)) want.push({ ck, key: Tables.storage.key({ address, key }), decode: (raw) => (raw ? Tables.storage.decode(raw) : 0n) });
+    }
+    for (const address of contracts) {
+      const ck = contractCk(address);
+      if (!this.cache.has(ck)) want.push({ ck, key: Tables.contract.key(address), decode: (raw) => (raw ? Tables.contract.decode(raw) : null) });
+    }
+    if (want.length === 0) return 0;
+    const epoch = this.epoch;
+    const raws = await this.db.getMany(want.map((w) => w.key));
+    if (epoch !== this.epoch) return 0;
+    let n = 0;
+    for (let i = 0; i < want.length; i++) {
+      const w = want[i]!;
+      if (this.cache.has(w.ck)) continue;
+      this.cache.set(w.ck, w.decode(raws[i] ?? undefined));
+      this.prefetched++;
+      n++;
+    }
+    return n;
+  }
+  /** Entries cached by prefetch (diagnostics: each is a synchronous read execution did not make). */
+  prefetched = 0;
 
   getStorage(address: bigint, key: bigint): bigint {
     return this.read(
@@ -325,6 +369,7 @@ export class WorldState {
   /** Pins the current head value of every entry a block in flight changes (see `pinned`). */
   /** @internal (PendingState.finalize) */
   pin(storage: Iterable<{ address: bigint; key: bigint; prev: bigint }>, contracts: Iterable<{ address: bigint; prev: ContractRecord | null }>, declared: Iterable<{ class_hash: bigint; prev: bigint | null }>): void {
+    this.epoch++;
     this.pinned.clear();
     for (const s of storage) this.pinned.set(storageCk(s.address, s.key), s.prev);
     for (const c of contracts) this.pinned.set(contractCk(c.address), c.prev);
@@ -334,6 +379,7 @@ export class WorldState {
   /** @internal (FinalizedState.stage) */
   holdInFlight(storage: Iterable<{ address: bigint; key: bigint; value: bigint }>, contracts: Iterable<{ address: bigint; rec: ContractRecord | null }>, declared: Iterable<{ class_hash: bigint; compiled: bigint | null }>): void {
     if (this.inflight.size !== 0) throw new Error('a block is already in flight: its batch must be durable before the next one is staged');
+    this.epoch++;
     this.pinned.clear();
     for (const s of storage) this.inflight.set(storageCk(s.address, s.key), s.value);
     for (const c of contracts) this.inflight.set(contractCk(c.address), c.rec);
@@ -341,6 +387,7 @@ export class WorldState {
   }
   /** Drops the in-flight layer (its block's batch landed, or failed). @internal */
   dropInFlight(): void {
+    this.epoch++;
     this.inflight.clear();
   }
   /** Entries in the in-flight layer (tests, diagnostics). */
@@ -350,6 +397,7 @@ export class WorldState {
   /** A block's new head values: they go into the cache (they are hot) and the pins go. */
   /** @internal (PendingState.finalize) */
   settle(storage: Iterable<{ address: bigint; key: bigint; value: bigint }>, contracts: Iterable<{ address: bigint; rec: ContractRecord | null }>, declared: Iterable<{ class_hash: bigint; compiled: bigint | null }>): void {
+    this.epoch++;
     this.pinned.clear();
     this.emptyHead = false;
     for (const s of storage) this.cache.set(storageCk(s.address, s.key), s.value);

@@ -185,3 +185,68 @@ describe('world state cache (flat state read from LevelDB)', () => {
     }
   });
 });
+
+describe('world state prefetch (entries read on LevelDB threads before execution)', () => {
+  /** A world over a fresh directory with contract 0x100's slots 0..9 set to 1 in block 1. */
+  async function fixture(cacheEntries: number) {
+    const tmp = tempDir();
+    const dir = await openDataDir(tmp.path);
+    const world = await WorldState.load(dir.db, 'poseidon', { cacheEntries });
+    const p = world.newBlock();
+    p.beginTx();
+    for (let k = 0n; k < 10n; k++) p.setStorage(0x100n, k, 1n);
+    p.commitTx();
+    const f = await p.finalize();
+    await writeBatch(dir.db, f.ops, { sync: true });
+    f.apply();
+    const block = async (key: bigint, value: bigint) => {
+      const b = world.newBlock();
+      b.beginTx();
+      b.setStorage(0x100n, key, value);
+      b.commitTx();
+      const x = await b.finalize();
+      await writeBatch(dir.db, x.ops, { sync: true });
+      x.apply();
+    };
+    return { tmp, dir, world, block };
+  }
+
+  it('caches what it read in one getMany, so execution makes no synchronous read for it', async () => {
+    const { tmp, dir, world } = await fixture(1000);
+    try {
+      // A restart: nothing is cached.
+      const w = await WorldState.load(dir.db, 'poseidon', { cacheEntries: 1000 });
+      expect(await w.prefetch([0n, 1n, 2n, 11n].map((key) => ({ address: 0x100n, key })), [0x100n])).to.equal(5);
+      const reads = w.cacheStats().reads;
+      expect([0n, 1n, 2n, 11n].map((k) => w.getStorage(0x100n, k))).to.deep.equal([1n, 1n, 1n, 0n]);
+      expect(w.getContract(0x100n)?.storageRoot).to.equal(world.getContract(0x100n)?.storageRoot);
+      expect(w.cacheStats().reads, 'no synchronous LevelDB read after the prefetch').to.equal(reads);
+      expect(await w.prefetch([{ address: 0x100n, key: 0n }]), 'already cached: nothing read').to.equal(0);
+    } finally {
+      await dir.close();
+      tmp.cleanup();
+    }
+  });
+
+  it('a block applied while its read is in flight discards it: never a stale value, even after the new one was evicted', async () => {
+    const { tmp, dir, world, block } = await fixture(2);
+    try {
+      for (let k = 5n; k < 9n; k++) world.getStorage(0x100n, k); // slot 0 is not cached (2 entries)
+      const db = dir.db as any;
+      const orig = db.getMany.bind(db);
+      let release!: () => void;
+      const gate = new Promise<void>((r) => (release = r));
+      db.getMany = (keys: Uint8Array[]) => orig(keys).then((r: unknown) => gate.then(() => r)); // reads now, answers later
+      const p = world.prefetch([{ address: 0x100n, key: 0n }]);
+      await block(0n, 42n); // the block changes slot 0 after the prefetch read it
+      for (let k = 5n; k < 9n; k++) world.getStorage(0x100n, k); // ... and its new value leaves the 2-entry cache
+      release();
+      expect(await p, 'the read from before the block is dropped').to.equal(0);
+      db.getMany = orig;
+      expect(world.getStorage(0x100n, 0n)).to.equal(42n);
+    } finally {
+      await dir.close();
+      tmp.cleanup();
+    }
+  });
+});
