@@ -6,12 +6,37 @@
  * deposits, so the conservation identity holds from block 0.
  */
 import type { ExecContext, StateAccess } from '../state.ts';
-import type { ExchangeConfig } from '../config.ts';
+import type { ExchangeConfig, MarketConfig } from '../config.ts';
 import { deployAccount } from '../account/account.ts';
 import { EXCHANGE_CLASS, VAULT_CLASS } from '../classes.ts';
 import { EX, MKT } from '../layout.ts';
 import { addCollateral, exAdd, mSet } from './ledger.ts';
 import { modeToFelt } from './modes.ts';
+
+/**
+ * A market's static parameters as the genesis writes them into the exchange's storage (so the
+ * state root commits to them): [offset from the market's base, genesis field name, value].
+ * Execution reads them from the configuration; the node's start check compares the two
+ * through the committed tries (chain/verify.ts), so an edited genesis file cannot change them.
+ */
+export const MARKET_PARAMS: readonly (readonly [bigint, string, (m: MarketConfig) => bigint])[] = [
+  [MKT.tickSize, 'tick_size', (m) => m.tickSize],
+  [MKT.stepSize, 'step_size', (m) => m.stepSize],
+  [MKT.minSize, 'min_size', (m) => m.minSize],
+  [MKT.initialMarginFraction, 'initial_margin_fraction', (m) => m.initialMarginFraction],
+  [MKT.maintenanceMarginFraction, 'maintenance_margin_fraction', (m) => m.maintenanceMarginFraction],
+  [MKT.makerFee, 'maker_fee', (m) => m.makerFee],
+  [MKT.takerFee, 'taker_fee', (m) => m.takerFee],
+  [MKT.fundingPeriod, 'funding_period_seconds', (m) => m.fundingPeriod],
+  [MKT.fundingRateClamp, 'funding_rate_clamp', (m) => m.fundingRateClamp],
+  [MKT.priceBandBps, 'price_band_bps', (m) => m.priceBandBps],
+  [MKT.openInterestCap, 'open_interest_cap', (m) => m.openInterestCap],
+  [MKT.liquidationPenalty, 'liquidation_penalty', (m) => m.liquidationPenalty],
+  [MKT.liquidationStepFraction, 'liquidation_step_fraction', (m) => m.liquidationStepFraction],
+  [MKT.oracleMaxJump, 'oracle_max_jump', (m) => m.oracleMaxJump],
+  [MKT.impactNotional, 'impact_notional', (m) => m.impactNotional],
+  [MKT.fundingBaselineRate, 'funding_baseline_rate', (m) => m.fundingBaselineRate],
+];
 
 export function applyGenesis(st: StateAccess, cfg: ExchangeConfig, ctx: ExecContext): void {
   for (const [addr, cls] of [
@@ -29,22 +54,7 @@ export function applyGenesis(st: StateAccess, cfg: ExchangeConfig, ctx: ExecCont
     mSet(st, cfg, m, MKT.fundingTime, now);
     mSet(st, cfg, m, MKT.prevFundingTime, now);
     mSet(st, cfg, m, MKT.fundingPrice, m.initialPrice);
-    mSet(st, cfg, m, MKT.tickSize, m.tickSize);
-    mSet(st, cfg, m, MKT.stepSize, m.stepSize);
-    mSet(st, cfg, m, MKT.minSize, m.minSize);
-    mSet(st, cfg, m, MKT.initialMarginFraction, m.initialMarginFraction);
-    mSet(st, cfg, m, MKT.maintenanceMarginFraction, m.maintenanceMarginFraction);
-    mSet(st, cfg, m, MKT.makerFee, m.makerFee);
-    mSet(st, cfg, m, MKT.takerFee, m.takerFee);
-    mSet(st, cfg, m, MKT.fundingPeriod, m.fundingPeriod);
-    mSet(st, cfg, m, MKT.fundingRateClamp, m.fundingRateClamp);
-    mSet(st, cfg, m, MKT.priceBandBps, m.priceBandBps);
-    mSet(st, cfg, m, MKT.openInterestCap, m.openInterestCap);
-    mSet(st, cfg, m, MKT.liquidationPenalty, m.liquidationPenalty);
-    mSet(st, cfg, m, MKT.liquidationStepFraction, m.liquidationStepFraction);
-    mSet(st, cfg, m, MKT.oracleMaxJump, m.oracleMaxJump);
-    mSet(st, cfg, m, MKT.impactNotional, m.impactNotional);
-    mSet(st, cfg, m, MKT.fundingBaselineRate, m.fundingBaselineRate);
+    for (const [off, , value] of MARKET_PARAMS) mSet(st, cfg, m, off, value(m));
   }
   if (cfg.vaultInitialBalance > 0n) {
     exAdd(st, cfg, EX.totalDeposits, cfg.vaultInitialBalance);

@@ -14,6 +14,8 @@ import { parseTx, txHash, txSignature } from '../../contracts-ts/index.ts';
 import { ChainStore } from './store.ts';
 import type { Genesis } from './genesis.ts';
 import { criticalKeys, nameStorageKey } from './keynames.ts';
+import { MARKET_PARAMS } from '../../contracts-ts/exchange/genesis.ts';
+import { marketBase } from '../../contracts-ts/layout.ts';
 import { classLeaf, contractLeaf, globalRoot, hashFn, type FlatDigestOptions, type WorldState, type TrieHash } from '../state/index.ts';
 
 export class IntegrityError extends Error {
@@ -68,6 +70,19 @@ export async function headCheck(chain: ChainStore, world: WorldState, g: Genesis
     const committed = await world.storageTrie(rec.storageRoot).get(c.key);
     const stored = world.getStorage(c.address, c.key);
     if (committed !== stored) throw new IntegrityError(`${c.name} was altered after block ${head.number} was committed: stored ${hex(stored)}, signed state has ${hex(committed)}`);
+  }
+  // The markets' parameters execution takes from the genesis file must be the ones block 0
+  // committed (read through the tries): an edited genesis file whose recorded digest was
+  // edited too cannot change a margin fraction or a fee under the signed chain.
+  const ex = world.getContract(g.exchange.exchangeAddress);
+  if (ex) {
+    const t = world.storageTrie(ex.storageRoot);
+    for (const m of g.exchange.markets)
+      for (const [off, field, value] of MARKET_PARAMS) {
+        const committed = await t.get(marketBase(m.id) + off);
+        if (committed !== ((value(m) % P) + P) % P) // a negative value (a maker rebate) is stored as a felt
+          throw new IntegrityError(`the genesis file's ${m.symbol} ${field} (${value(m)}) is not the value the signed chain committed at genesis (${committed}): the genesis file was altered after the chain was created`);
+      }
   }
   // Every block's batch writes the digest with the roots: a record without one was edited.
   if (world.storedDigest === undefined)

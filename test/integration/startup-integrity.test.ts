@@ -9,7 +9,8 @@ import { sign } from '../../node/crypto/index.ts';
 import { createLogger } from '../../node/log.ts';
 import { bigIntToBytes32, bytesToBigInt, decodeJson, encodeJson, feltKey, metaKey, storageKey, Tag, u64Key } from '../../node/storage/schema.ts';
 import { decodeNode, encodeNode } from '../../node/trie/index.ts';
-import { loadGenesis } from '../../node/chain/genesis.ts';
+import { genesisDigest, loadGenesis } from '../../node/chain/genesis.ts';
+import { writeFileSync } from 'node:fs';
 import { ACC, MKT, marketBase } from '../../contracts-ts/layout.ts';
 import { ROOT, rpc, runCli } from '../helpers/proc.ts';
 import { SignerRecord, readSignerRecord } from '../../node/chain/signer-record.ts';
@@ -137,6 +138,37 @@ describe('startup integrity (storage altered while stopped)', function () {
       const err = await startError(data);
       expect(err?.message).to.contain('altered');
       expect(err?.message).to.contain('0x777');
+    } finally {
+      t.cleanup();
+    }
+  });
+
+  it('a genesis file edited together with its recorded digest (maintenance margin 3 % -> 4.5 %) is refused: the parameters are proven by the signed state', async () => {
+    const t = tempDir();
+    try {
+      const data = join(t.path, 'data');
+      await runBlocks(data, 1);
+      const raw = JSON.parse(readFileSync(GENESIS, 'utf8'));
+      raw.exchange.markets[0].maintenance_margin_fraction = '0.045';
+      const edited = join(t.path, 'edited-genesis.json');
+      writeFileSync(edited, JSON.stringify(raw, null, 2));
+      // The attacker also rewrites the digest the directory recorded, so the digest check passes.
+      const digest = (await genesisDigest(loadGenesis(edited, { trustDevAccounts: true }))).digest;
+      await withDb(data, async (db) => {
+        const j = decodeJson((await db.get(metaKey('genesis')))!);
+        j.genesis_digest = digest;
+        await db.put(metaKey('genesis'), encodeJson(j));
+      });
+      let err: Error | undefined;
+      try {
+        const node = await startSequencer({ dataDir: data, genesisPath: edited, rpcHost: '127.0.0.1', rpcPort: 0, adminPort: null, feeder: 'off', log });
+        await node.stop();
+      } catch (e) {
+        err = e as Error;
+      }
+      expect(err?.message).to.contain('refusing to start');
+      expect(err?.message).to.contain(`${btc.symbol} maintenance_margin_fraction`);
+      expect(err?.message).to.contain('genesis file was altered');
     } finally {
       t.cleanup();
     }
