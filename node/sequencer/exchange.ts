@@ -306,19 +306,27 @@ export class ExchangeService {
 
   /** perp_submitOrder: validate against the open block's state, match, settle fills on-chain. */
   async submitOrder(signed: SignedOrder): Promise<SubmitResult> {
-    // The order's signature on the pool, and the account's state read on LevelDB's threads, both
-    // before the lock (at a million accounts most takers are not cached).
-    await Promise.all([this.blocks.precheck({ type: 'TRIGGER', order: signed }), this.blocks.prefetch(this.accountSlots(signed.order.account, signed.hash), [signed.order.account])]);
-    const known = (await this.getOrder(signed.hash)) !== undefined;
+    // The account's state is read on LevelDB's threads while the order waits (at a million
+    // accounts most takers are not cached). Not awaited: orders enter the lock in the order they
+    // arrived, and one whose read is not back by its turn reads synchronously as before.
+    this.blocks.prefetch(this.accountSlots(signed.order.account, signed.hash), [signed.order.account]).catch(() => undefined);
+    await this.blocks.precheck({ type: 'TRIGGER', order: signed }); // the order's signature, on the pool
+    try {
+      return await this.place(signed);
+    } catch (e) {
+      // Refused because a CANCEL of it is on chain: keep its proof if the node never knew it
+      // (looked up only now, after the lock: nothing before the lock may reorder arrivals).
+      if (e instanceof TxRevert && e.code === 'ORDER_CANCELLED' && (await this.getOrder(signed.hash)) === undefined)
+        await this.blocks.inOpenBlock((s) => this.keepCancelProof(signed, s)).catch(() => undefined);
+      throw e;
+    }
+  }
+
+  private place(signed: SignedOrder): Promise<SubmitResult> {
     return this.blocks.inOpenBlock((s) => {
       s.assertOpenable();
       const st = s.state;
-      try {
-        validateOrderForBook(signed, st, this.cfg, s.ctx);
-      } catch (e) {
-        if (!known && e instanceof TxRevert && e.code === 'ORDER_CANCELLED') this.keepCancelProof(signed, s);
-        throw e;
-      }
+      validateOrderForBook(signed, st, this.cfg, s.ctx);
       checkOrderBacking(st, this.cfg, signed.order, this.matcher.openOf(signed.order.account));
       const fills: { fill: Fill; txHash: bigint }[] = [];
       let settleFailure: SubmitResult['settleFailure'];
