@@ -3,8 +3,8 @@
  * commitments over them, and a per-block overlay with a per-transaction journal.
  *
  * LevelDB's flat tables (s/c/k, storage/schema.ts) ARE the head state: nothing is loaded at
- * startup (only meta/state_roots), and memory holds at most `cacheEntries` flat entries (an
- * LRU: hot accounts stay, cold ones are read again with one synchronous `getSync`), so the heap
+ * startup (only meta/state_roots), and memory holds at most `cacheEntries` flat entries (two
+ * generations, see FlatCache: hot accounts stay, cold ones are read again with one synchronous `getSync`), so the heap
  * no longer grows with accounts. Contract execution stays synchronous (contracts-ts has no IO):
  * a cache miss is a synchronous LevelDB read, usually served from LevelDB's block cache. Tries
  * are only touched once per block, in `finalize`, where every changed path is rehashed once.
@@ -98,44 +98,56 @@ const contractCk = (address: bigint) => (address << 2n) | 1n;
 const declaredCk = (classHash: bigint) => (classHash << 2n) | 2n;
 
 /**
- * A bounded LRU of flat entries (Map insertion order is the recency order: a hit moves the
- * entry to the end, an insert beyond capacity drops the first).
+ * A bounded cache of flat entries in two generations (as the trie's NodeCache): hits in the
+ * young one cost one Map look-up; a hit in the old one moves the entry to the young one; when
+ * the young one holds half the capacity it becomes the old one and the previous old one is
+ * dropped (the entries not used since the last turn). An exact LRU moved every hit to the end
+ * of one Map (a delete and a set: ~9x a look-up), 9.5 % of the main thread at 1M accounts.
  */
 class FlatCache {
-  private readonly m = new Map<bigint, Cached>();
+  private young = new Map<bigint, Cached>();
+  private old = new Map<bigint, Cached>();
+  private readonly half: number;
   hits = 0;
   reads = 0;
   evictions = 0;
   constructor(readonly capacity: number) {
     if (!Number.isInteger(capacity) || capacity < 1) throw new Error(`state cache size must be a positive integer, got ${capacity}`);
+    this.half = Math.max(1, Math.floor(capacity / 2));
   }
   get(k: bigint): Cached | undefined {
-    const v = this.m.get(k);
-    if (v !== undefined) {
-      this.hits++;
-      this.m.delete(k);
-      this.m.set(k, v);
+    let v = this.young.get(k);
+    if (v === undefined) {
+      v = this.old.get(k);
+      if (v === undefined) return undefined;
+      this.old.delete(k);
+      this.insert(k, v);
     }
+    this.hits++;
     return v;
   }
   set(k: bigint, v: Cached): void {
-    this.m.delete(k);
-    this.m.set(k, v);
-    if (this.m.size > this.capacity) {
-      const first = this.m.keys().next().value as bigint;
-      this.m.delete(first);
-      this.evictions++;
+    this.old.delete(k);
+    this.insert(k, v);
+  }
+  private insert(k: bigint, v: Cached): void {
+    this.young.set(k, v);
+    if (this.young.size >= this.half) {
+      this.evictions += this.old.size;
+      this.old = this.young;
+      this.young = new Map();
     }
   }
   /** Whether `k` is cached, without counting a hit or refreshing it. */
   has(k: bigint): boolean {
-    return this.m.has(k);
+    return this.young.has(k) || this.old.has(k);
   }
   get size(): number {
-    return this.m.size;
+    return this.young.size + this.old.size;
   }
   clear(): void {
-    this.m.clear();
+    this.young.clear();
+    this.old.clear();
   }
 }
 
