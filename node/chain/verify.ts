@@ -75,7 +75,8 @@ export async function headCheck(chain: ChainStore, world: WorldState, g: Genesis
   // committed (read through the tries): an edited genesis file whose recorded digest was
   // edited too cannot change a margin fraction or a fee under the signed chain.
   const ex = world.getContract(g.exchange.exchangeAddress);
-  if (ex) {
+  if (!ex) throw new IntegrityError(`the exchange contract (0x${g.exchange.exchangeAddress.toString(16)}) has no record at head ${head.number}: the genesis cannot be checked against the signed state`);
+  {
     const t = world.storageTrie(ex.storageRoot);
     for (const m of g.exchange.markets)
       for (const [off, field, value] of MARKET_PARAMS) {

@@ -66,14 +66,12 @@ export async function startNodeProc(args: string[], opts: { readyTimeoutMs?: num
   });
   // A sequencer serves reads while it checks its stored state (--state-check while-serving);
   // tests send transactions, so they start once /ready no longer says it is starting.
-  for (const end = Date.now() + (opts.readyTimeoutMs ?? 30_000); ; await sleep(50)) {
-    if (child.exitCode !== null) throw new Error(`node exited with ${child.exitCode} during its start-up check:\n${out}`);
-    const body = await fetch(`${url}/ready`)
-      .then((r) => r.json() as Promise<{ starting?: string | null }>)
-      .catch(() => undefined);
-    if (body && body.starting == null) break;
-    if (Date.now() > end) throw new Error(`node did not finish its start-up check:\n${out}`);
-  }
+  const ready = await waitFor(async () => {
+    if (child.exitCode !== null) return 'exited';
+    const body = (await (await fetch(`${url}/ready`)).json()) as { starting?: string | null };
+    return body.starting == null && 'ready';
+  }, opts.readyTimeoutMs ?? 30_000).catch(() => 'timed out');
+  if (ready !== 'ready') throw new Error(`node ${ready === 'exited' ? `exited with ${child.exitCode}` : 'did not finish'} during its start-up check:\n${out}`);
   const exited = new Promise<number | null>((r) => child.on('exit', (code) => (live.delete(child), r(code))));
   return {
     child,

@@ -174,6 +174,21 @@ describe('startup integrity (storage altered while stopped)', function () {
     }
   });
 
+  it("a deleted exchange contract record is refused by the head checks, naming it (its parameters cannot be proven)", async () => {
+    const t = tempDir();
+    try {
+      const data = join(t.path, 'data');
+      await runBlocks(data, 1);
+      await withDb(data, (db) => db.del(feltKey(Tag.contract, g.exchange.exchangeAddress)));
+      const err = await startError(data);
+      expect(err?.message).to.contain('refusing to start');
+      expect(err?.message).to.contain('the exchange contract');
+      expect(err?.message).to.contain('has no record');
+    } finally {
+      t.cleanup();
+    }
+  });
+
   it('a state-roots record without its flat_digest is damage: start refuses and verify --full fails (balance raised by 1,000,000 USDC)', async () => {
     const t = tempDir();
     try {
